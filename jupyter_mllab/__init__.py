@@ -1,0 +1,43 @@
+"""jupyter_mllab: a machine-learning lab inside JupyterLab.
+
+In a kernel, ``import jupyter_mllab as mllab`` is light (no mlflow, no jupyter_server):
+the server extension and heavy libraries load only where they are used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+try:
+    from ._version import __version__
+except ImportError:  # a source tree that was never built
+    __version__ = "0.0.0+unknown"
+
+from .client import create_project, current_project, info, projects, set_project
+
+__all__ = [
+    "__version__",
+    "create_project",
+    "current_project",
+    "info",
+    "load_ipython_extension",
+    "projects",
+    "set_project",
+]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    return [{"src": "labextension", "dest": "jupyter-mllab"}]
+
+
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    from .app import MLLabApp
+
+    return [{"module": "jupyter_mllab.app", "app": MLLabApp}]
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext jupyter_mllab`` registers the ``%mllab`` magics."""
+    from .magics import MLLabMagics
+
+    ipython.register_magics(MLLabMagics)

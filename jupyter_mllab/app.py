@@ -1,0 +1,118 @@
+"""MLLabApp: the Jupyter server extension. Configuration, services, one route table."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any
+
+from jupyter_server.extension.application import ExtensionApp
+from traitlets import Enum, Integer, Type, Unicode, default, validate
+
+from . import __version__, paths
+from .handlers import InfoHandler
+from .lab import Lab, LabConfig
+from .projects.handlers import ROUTES as PROJECT_ROUTES
+from .projects.service import ProjectService
+
+API = "mllab/api"
+
+
+def route_table() -> list[tuple[str, Any]]:
+    """Every route of the extension, relative to the server's base URL."""
+    routes: list[tuple[str, Any]] = [(r"info", InfoHandler)]
+    routes += PROJECT_ROUTES
+    return [(f"/{API}/{pattern}", handler) for pattern, handler in routes]
+
+
+class MLLabApp(ExtensionApp):
+    name = "jupyter_mllab"
+    description = "An ML lab inside JupyterLab: projects, datasets, tracked experiments, models."
+    load_other_extensions = True
+
+    home = Unicode(
+        "",
+        config=True,
+        help="Where the lab keeps everything (default: <root_dir>/.mllab, or $MLLAB_HOME).",
+    )
+    tracking_uri = Unicode(
+        "",
+        config=True,
+        help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///<home>/mlflow.db).",
+    )
+    artifact_root = Unicode(
+        "", config=True, help="Where run artifacts go (default: <home>/artifacts)."
+    )
+    max_concurrent_runs = Integer(
+        config=True, help="At most this many runs execute at once (default: the CPU count)."
+    )
+    executor = Enum(
+        ["local", "dask"],
+        default_value="local",
+        config=True,
+        help="Where runs execute: 'local' subprocesses, or a Dask cluster.",
+    )
+    dask_scheduler_address = Unicode(
+        "", config=True, help="Address of the Dask scheduler, for executor='dask'."
+    )
+    project_service_class = Type(
+        default_value=ProjectService,
+        klass=ProjectService,
+        config=True,
+        help="The projects service (swappable for tests).",
+    )
+
+    @default("max_concurrent_runs")
+    def _default_max_concurrent_runs(self) -> int:
+        return os.cpu_count() or 1
+
+    @validate("max_concurrent_runs")
+    def _check_max_concurrent_runs(self, proposal: Any) -> int:
+        if proposal["value"] < 1:
+            raise ValueError("max_concurrent_runs must be at least 1")
+        return int(proposal["value"])
+
+    def _lab_config(self) -> LabConfig:
+        root = self.serverapp.root_dir if self.serverapp else os.getcwd()
+        home = Path(self.home).expanduser().resolve() if self.home else paths.default_home(root)
+        return LabConfig(
+            version=__version__,
+            home=home,
+            tracking_uri=self.tracking_uri or paths.default_tracking_uri(home),
+            artifact_root=(
+                Path(self.artifact_root).expanduser().resolve()
+                if self.artifact_root
+                else paths.default_artifact_root(home)
+            ),
+            executor=self.executor,
+            max_concurrent_runs=self.max_concurrent_runs,
+            dask_scheduler_address=self.dask_scheduler_address,
+        )
+
+    def initialize_settings(self) -> None:
+        config = self._lab_config()
+        if config.executor == "dask" and not config.dask_scheduler_address:
+            self.log.warning("executor='dask' needs MLLabApp.dask_scheduler_address to be set")
+        # Kernels and runs started by this server inherit these, so they use the same home.
+        os.environ[paths.HOME_ENV] = str(config.home)
+        os.environ[paths.TRACKING_ENV] = config.tracking_uri
+        os.environ[paths.ARTIFACTS_ENV] = str(config.artifact_root)
+        self.lab = Lab(config, self.project_service_class)
+        self.settings["mllab"] = self.lab
+        self.log.info("ML Lab home: %s (tracking: %s)", config.home, config.tracking_uri)
+
+    def initialize_handlers(self) -> None:
+        self.handlers.extend(route_table())
+
+    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        # Slow set-up (MLflow's schema, the default project) runs off the event loop, now,
+        # so that the first request finds it done.
+        self._startup_task = asyncio.ensure_future(self.lab.ready())
+        self._startup_task.add_done_callback(self._report_startup)
+
+    def _report_startup(self, task: asyncio.Future[None]) -> None:
+        if task.cancelled():
+            return
+        if task.exception():
+            self.log.error("ML Lab set-up failed: %s", task.exception())

@@ -1,0 +1,89 @@
+"""The one base handler: authentication + authorization, JSON in and out, error translation."""
+
+from __future__ import annotations
+
+import json
+import sys
+from http.client import responses
+from typing import Any
+
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.extension.handler import ExtensionHandlerMixin
+from tornado.web import HTTPError
+
+from .errors import BadRequest, MLLabError
+from .lab import Lab
+
+AUTH_RESOURCE = "mllab"
+
+
+class MLLabHandler(ExtensionHandlerMixin, APIHandler):
+    """Every route of the extension derives from this.
+
+    Each verb method carries ``@web.authenticated`` and ``@authorized`` (resource
+    ``mllab``); tests walk the route table to prove it.
+    """
+
+    auth_resource = AUTH_RESOURCE
+
+    @property
+    def lab(self) -> Lab:
+        return self.settings["mllab"]
+
+    async def ready(self) -> Lab:
+        await self.lab.ready()
+        return self.lab
+
+    def json_body(self) -> dict[str, Any]:
+        """The request's JSON object; a clear 400 for anything else."""
+        if not self.request.body:
+            return {}
+        try:
+            body = json.loads(self.request.body)
+        except ValueError as exc:
+            raise BadRequest(
+                f"The request body is not valid JSON: {exc}", reason="bad_json"
+            ) from None
+        if not isinstance(body, dict):
+            raise BadRequest("The request body must be a JSON object.", reason="bad_json")
+        return body
+
+    def flag(self, name: str) -> bool:
+        value = self.get_query_argument(name, "false").strip().lower()
+        if value in ("1", "true", "yes"):
+            return True
+        if value in ("0", "false", "no", ""):
+            return False
+        raise BadRequest(f"Query argument '{name}' must be true or false.", reason="bad_argument")
+
+    def reply(self, data: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(data))
+
+    # -- errors: always JSON {"message", "reason"}, never a traceback ----------------------
+    def _handle_request_exception(self, e: BaseException) -> None:
+        if isinstance(e, MLLabError):
+            if self._finished:
+                return
+            self.log.info("%s %s -> %s: %s", self.request.method, self.request.path, e.status, e)
+            self.send_error(e.status, exc_info=sys.exc_info())
+            return
+        super()._handle_request_exception(e)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = (kwargs.get("exc_info") or (None, None, None))[1]
+        default = responses.get(status_code, "Unknown error")
+        if isinstance(exc, MLLabError):
+            reply = exc.to_json()
+        elif isinstance(exc, HTTPError):
+            reply = {"message": exc.log_message or default, "reason": exc.reason or default}
+        elif status_code >= 500:
+            reply = {
+                "message": "The server failed to handle this request; its log has the details.",
+                "reason": "internal_error",
+            }
+        else:
+            reply = {"message": default, "reason": default}
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(reply))

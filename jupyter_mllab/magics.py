@@ -1,0 +1,99 @@
+"""``%mllab``: the lab from a notebook cell, built on the kernel client."""
+
+from __future__ import annotations
+
+import argparse
+import html
+import shlex
+from collections.abc import Sequence
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_magic, magics_class
+
+from . import client
+from .errors import MLLabError
+
+USAGE = """%mllab info                      where this kernel's lab lives
+%mllab projects                  the lab's projects (* marks the current one)
+%mllab projects create NAME [-d DESCRIPTION]
+%mllab use NAME                  work in project NAME in this kernel"""
+
+
+class Table:
+    """Rows shown as an HTML table in notebooks and as aligned text elsewhere."""
+
+    def __init__(self, columns: Sequence[str], rows: Sequence[Sequence[Any]]):
+        self.columns = list(columns)
+        self.rows = [["" if v is None else str(v) for v in row] for row in rows]
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row) + "</tr>"
+            for row in self.rows
+        )
+        return f'<table class="jp-mllab-table"><tr>{head}</tr>{body}</table>'
+
+    def __repr__(self) -> str:
+        widths = [
+            max([len(c)] + [len(r[i]) for r in self.rows]) for i, c in enumerate(self.columns)
+        ]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(self.columns, widths, strict=True))]
+        lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in self.rows]
+        return "\n".join(line.rstrip() for line in lines)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:
+        raise UsageError(f"{message}\n\nUsage:\n{USAGE}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="%mllab", add_help=False)
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("info", add_help=False)
+    projects = sub.add_parser("projects", add_help=False)
+    projects.add_argument("action", nargs="?", choices=["list", "create"], default="list")
+    projects.add_argument("name", nargs="?")
+    projects.add_argument("-d", "--description", default="")
+    use = sub.add_parser("use", add_help=False)
+    use.add_argument("name")
+    return parser
+
+
+@magics_class
+class MLLabMagics(Magics):
+    @line_magic
+    def mllab(self, line: str) -> Any:
+        """The ML Lab from a cell: see ``%mllab`` with no arguments for the commands."""
+        args = _parser().parse_args(shlex.split(line))
+        try:
+            return self._dispatch(args)
+        except MLLabError as exc:
+            raise UsageError(exc.message) from None
+
+    def _dispatch(self, args: argparse.Namespace) -> Any:
+        if args.command == "info":
+            data = client.info()
+            return Table(["", ""], [[k, v] for k, v in data.items()])
+        if args.command == "projects":
+            if args.action == "create":
+                if not args.name:
+                    raise UsageError("Usage: %mllab projects create NAME [-d DESCRIPTION]")
+                created = client.create_project(args.name, args.description)
+                print(f"Created project '{created['name']}'.")
+            current = client.current_project()
+            return Table(
+                ["", "project", "description", "created"],
+                [
+                    ["*" if p["name"] == current else "", p["name"], p["description"], p["created"]]
+                    for p in client.projects()
+                ],
+            )
+        if args.command == "use":
+            name = client.set_project(args.name)
+            print(f"This kernel now works in project '{name}'.")
+            return None
+        print(USAGE)
+        return None

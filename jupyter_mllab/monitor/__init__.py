@@ -1,0 +1,1 @@
+"""Hardware monitoring (GPUs through NVML, the rest through psutil)."""

@@ -1,0 +1,1 @@
+"""Projects: one space holding a project's datasets, experiments, models and services."""

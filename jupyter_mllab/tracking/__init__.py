@@ -1,0 +1,1 @@
+"""Tracking: the MLflow side of projects and runs (mlflow is imported lazily, where used)."""
