@@ -13,15 +13,15 @@ try:
 except ImportError:  # a source tree that was never built
     __version__ = "0.0.0+unknown"
 
-from .client import create_project, current_project, info, projects, set_project
+from .client import create_project, current_project, info, list_projects, set_project
 
 __all__ = [
     "__version__",
     "create_project",
     "current_project",
     "info",
+    "list_projects",
     "load_ipython_extension",
-    "projects",
     "set_project",
 ]
 

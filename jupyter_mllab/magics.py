@@ -88,7 +88,7 @@ class MLLabMagics(Magics):
                 ["", "project", "description", "created"],
                 [
                     ["*" if p["name"] == current else "", p["name"], p["description"], p["created"]]
-                    for p in client.projects()
+                    for p in client.list_projects()
                 ],
             )
         if args.command == "use":

@@ -35,7 +35,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_current_project_precedence(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert mllab.current_project() == "default"  # a brand-new home
-    assert [p["name"] for p in mllab.projects()] == ["default"]
+    assert [p["name"] for p in mllab.list_projects()] == ["default"]
     client._store().create("lab-choice")
     client._store().set_current("lab-choice")
     assert mllab.current_project() == "lab-choice"  # the sidebar's choice

@@ -53,7 +53,7 @@ def set_project(name: str) -> str:
     return project.name
 
 
-def projects() -> list[dict[str, Any]]:
+def list_projects() -> list[dict[str, Any]]:
     """The lab's projects, each as a dict (name, description, created, updated, ...)."""
     from ..projects.store import DEFAULT_PROJECT
 
