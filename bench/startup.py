@@ -1,0 +1,120 @@
+"""Start-up cost of the extension: `jupyter lab` with and without jupyter_mllab, side by side.
+
+Each round starts JupyterLab twice on a fresh root (with the extension, without it, in
+alternating order), and times from the process start until GET /api/status answers and,
+with the extension, until GET /mllab/api/projects answers too (the sidebar's first call).
+It also times ``import jupyter_mllab`` in a fresh interpreter against a bare interpreter.
+
+Last line:
+startup: lab_ms=… lab_with_mllab_ms=… added_ms=… first_projects_ms=… kernel_import_ms=…
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(url: str, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.01)
+    raise TimeoutError(url)
+
+
+def start_lab(with_mllab: bool) -> tuple[float, float | None]:
+    """Seconds to /api/status, and (with the extension) to the first projects answer."""
+    root = Path(tempfile.mkdtemp(prefix="mllab-bench-"))
+    port = free_port()
+    config = root / "bench_config.py"
+    config.write_text(f"c.ServerApp.jpserver_extensions = {{'jupyter_mllab': {with_mllab}}}\n")
+    token = "bench"
+    cmd = [
+        str(VENV_BIN / "jupyter"),
+        "lab",
+        "--no-browser",
+        f"--port={port}",
+        "--ip=127.0.0.1",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        f"--config={config}",
+        "--allow-root",
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLLAB_", "MLFLOW_"))}
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for(f"{base}/api/status?token={token}", t0 + 60)
+        ready = time.monotonic() - t0
+        projects = None
+        if with_mllab:
+            wait_for(f"{base}/mllab/api/projects?token={token}", t0 + 60)
+            projects = time.monotonic() - t0
+        return ready, projects
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def time_cmd(code: str, n: int) -> float:
+    samples = []
+    for _ in range(n):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True)
+        samples.append(time.perf_counter() - t)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+
+    without, with_, projects = [], [], []
+    for i in range(args.rounds):
+        order = (True, False) if i % 2 else (False, True)
+        for flag in order:
+            ready, first = start_lab(flag)
+            (with_ if flag else without).append(ready)
+            if first is not None:
+                projects.append(first)
+        print(f"round {i + 1}: without={without[-1]:.3f}s with={with_[-1]:.3f}s", flush=True)
+
+    bare = time_cmd("pass", 15)
+    imported = time_cmd("import jupyter_mllab", 15)
+    lab_ms = statistics.median(without) * 1000
+    with_ms = statistics.median(with_) * 1000
+    first_ms = statistics.median(projects) * 1000
+    print(
+        f"startup: lab_ms={lab_ms:.0f} lab_with_mllab_ms={with_ms:.0f} "
+        f"added_ms={with_ms - lab_ms:.0f} first_projects_ms={first_ms:.0f} "
+        f"kernel_import_ms={(imported - bare) * 1000:.1f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
