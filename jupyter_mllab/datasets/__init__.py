@@ -1,0 +1,1 @@
+"""Datasets: content-addressed, immutable versions per project, addressed by keys."""

@@ -1,0 +1,144 @@
+"""Content-addressed blobs of one project: temp file, fsync, rename; read-only once stored."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import PayloadTooLarge
+
+_READ_ONLY = 0o444
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A file on its way into a version: its path in the dataset, content and temp file."""
+
+    path: str
+    sha256: str
+    size: int
+    temp: Path | None = None  # None: the blob is already stored
+
+
+class HashingWriter:
+    """Writes a temp file and computes its sha256 while the bytes stream in (one pass)."""
+
+    def __init__(self, path: Path, limit: int | None = None, append: bool = False):
+        self.path = path
+        self.limit = limit
+        self._hash = hashlib.sha256()
+        self.size = 0
+        if append and path.exists():
+            # Resuming after a restart: re-hash what is already on disk.
+            with open(path, "rb") as f:
+                while block := f.read(1 << 20):
+                    self._hash.update(block)
+                    self.size += len(block)
+        self._file = open(path, "ab" if append else "wb")  # noqa: SIM115 (closed in close())
+
+    def write(self, data: bytes | memoryview) -> None:
+        if self.limit is not None and self.size + len(data) > self.limit:
+            raise PayloadTooLarge(
+                f"This file is larger than the limit of {self.limit:,} bytes.", reason="too_large"
+            )
+        self._file.write(data)
+        self._hash.update(data)
+        self.size += len(data)
+
+    def close(self) -> tuple[str, int]:
+        """Flush and fsync; returns (sha256, size)."""
+        if not self._file.closed:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+        return self._hash.hexdigest(), self.size
+
+    def discard(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+        self.path.unlink(missing_ok=True)
+
+
+class BlobStore:
+    """``<root>/blobs/ab/abcdef...`` by sha256; ``<root>/tmp`` for what is still arriving."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.blob_dir = root / "blobs"
+        self.tmp_dir = root / "tmp"
+
+    def path(self, sha256: str) -> Path:
+        return self.blob_dir / sha256[:2] / sha256
+
+    def has(self, sha256: str) -> bool:
+        return self.path(sha256).exists()
+
+    def new_temp(self, prefix: str = "") -> Path:
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        return self.tmp_dir / f"{prefix}{uuid.uuid4().hex}.part"
+
+    def adopt(self, temp: Path, sha256: str) -> Path:
+        """Move a finished temp file into place; identical content is stored once."""
+        final = self.path(sha256)
+        if final.exists():
+            temp.unlink(missing_ok=True)
+            return final
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(temp, _READ_ONLY)
+        os.replace(temp, final)
+        _fsync_dir(final.parent)
+        return final
+
+    @contextmanager
+    def lock(self, exclusive: bool = False) -> Iterator[None]:
+        """Writers hold it shared from adopting blobs to committing their version; garbage
+        collection holds it exclusively, so it never takes a blob about to be referenced.
+        A file lock, so kernels writing to the same home take part too."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".lock", "a") as f:
+            fcntl.flock(f, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    def all(self) -> set[str]:
+        if not self.blob_dir.exists():
+            return set()
+        return {p.name for p in self.blob_dir.glob("??/*") if p.is_file()}
+
+    def collect(self, referenced: set[str]) -> int:
+        """Delete blobs no version references (caller holds the exclusive lock)."""
+        removed = 0
+        for sha in self.all() - referenced:
+            self.path(sha).unlink(missing_ok=True)
+            removed += 1
+        return removed
+
+    def clean_temp(self, older_than_s: float = 0.0, keep: set[str] | None = None) -> int:
+        """Remove temp files (those of live uploads in ``keep`` stay)."""
+        if not self.tmp_dir.exists():
+            return 0
+        now, removed = time.time(), 0
+        for part in self.tmp_dir.rglob("*.part"):
+            if keep and part.name in keep:
+                continue
+            if now - part.stat().st_mtime >= older_than_s:
+                part.unlink(missing_ok=True)
+                removed += 1
+        return removed
