@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Enum, Integer, Type, Unicode, default, validate
+from traitlets import Enum, Float, Integer, Type, Unicode, default, validate
 
 from . import __version__, paths
+from .datasets.archives import ArchiveLimits
+from .datasets.handlers import ROUTES as DATASET_ROUTES
 from .handlers import InfoHandler
 from .lab import Lab, LabConfig
 from .projects.handlers import ROUTES as PROJECT_ROUTES
@@ -23,6 +25,7 @@ def route_table() -> list[tuple[str, Any]]:
     """Every route of the extension, relative to the server's base URL."""
     routes: list[tuple[str, Any]] = [(r"info", InfoHandler)]
     routes += PROJECT_ROUTES
+    routes += DATASET_ROUTES
     return [(f"/{API}/{pattern}", handler) for pattern, handler in routes]
 
 
@@ -56,6 +59,20 @@ class MLLabApp(ExtensionApp):
     dask_scheduler_address = Unicode(
         "", config=True, help="Address of the Dask scheduler, for executor='dask'."
     )
+    max_upload_size = Integer(
+        100 * 2**30, config=True, help="Largest dataset upload in bytes (bigger ones get 413)."
+    )
+    max_archive_entries = Integer(
+        100_000, config=True, help="At most this many entries in an archive to extract."
+    )
+    max_archive_bytes = Integer(
+        50 * 2**30, config=True, help="At most this many bytes extracted from one archive."
+    )
+    max_archive_ratio = Float(
+        200.0,
+        config=True,
+        help="An archive may expand to at most this many times its size (zip bombs).",
+    )
     project_service_class = Type(
         default_value=ProjectService,
         klass=ProjectService,
@@ -88,6 +105,12 @@ class MLLabApp(ExtensionApp):
             executor=self.executor,
             max_concurrent_runs=self.max_concurrent_runs,
             dask_scheduler_address=self.dask_scheduler_address,
+            max_upload_size=self.max_upload_size,
+            archive_limits=ArchiveLimits(
+                max_entries=self.max_archive_entries,
+                max_total_bytes=self.max_archive_bytes,
+                max_ratio=self.max_archive_ratio,
+            ),
         )
 
     def initialize_settings(self) -> None:

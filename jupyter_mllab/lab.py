@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ._threads import run_sync
+from .datasets.archives import ArchiveLimits
+from .datasets.service import DatasetService
 from .monitor.gpu import gpu_inventory
 from .projects.service import ProjectService
 from .projects.store import ProjectStore
@@ -26,6 +28,8 @@ class LabConfig:
     executor: str
     max_concurrent_runs: int
     dask_scheduler_address: str
+    max_upload_size: int = 100 * 2**30
+    archive_limits: ArchiveLimits = field(default_factory=ArchiveLimits)
 
 
 class Lab:
@@ -34,7 +38,11 @@ class Lab:
     ):
         self.config = config
         self.experiments = ExperimentLink(config.tracking_uri, config.artifact_root)
-        self.projects = project_service_class(ProjectStore(config.home), self.experiments)
+        store = ProjectStore(config.home)
+        self.projects = project_service_class(store, self.experiments)
+        self.datasets = DatasetService(store, config.max_upload_size, config.archive_limits)
+        self.projects.register_counter("datasets", self.datasets.store.count)
+        self.projects.register_cleanup(self.datasets.store.forget_project)
         self.gpu: dict[str, Any] | None = None
         self._startup: asyncio.Future[None] | None = None
 
@@ -44,6 +52,7 @@ class Lab:
         self.gpu = gpu_inventory()
         # The first use of a new SQLite MLflow store spends about 1.6 s creating its schema.
         self.projects.startup()
+        self.datasets.startup()
 
     async def ready(self) -> None:
         """Wait for the one-time set-up, started on first call; a failed set-up is retried."""
@@ -61,4 +70,5 @@ class Lab:
         data["artifact_root"] = str(self.config.artifact_root)
         data["gpu"] = self.gpu or {"available": False, "count": 0, "names": []}
         data["ready"] = self.is_ready
+        data["archive_limits"] = asdict(self.config.archive_limits)
         return data

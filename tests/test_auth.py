@@ -21,11 +21,21 @@ from jupyter_mllab.app import route_table
 VERBS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
+SAMPLES = {"upload": "0" * 32, "index": "0"}
+GROUP = re.compile(r"\(\?P<(\w+)>(?:[^()]|\([^()]*\))*\)")
+
+
+def concrete(pattern: str) -> str:
+    """A URL that the route's pattern matches, each group filled with a sample value."""
+    return GROUP.sub(lambda m: SAMPLES.get(m.group(1), "sample"), pattern)
+
+
 def _endpoints() -> list[tuple[str, str]]:
     """(method, concrete URL path) for every verb every route implements."""
     found = []
     for pattern, handler in route_table():
-        path = re.sub(r"\(\?P<\w+>[^)]*\)", "sample", pattern)
+        path = concrete(pattern)
+        assert re.fullmatch(pattern, path), (pattern, path)
         for verb in VERBS:
             if getattr(handler, verb.lower()) is not getattr(RequestHandler, verb.lower()):
                 found.append((verb, path))
@@ -37,9 +47,7 @@ ENDPOINTS = _endpoints()
 
 def test_auth_route_table_is_walked() -> None:
     # the walk sees every route of the extension, so a new route cannot slip past it
-    assert {path for _, path in ENDPOINTS} == {
-        re.sub(r"\(\?P<\w+>[^)]*\)", "sample", p) for p, _ in route_table()
-    }
+    assert {path for _, path in ENDPOINTS} == {concrete(p) for p, _ in route_table()}
     assert ("GET", "/mllab/api/info") in ENDPOINTS
     assert len(ENDPOINTS) >= 8
 

@@ -461,6 +461,12 @@ class DatasetStore:
         with blobs.lock(exclusive=True):
             return blobs.collect(self.referenced_blobs(project))
 
+    def forget_project(self, project: Project) -> None:
+        """Drop every dataset row of a project being deleted (its folder goes with it)."""
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM datasets WHERE project_id = ?", (project.id,))
+            conn.execute("DELETE FROM dataset_uploads WHERE project_id = ?", (project.id,))
+
     def count(self, project: Project) -> int:
         with self.db.connect() as conn:
             return int(

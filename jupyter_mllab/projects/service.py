@@ -29,9 +29,14 @@ class ProjectService:
         self.counters: dict[str, Counter] = {
             "runs": lambda p: self.experiments.count_runs(p.experiment_id),
         }
+        self.cleanups: list[Callable[[Project], None]] = []
 
     def register_counter(self, kind: str, counter: Counter) -> None:
         self.counters[kind] = counter
+
+    def register_cleanup(self, cleanup: Callable[[Project], None]) -> None:
+        """Called when a project goes, to drop what other domains keep about it."""
+        self.cleanups.append(cleanup)
 
     # -- start-up --------------------------------------------------------------------------
     def startup(self) -> None:
@@ -107,6 +112,8 @@ class ProjectService:
                     reason="not_empty",
                 )
             self.experiments.delete(project)
+            for cleanup in self.cleanups:
+                cleanup(project)
             self.store.delete(name)
 
         await run_sync(work)

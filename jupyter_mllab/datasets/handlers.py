@@ -1,0 +1,288 @@
+"""REST for datasets: list, versions, uploads (chunked, resumable), download, preview, stats."""
+
+from __future__ import annotations
+
+import asyncio
+import mimetypes
+import tarfile
+import threading
+from typing import Any
+
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+from tornado.escape import url_escape
+
+from ..base import MLLabHandler
+from ..errors import BadRequest, MLLabError
+
+P = r"projects/(?P<project>[^/]+)"
+DS = rf"{P}/datasets/(?P<name>[^/]+)"
+V = rf"{DS}/versions/(?P<version>[^/]+)"
+UP = rf"{P}/uploads/(?P<upload>[0-9a-f]{{32}})"
+FLUSH_BYTES = 4 << 20
+
+
+def _author(handler: MLLabHandler) -> str:
+    user = handler.current_user
+    return getattr(user, "display_name", None) or getattr(user, "username", "") or ""
+
+
+class DatasetsHandler(MLLabHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, project: str) -> None:
+        lab = await self.ready()
+        self.reply(await lab.datasets.list_datasets(project, self.get_query_argument("q", "")))
+
+
+class DatasetHandler(MLLabHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, project: str, name: str) -> None:
+        lab = await self.ready()
+        self.reply(await lab.datasets.get(project, name))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, project: str, name: str) -> None:
+        lab = await self.ready()
+        await lab.datasets.delete_dataset(project, name)
+        self.set_status(204)
+        self.finish()
+
+
+class VersionHandler(MLLabHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, project: str, name: str, version: str) -> None:
+        lab = await self.ready()
+        self.reply(await lab.datasets.version(project, name, version))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, project: str, name: str, version: str) -> None:
+        lab = await self.ready()
+        await lab.datasets.delete_version(project, name, version)
+        self.set_status(204)
+        self.finish()
+
+
+class PreviewHandler(MLLabHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, project: str, name: str, version: str) -> None:
+        rows = self.get_query_argument("rows", "50")
+        if not rows.isdigit() or not 1 <= int(rows) <= 1000:
+            raise BadRequest("rows must be a number from 1 to 1000.", reason="bad_argument")
+        lab = await self.ready()
+        path = self.get_query_argument("path", None)
+        self.reply(await lab.datasets.preview(project, name, version, path, int(rows)))
+
+
+class StatsHandler(MLLabHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, project: str, name: str, version: str) -> None:
+        lab = await self.ready()
+        path = self.get_query_argument("path", None)
+        self.reply(await lab.datasets.stats(project, name, version, path))
+
+
+class ExtractHandler(MLLabHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, project: str, name: str, version: str) -> None:
+        lab = await self.ready()
+        created = await lab.datasets.extract(project, name, version, _author(self))
+        self.reply(created, status=201)
+
+
+def _disposition(filename: str) -> str:
+    ascii_name = filename.encode("ascii", "replace").decode().replace('"', "_")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{url_escape(filename, False)}"
+
+
+class DownloadHandler(MLLabHandler):
+    """A file streamed in 1 MiB reads; a folder without ?path= streams as a tar."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, project: str, name: str, version: str) -> None:
+        lab = await self.ready()
+        path = self.get_query_argument("path", None)
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Cache-Control", "private, max-age=0")
+        meta = await lab.datasets.version(project, name, version)
+        if meta["kind"] == "folder" and not path:
+            await self._tar(lab, project, name, version, meta)
+            return
+        _, blob, filename, size = await lab.datasets.file(project, name, version, path)
+        media = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        self.set_header("Content-Type", media)
+        self.set_header("Content-Length", str(size))
+        self.set_header("Content-Disposition", _disposition(filename))
+        with open(blob, "rb") as f:
+            while True:
+                block = await asyncio.to_thread(f.read, 1 << 20)
+                if not block:
+                    break
+                self.write(block)
+                await self.flush()
+        self.finish()
+
+    async def _tar(self, lab: Any, project: str, name: str, version: str, meta: Any) -> None:
+        _, entries = await lab.datasets.manifest(project, name, version)
+        self.set_header("Content-Type", "application/x-tar")
+        self.set_header(
+            "Content-Disposition", _disposition(f"{meta['name']}-v{meta['version']}.tar")
+        )
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=8)
+        cancelled = threading.Event()
+
+        class Sink:
+            def write(self, data: bytes) -> int:
+                if cancelled.is_set():
+                    raise OSError("download cancelled")
+                asyncio.run_coroutine_threadsafe(queue.put(bytes(data)), loop).result()
+                return len(data)
+
+        def produce() -> None:
+            try:
+                with tarfile.open(fileobj=Sink(), mode="w|", bufsize=1 << 20) as tf:  # type: ignore[call-overload]
+                    for rel, blob in entries:
+                        info = tf.gettarinfo(str(blob), arcname=rel)
+                        info.mode, info.uid, info.gid, info.uname, info.gname = 0o644, 0, 0, "", ""
+                        with open(blob, "rb") as f:
+                            tf.addfile(info, f)
+            finally:
+                asyncio.run_coroutine_threadsafe(queue.put(None), loop).result()
+
+        producer = loop.run_in_executor(None, produce)
+        try:
+            while (chunk := await queue.get()) is not None:
+                self.write(chunk)
+                await self.flush()
+        finally:
+            cancelled.set()
+            while not queue.empty():
+                queue.get_nowait()
+        await producer
+        self.finish()
+
+
+class UploadsHandler(MLLabHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, project: str) -> None:
+        body = self.json_body()
+        lab = await self.ready()
+        session = await lab.datasets.begin_upload(project, body, _author(self))
+        self.set_header(
+            "Location", f"{self.base_url}mllab/api/projects/{project}/uploads/{session['id']}"
+        )
+        self.reply(session, status=201)
+
+
+class UploadHandler(MLLabHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, project: str, upload: str) -> None:
+        lab = await self.ready()
+        self.reply(await lab.datasets.upload_status(project, upload))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, project: str, upload: str) -> None:
+        lab = await self.ready()
+        await lab.datasets.abort_upload(project, upload)
+        self.set_status(204)
+        self.finish()
+
+
+class CommitHandler(MLLabHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, project: str, upload: str) -> None:
+        lab = await self.ready()
+        version = await lab.datasets.commit_upload(project, upload)
+        self.reply(version, status=201)
+
+
+@web.stream_request_body
+class ChunkHandler(MLLabHandler):
+    """PUT one chunk of one file at ?offset=N: streamed to disk and hashed as it arrives.
+
+    Authentication, authorization and the offset are checked in ``prepare``, before a
+    single byte of the body is accepted. Writes happen on a worker thread, overlapped
+    with receiving the next 4 MiB (double buffering), so the event loop never waits on
+    the disk or the hash.
+    """
+
+    _writer: Any = None
+    _pending: asyncio.Future[None] | None = None
+    _error: BaseException | None = None
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        await super().prepare()
+        if self.request.method != "PUT":
+            return
+        if self.current_user is None:
+            raise web.HTTPError(403)
+        if not self.authorizer.is_authorized(self, self.current_user, "write", "mllab"):
+            raise web.HTTPError(403, "You are not authorized to write to the ML Lab.")
+        self._buffer = bytearray()
+        try:
+            offset = int(self.get_query_argument("offset", "0"))
+        except ValueError:
+            raise BadRequest("offset must be a number of bytes.", reason="bad_argument") from None
+        kwargs = self.path_kwargs
+        lab = await self.ready()
+        self._writer = await lab.datasets.upload_writer(
+            kwargs["project"], kwargs["upload"], int(kwargs["index"]), offset
+        )
+
+    async def data_received(self, chunk: bytes) -> None:
+        if self._error is not None:
+            return
+        self._buffer += chunk
+        if len(self._buffer) >= FLUSH_BYTES:
+            await self._flush()
+
+    async def _flush(self) -> None:
+        if self._pending is not None:
+            await self._pending  # at most one write in flight: back-pressure
+        if self._buffer:
+            data, self._buffer = bytes(self._buffer), bytearray()
+            self._pending = asyncio.ensure_future(asyncio.to_thread(self._write, data))
+
+    def _write(self, data: bytes) -> None:
+        try:
+            self._writer.write(data)
+        except MLLabError as exc:
+            self._error = exc
+
+    @web.authenticated
+    @authorized
+    async def put(self, project: str, upload: str, index: str) -> None:
+        await self._flush()
+        if self._pending is not None:
+            await self._pending
+        if self._error is not None:
+            raise self._error
+        self.reply({"index": int(index), "received": self._writer.size})
+
+
+ROUTES = [
+    (rf"{P}/datasets", DatasetsHandler),
+    (DS, DatasetHandler),
+    (V, VersionHandler),
+    (rf"{V}/preview", PreviewHandler),
+    (rf"{V}/stats", StatsHandler),
+    (rf"{V}/download", DownloadHandler),
+    (rf"{V}/extract", ExtractHandler),
+    (rf"{P}/uploads", UploadsHandler),
+    (UP, UploadHandler),
+    (rf"{UP}/files/(?P<index>[0-9]+)", ChunkHandler),
+    (rf"{UP}/commit", CommitHandler),
+]

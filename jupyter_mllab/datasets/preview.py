@@ -1,0 +1,245 @@
+"""Previews that stay fast on any size: they read the head of a file, or its metadata.
+
+Everything returned is plain JSON data; the panel renders it as text, never as HTML.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import csv
+import io
+import json
+import math
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from .archives import is_archive, list_members
+
+HEAD_BYTES = 256 * 1024
+TEXT_BYTES = 64 * 1024
+THUMBNAIL = 320
+
+
+def jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return value[:64].hex()
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return str(value)
+
+
+def infer_type(values: list[str]) -> str:
+    """integer, number, boolean, datetime or string, from a column's sample."""
+    seen = [v for v in values if v != ""]
+    if not seen:
+        return "empty"
+
+    def all_parse(parse: Any) -> bool:
+        try:
+            for v in seen:
+                parse(v)
+            return True
+        except (ValueError, TypeError):
+            return False
+
+    if all_parse(int):
+        return "integer"
+    if all_parse(float):
+        return "number"
+    if all(v.lower() in ("true", "false") for v in seen):
+        return "boolean"
+    if all_parse(datetime.fromisoformat):
+        return "datetime"
+    return "string"
+
+
+def kind_of(filename: str, media_type: str) -> str:
+    lower = filename.lower()
+    if lower.endswith((".csv", ".tsv")):
+        return "csv"
+    if lower.endswith((".parquet", ".pq")):
+        return "parquet"
+    if lower.endswith((".jsonl", ".ndjson")):
+        return "jsonl"
+    if lower.endswith(".json"):
+        return "json"
+    if media_type.startswith("image/"):
+        return "image"
+    if is_archive(filename):
+        return "archive"
+    if media_type.startswith("text/") or lower.endswith((".txt", ".md", ".log", ".yaml", ".yml")):
+        return "text"
+    return "binary"
+
+
+def preview_file(path: Path, filename: str, media_type: str, rows: int = 50) -> dict[str, Any]:
+    kind = kind_of(filename, media_type)
+    size = path.stat().st_size
+    base: dict[str, Any] = {"kind": kind, "filename": filename, "size": size}
+    if kind == "csv":
+        base.update(preview_csv(path, filename, rows))
+    elif kind == "parquet":
+        base.update(preview_parquet(path, rows))
+    elif kind == "jsonl":
+        base.update(preview_jsonl(path, rows))
+    elif kind == "json":
+        base.update(preview_json(path, rows))
+    elif kind == "image":
+        base.update(preview_image(path))
+    elif kind == "archive":
+        base["files"] = list_members(path, filename)
+    elif kind == "text":
+        base.update(preview_text(path))
+    else:
+        with open(path, "rb") as f:
+            base["hex"] = f.read(256).hex()
+    return base
+
+
+def _head_lines(path: Path, limit: int) -> tuple[str, bool]:
+    """The whole lines in the first bytes of a file, and whether the file goes on."""
+    with open(path, "rb") as f:
+        head = f.read(HEAD_BYTES)
+        more = bool(f.read(1))
+    if more:
+        cut = head.rfind(b"\n")
+        head = head[: cut + 1] if cut > 0 else head
+    return head.decode("utf-8", errors="replace"), more
+
+
+def preview_csv(path: Path, filename: str, rows: int) -> dict[str, Any]:
+    text, more = _head_lines(path, rows)
+    delimiter = "\t" if filename.lower().endswith(".tsv") else ","
+    if not filename.lower().endswith(".tsv"):
+        with contextlib.suppress(csv.Error):
+            delimiter = csv.Sniffer().sniff(text[:8192], delimiters=",;\t|").delimiter
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    header = next(reader, [])
+    body: list[list[str]] = []
+    for row in reader:
+        if len(body) >= max(rows, 200):
+            break
+        body.append(row)
+    sample = body
+    columns = [
+        {"name": name, "type": infer_type([r[i] if i < len(r) else "" for r in sample])}
+        for i, name in enumerate(header)
+    ]
+    exact = None if more else len(body)
+    return {
+        "columns": columns,
+        "rows": body[:rows],
+        "delimiter": delimiter,
+        "total_rows": exact,
+    }
+
+
+def preview_parquet(path: Path, rows: int) -> dict[str, Any]:
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    meta = pf.metadata
+    columns = [{"name": f.name, "type": str(f.type)} for f in pf.schema_arrow]
+    head: list[list[Any]] = []
+    if meta.num_rows:
+        batch = next(pf.iter_batches(batch_size=rows), None)
+        if batch is not None:
+            data = batch.to_pydict()
+            names = list(data)
+            head = [[jsonable(data[n][i]) for n in names] for i in range(batch.num_rows)]
+    return {
+        "columns": columns,
+        "rows": head,
+        "total_rows": meta.num_rows,
+        "row_groups": meta.num_row_groups,
+    }
+
+
+def preview_jsonl(path: Path, rows: int) -> dict[str, Any]:
+    text, more = _head_lines(path, rows)
+    records: list[Any] = []
+    for line in text.splitlines():
+        if len(records) >= rows:
+            break
+        if line.strip():
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                records.append(line)
+    return _records(records) | {"total_rows": None if more else len(records)}
+
+
+def _records(records: list[Any]) -> dict[str, Any]:
+    if records and all(isinstance(r, dict) for r in records):
+        names: list[str] = []
+        for r in records:
+            names += [k for k in r if k not in names]
+        return {
+            "columns": [{"name": n, "type": "json"} for n in names],
+            "rows": [[jsonable(r.get(n)) for n in names] for r in records],
+        }
+    return {"text": "\n".join(json.dumps(jsonable(r)) for r in records)}
+
+
+def preview_json(path: Path, rows: int) -> dict[str, Any]:
+    if path.stat().st_size <= 5 * 2**20:
+        try:
+            data = json.loads(path.read_bytes())
+        except ValueError as exc:
+            return preview_text(path) | {"error": f"Not valid JSON: {exc}"}
+        if isinstance(data, list):
+            return _records(data[:rows]) | {"total_rows": len(data)}
+        return {"text": json.dumps(jsonable(data), indent=2)[:TEXT_BYTES]}
+    return preview_text(path)
+
+
+def preview_text(path: Path) -> dict[str, Any]:
+    with open(path, "rb") as f:
+        head = f.read(TEXT_BYTES)
+        more = bool(f.read(1))
+    return {"text": head.decode("utf-8", errors="replace"), "truncated": more}
+
+
+def preview_image(path: Path) -> dict[str, Any]:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            width, height, mode = img.width, img.height, img.mode
+            img.thumbnail((THUMBNAIL, THUMBNAIL))
+            thumb = img if img.mode in ("RGB", "RGBA", "L") else img.convert("RGBA")
+            out = io.BytesIO()
+            thumb.save(out, format="PNG")
+    except (UnidentifiedImageError, OSError) as exc:
+        return {"error": f"This image cannot be read: {exc}"}
+    return {
+        "width": width,
+        "height": height,
+        "mode": mode,
+        "thumbnail": "data:image/png;base64," + base64.b64encode(out.getvalue()).decode(),
+    }
+
+
+def count_lines(path: Path) -> int:
+    """Data rows of a CSV (lines after the header), in one streaming pass."""
+    n, last = 0, b"\n"
+    with open(path, "rb") as f:
+        while block := f.read(4 << 20):
+            n += block.count(b"\n")
+            last = block[-1:]
+    if last != b"\n":
+        n += 1
+    return max(n - 1, 0)

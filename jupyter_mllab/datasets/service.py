@@ -1,0 +1,228 @@
+"""Datasets as the server sees them: every method runs its blocking work in a thread."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from .._threads import run_sync
+from ..errors import BadRequest
+from ..projects.store import Project, ProjectStore
+from .archives import ArchiveLimits, extract, is_archive
+from .blobs import HashingWriter
+from .preview import kind_of, preview_file
+from .stats import StatsCache, compute_stats
+from .store import DatasetStore, NewVersion, Version
+from .uploads import UploadManager
+
+log = logging.getLogger(__name__)
+
+
+def parse_version(text: str) -> int | None:
+    if text == "latest":
+        return None
+    if text.isdigit() and int(text) >= 1:
+        return int(text)
+    raise BadRequest(f"'{text}' is not a version: use a number or 'latest'.", reason="bad_version")
+
+
+class DatasetService:
+    def __init__(self, projects: ProjectStore, max_upload_size: int, limits: ArchiveLimits):
+        self.projects = projects
+        self.store = DatasetStore(projects)
+        self.limits = limits
+        self.uploads = UploadManager(self.store, max_upload_size, limits)
+        self.cache = StatsCache(self.store.cache_dir())
+        # Background work (row counts, statistics) on one thread: it must not take both cores.
+        self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mllab-stats")
+        self._jobs: dict[tuple[str, str], Future[Any]] = {}
+
+    def startup(self) -> None:
+        for project in self.projects.list():
+            try:
+                removed = self.uploads.cleanup(project)
+                removed += self.store.collect_garbage(project)
+                if removed:
+                    log.info("Datasets of %r: cleaned %d leftover files", project.name, removed)
+            except OSError:
+                log.exception("Cleaning the datasets of %r failed", project.name)
+
+    def shutdown(self) -> None:
+        self._background.shutdown(wait=False, cancel_futures=True)
+
+    def _project(self, name: str) -> Project:
+        return self.projects.get(name)
+
+    # -- reading -------------------------------------------------------------------------
+    async def list_datasets(self, project: str, search: str = "") -> dict[str, Any]:
+        def work() -> dict[str, Any]:
+            return {"datasets": self.store.list_datasets(self._project(project), search)}
+
+        return await run_sync(work)
+
+    async def get(self, project: str, name: str) -> dict[str, Any]:
+        def work() -> dict[str, Any]:
+            versions = self.store.versions(self._project(project), name)
+            return {"name": versions[0].name, "versions": [v.to_json() for v in versions]}
+
+        return await run_sync(work)
+
+    def _version(self, project: str, name: str, version: str) -> Version:
+        return self.store.get(self._project(project), name, parse_version(version))
+
+    async def version(self, project: str, name: str, version: str) -> dict[str, Any]:
+        def work() -> dict[str, Any]:
+            v = self._version(project, name, version)
+            files = [f.__dict__ for f in self.store.files(v, limit=1000)]
+            return {**v.to_json(), "files": files}
+
+        return await run_sync(work)
+
+    async def resolve(self, key: str, default_project: str) -> dict[str, Any]:
+        from .keys import parse_key
+
+        return await run_sync(lambda: self.store.resolve(parse_key(key, default_project)).to_json())
+
+    async def file(
+        self, project: str, name: str, version: str, path: str | None
+    ) -> tuple[Version, Path, str, int]:
+        """(version, blob path, file name, size) of a file version or one file of a folder."""
+
+        def work() -> tuple[Version, Path, str, int]:
+            v = self._version(project, name, version)
+            blob, entry = self.store.blob_path(v, path)
+            return v, blob, entry.path.rsplit("/", 1)[-1], entry.size
+
+        return await run_sync(work)
+
+    async def manifest(
+        self, project: str, name: str, version: str
+    ) -> tuple[Version, list[tuple[str, Path]]]:
+        def work() -> tuple[Version, list[tuple[str, Path]]]:
+            v = self._version(project, name, version)
+            blobs = self.store.blobs(self._project(project))
+            return v, [(e.path, blobs.path(e.sha256)) for e in self.store.files(v)]
+
+        return await run_sync(work)
+
+    async def preview(
+        self, project: str, name: str, version: str, path: str | None, rows: int = 50
+    ) -> dict[str, Any]:
+        def work() -> dict[str, Any]:
+            v = self._version(project, name, version)
+            if v.kind == "folder" and not path:
+                files = self.store.files(v, limit=500)
+                return {
+                    "kind": "folder",
+                    "key": v.key,
+                    "file_count": v.file_count,
+                    "size": v.size,
+                    "files": [{"path": f.path, "size": f.size} for f in files],
+                }
+            blob, entry = self.store.blob_path(v, path)
+            filename = entry.path.rsplit("/", 1)[-1]
+            from .store import guess_media_type
+
+            media = v.media_type if v.kind == "file" else guess_media_type(filename)
+            out = preview_file(blob, filename, media, rows)
+            out["key"] = v.key
+            if out.get("kind") == "csv" and out.get("total_rows") is None:
+                cached = self.cache.get(entry.sha256, "rows")
+                if cached is not None:
+                    out["total_rows"] = cached["rows"]
+                else:
+                    self._submit(("rows", entry.sha256), self.cache.row_count, entry.sha256, blob)
+            return out
+
+        return await run_sync(work)
+
+    async def stats(
+        self, project: str, name: str, version: str, path: str | None
+    ) -> dict[str, Any]:
+        def work() -> dict[str, Any]:
+            v = self._version(project, name, version)
+            blob, entry = self.store.blob_path(v, path)
+            filename = entry.path.rsplit("/", 1)[-1]
+            if kind_of(filename, v.media_type) not in ("csv", "parquet", "jsonl"):
+                return {"status": "unsupported", "message": "Statistics are for tabular files."}
+            cached = self.cache.get(entry.sha256)
+            if cached is not None:
+                return cached
+            job = self._submit(("stats", entry.sha256), self._compute, entry.sha256, blob, filename)
+            if job.done() and job.exception():
+                return {"status": "failed", "message": str(job.exception())}
+            return {"status": "pending"}
+
+        return await run_sync(work)
+
+    def _compute(self, sha: str, blob: Path, filename: str) -> None:
+        try:
+            result = compute_stats(blob, filename, "")
+        except Exception as exc:  # a malformed file: say so, once
+            result = {"status": "failed", "message": f"Statistics failed: {exc}"}
+        self.cache.put(sha, result)
+
+    def _submit(self, key: tuple[str, str], fn: Any, *args: Any) -> Future[Any]:
+        job = self._jobs.get(key)
+        if job is None or (job.done() and job.exception() is not None):
+            job = self._background.submit(fn, *args)
+            self._jobs[key] = job
+        return job
+
+    # -- changing ------------------------------------------------------------------------
+    async def delete_dataset(self, project: str, name: str) -> None:
+        await run_sync(lambda: self.store.delete_dataset(self._project(project), name))
+
+    async def delete_version(self, project: str, name: str, version: str) -> None:
+        def work() -> None:
+            number = parse_version(version)
+            if number is None:
+                raise BadRequest("Delete a numbered version, not 'latest'.", reason="bad_version")
+            self.store.delete_version(self._project(project), name, number)
+
+        await run_sync(work)
+
+    async def extract(self, project: str, name: str, version: str, author: str) -> dict[str, Any]:
+        def work() -> dict[str, Any]:
+            p = self._project(project)
+            v = self.store.get(p, name, parse_version(version))
+            if v.kind != "file" or not is_archive(v.filename):
+                raise BadRequest(
+                    f"{v.key} is not a zip, tar, tar.gz or tgz file.", reason="not_archive"
+                )
+            blobs = self.store.blobs(p)
+            files = extract(blobs.path(v.sha256), v.filename, blobs, self.limits)
+            meta = NewVersion(
+                filename=v.name,
+                description=v.description,
+                tags=tuple(v.tags),
+                author=author,
+                source=f"extracted from {v.key}",
+            )
+            return self.store.add_version(p, v.name, meta, files=files).to_json()
+
+        return await run_sync(work)
+
+    # -- uploads -------------------------------------------------------------------------
+    async def begin_upload(self, project: str, body: dict[str, Any], author: str) -> dict[str, Any]:
+        return await run_sync(lambda: self.uploads.begin(self._project(project), body, author))
+
+    async def upload_status(self, project: str, upload_id: str) -> dict[str, Any]:
+        return await run_sync(lambda: self.uploads.status(self._project(project), upload_id))
+
+    async def upload_writer(
+        self, project: str, upload_id: str, index: int, offset: int
+    ) -> HashingWriter:
+        return await run_sync(
+            lambda: self.uploads.writer(self._project(project), upload_id, index, offset)
+        )
+
+    async def commit_upload(self, project: str, upload_id: str) -> dict[str, Any]:
+        return await run_sync(
+            lambda: self.uploads.commit(self._project(project), upload_id).to_json()
+        )
+
+    async def abort_upload(self, project: str, upload_id: str) -> None:
+        await run_sync(lambda: self.uploads.abort(self._project(project), upload_id))

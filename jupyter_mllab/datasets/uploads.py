@@ -1,0 +1,243 @@
+"""Chunked, resumable uploads: a session lists its files; each file arrives in chunks at
+known offsets, hashed as it streams; commit turns the session into one version."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..db import register_schema
+from ..errors import BadRequest, Conflict, NotFound, PayloadTooLarge
+from ..projects.store import Project, utcnow
+from .archives import ArchiveLimits, extract, is_archive, safe_member_path
+from .blobs import HashingWriter, Staged
+from .keys import validate_dataset_name
+from .store import DatasetStore, NewVersion, Version, check_meta, safe_filename
+
+register_schema(
+    "dataset_uploads",
+    """
+    CREATE TABLE IF NOT EXISTS dataset_uploads (
+        id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        created TEXT NOT NULL
+    );
+    """,
+)
+
+MAX_FILES = 100_000
+
+
+@dataclass
+class Session:
+    id: str
+    project_id: str
+    spec: dict[str, Any]
+    created: str
+
+    @property
+    def files(self) -> list[dict[str, Any]]:
+        return self.spec["files"]
+
+
+class UploadManager:
+    def __init__(self, store: DatasetStore, max_upload_size: int, limits: ArchiveLimits):
+        self.store = store
+        self.max_upload_size = max_upload_size
+        self.limits = limits
+        self._writers: dict[tuple[str, int], HashingWriter] = {}
+
+    # -- sessions ------------------------------------------------------------------------
+    def begin(self, project: Project, body: dict[str, Any], author: str) -> dict[str, Any]:
+        name = validate_dataset_name(body.get("name"))
+        files = body.get("files")
+        if not isinstance(files, list) or not files:
+            raise BadRequest(
+                "An upload lists its files: {'files': [{'path': ..., 'size': ...}]}.",
+                reason="no_files",
+            )
+        if len(files) > MAX_FILES:
+            raise PayloadTooLarge(f"At most {MAX_FILES:,} files in one upload.")
+        folder = bool(body.get("folder", len(files) > 1))
+        clean = []
+        for f in files:
+            if not isinstance(f, dict) or not isinstance(f.get("size"), int) or f["size"] < 0:
+                raise BadRequest("Each file needs a path and a size in bytes.", reason="bad_file")
+            path = safe_member_path(f.get("path", "")) if folder else safe_filename(f.get("path"))
+            clean.append({"path": path, "size": f["size"]})
+        if len({f["path"] for f in clean}) != len(clean):
+            raise BadRequest("The upload lists a path twice.", reason="duplicate_path")
+        total = sum(f["size"] for f in clean)
+        if total > self.max_upload_size:
+            raise PayloadTooLarge(
+                f"This upload is {total:,} bytes; the limit is {self.max_upload_size:,} bytes.",
+                reason="too_large",
+            )
+        filename = safe_filename(body.get("filename") or (name if folder else clean[0]["path"]))
+        extract_it = bool(body.get("extract", False))
+        if extract_it and (folder or not is_archive(filename)):
+            raise BadRequest(
+                "Only a single zip, tar, tar.gz or tgz file can be extracted.", reason="not_archive"
+            )
+        description, tags = check_meta(body.get("description"), body.get("tags"))
+        spec = {
+            "name": name,
+            "files": clean,
+            "folder": folder,
+            "filename": filename,
+            "extract": extract_it,
+            "description": description,
+            "tags": list(tags),
+            "author": author,
+        }
+        session = Session(uuid.uuid4().hex, project.id, spec, utcnow())
+        with self.store.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO dataset_uploads (id, project_id, spec, created) VALUES (?, ?, ?, ?)",
+                (session.id, project.id, json.dumps(spec), session.created),
+            )
+        return self.status(project, session.id)
+
+    def _session(self, project: Project, upload_id: str) -> Session:
+        with self.store.db.connect() as conn:
+            row = conn.execute(
+                "SELECT * FROM dataset_uploads WHERE id = ? AND project_id = ?",
+                (upload_id, project.id),
+            ).fetchone()
+        if row is None:
+            raise NotFound(f"There is no upload '{upload_id}' in progress.", reason="no_upload")
+        return Session(row["id"], row["project_id"], json.loads(row["spec"]), row["created"])
+
+    def _part(self, project: Project, upload_id: str, index: int) -> Path:
+        return self.store.blobs(project).tmp_dir / f"up-{upload_id}-{index}.part"
+
+    def _received(self, project: Project, upload_id: str, index: int) -> int:
+        writer = self._writers.get((upload_id, index))
+        if writer is not None:
+            return writer.size
+        part = self._part(project, upload_id, index)
+        return part.stat().st_size if part.exists() else 0
+
+    def status(self, project: Project, upload_id: str) -> dict[str, Any]:
+        session = self._session(project, upload_id)
+        files = [
+            {**f, "index": i, "received": self._received(project, upload_id, i)}
+            for i, f in enumerate(session.files)
+        ]
+        return {
+            "id": session.id,
+            "name": session.spec["name"],
+            "created": session.created,
+            "files": files,
+            "size": sum(f["size"] for f in files),
+            "received": sum(f["received"] for f in files),
+        }
+
+    # -- chunks --------------------------------------------------------------------------
+    def writer(self, project: Project, upload_id: str, index: int, offset: int) -> HashingWriter:
+        """The writer that takes the next chunk of a file, which must start at ``offset``."""
+        session = self._session(project, upload_id)
+        if not 0 <= index < len(session.files):
+            raise NotFound(f"Upload {upload_id} has no file number {index}.", reason="no_file")
+        received = self._received(project, upload_id, index)
+        if offset != received:
+            raise Conflict(
+                f"This chunk starts at byte {offset:,} but {received:,} bytes have arrived; "
+                f"resume from {received:,}.",
+                reason="offset_mismatch",
+            )
+        key = (upload_id, index)
+        writer = self._writers.get(key)
+        if writer is None:
+            part = self._part(project, upload_id, index)
+            part.parent.mkdir(parents=True, exist_ok=True)
+            writer = HashingWriter(part, limit=session.files[index]["size"], append=True)
+            self._writers[key] = writer
+        return writer
+
+    # -- the end -------------------------------------------------------------------------
+    def commit(self, project: Project, upload_id: str) -> Version:
+        session = self._session(project, upload_id)
+        spec = session.spec
+        staged: list[Staged] = []
+        for i, f in enumerate(session.files):
+            writer = self._writers.pop((upload_id, i), None) or HashingWriter(
+                self._part(project, upload_id, i), append=True
+            )
+            sha, size = writer.close()
+            if size != f["size"]:
+                self._writers[(upload_id, i)] = HashingWriter(writer.path, append=True)
+                raise BadRequest(
+                    f"'{f['path']}' is incomplete: {size:,} of {f['size']:,} bytes arrived.",
+                    reason="incomplete",
+                )
+            staged.append(Staged(f["path"], sha, size, writer.path))
+        meta = NewVersion(
+            filename=spec["filename"],
+            description=spec["description"],
+            tags=tuple(spec["tags"]),
+            author=spec["author"],
+        )
+        blobs = self.store.blobs(project)
+        if spec["extract"]:
+            archive = staged[0]
+            assert archive.temp is not None
+            files = extract(archive.temp, spec["filename"], blobs, self.limits)
+            meta = NewVersion(
+                filename=spec["name"],
+                description=meta.description,
+                tags=meta.tags,
+                author=meta.author,
+                source=f"extracted from {spec['filename']}",
+            )
+            version = self.store.add_version(project, spec["name"], meta, files=files)
+            archive.temp.unlink(missing_ok=True)
+        elif spec["folder"]:
+            version = self.store.add_version(project, spec["name"], meta, files=staged)
+        else:
+            version = self.store.add_version(project, spec["name"], meta, blob=staged[0])
+        self._forget(session)
+        return version
+
+    def abort(self, project: Project, upload_id: str) -> None:
+        session = self._session(project, upload_id)
+        for i in range(len(session.files)):
+            writer = self._writers.pop((upload_id, i), None)
+            if writer:
+                writer.discard()
+            self._part(project, upload_id, i).unlink(missing_ok=True)
+        self._forget(session)
+
+    def _forget(self, session: Session) -> None:
+        with self.store.db.transaction() as conn:
+            conn.execute("DELETE FROM dataset_uploads WHERE id = ?", (session.id,))
+
+    def cleanup(self, project: Project, max_age_s: float = 7 * 86400) -> int:
+        """Drop stale sessions, and temp files no live session owns (run at start-up)."""
+        now = utcnow()
+        with self.store.db.connect() as conn:
+            rows = conn.execute(
+                "SELECT id, created FROM dataset_uploads WHERE project_id = ?", (project.id,)
+            ).fetchall()
+        from datetime import datetime
+
+        def age(created: str) -> float:
+            t0 = datetime.fromisoformat(created.replace("Z", "+00:00"))
+            return (datetime.fromisoformat(now.replace("Z", "+00:00")) - t0).total_seconds()
+
+        live = set()
+        for row in rows:
+            if age(row["created"]) > max_age_s:
+                self.abort(project, row["id"])
+            else:
+                live.add(row["id"])
+        keep = {
+            p.name
+            for p in self.store.blobs(project).tmp_dir.glob("up-*.part")
+            if p.name.split("-")[1] in live
+        }
+        return self.store.blobs(project).clean_temp(keep=keep)
