@@ -14,15 +14,27 @@ except ImportError:  # a source tree that was never built
     __version__ = "0.0.0+unknown"
 
 from .client import create_project, current_project, info, list_projects, set_project
+from .client.datasets import (
+    dataset_info,
+    get_dataset,
+    list_datasets,
+    load_dataset,
+    upload_dataset,
+)
 
 __all__ = [
     "__version__",
     "create_project",
     "current_project",
+    "dataset_info",
+    "get_dataset",
     "info",
+    "list_datasets",
     "list_projects",
+    "load_dataset",
     "load_ipython_extension",
     "set_project",
+    "upload_dataset",
 ]
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 # Each domain appends its schema here at import; ``Database.migrate`` applies them all.
 SCHEMAS: dict[str, str] = {}
 
-_migrated: set[Path] = set()
+_migrated: dict[Path, set[str]] = {}
 _lock = threading.Lock()
 
 
@@ -35,19 +35,22 @@ class Database:
         return conn
 
     def migrate(self) -> None:
-        """Create the file and every registered schema (idempotent, once per process)."""
+        """Create the file and every registered schema not yet applied by this process
+        (domains register theirs when imported, so this may add some later)."""
         with _lock:
-            if self.path in _migrated and self.path.exists():
+            done = _migrated.get(self.path, set()) if self.path.exists() else set()
+            missing = {k: v for k, v in SCHEMAS.items() if k not in done}
+            if not missing:
                 return
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = self._connect()
             try:
                 conn.execute("PRAGMA journal_mode = WAL")
-                for ddl in SCHEMAS.values():
+                for ddl in missing.values():
                     conn.executescript(ddl)
             finally:
                 conn.close()
-            _migrated.add(self.path)
+            _migrated[self.path] = done | set(missing)
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:

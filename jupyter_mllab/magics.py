@@ -17,7 +17,11 @@ from .errors import MLLabError
 USAGE = """%mllab info                      where this kernel's lab lives
 %mllab projects                  the lab's projects (* marks the current one)
 %mllab projects create NAME [-d DESCRIPTION]
-%mllab use NAME                  work in project NAME in this kernel"""
+%mllab use NAME                  work in project NAME in this kernel
+%mllab dataset list [SEARCH]     datasets of the current project
+%mllab dataset info KEY          what a key (project/name@3) names
+%mllab dataset get KEY           a local path for the version
+%mllab dataset upload PATH [--name N] [-d DESCRIPTION] [--tag T ...] [--extract]"""
 
 
 class Table:
@@ -59,6 +63,13 @@ def _parser() -> argparse.ArgumentParser:
     projects.add_argument("-d", "--description", default="")
     use = sub.add_parser("use", add_help=False)
     use.add_argument("name")
+    dataset = sub.add_parser("dataset", add_help=False)
+    dataset.add_argument("action", choices=["list", "info", "get", "upload"])
+    dataset.add_argument("target", nargs="?", default="")
+    dataset.add_argument("--name", default=None)
+    dataset.add_argument("-d", "--description", default="")
+    dataset.add_argument("--tag", action="append", default=[])
+    dataset.add_argument("--extract", action="store_true")
     return parser
 
 
@@ -72,6 +83,8 @@ class MLLabMagics(Magics):
             return self._dispatch(args)
         except MLLabError as exc:
             raise UsageError(exc.message) from None
+        except (OSError, ValueError) as exc:
+            raise UsageError(str(exc)) from None
 
     def _dispatch(self, args: argparse.Namespace) -> Any:
         if args.command == "info":
@@ -91,9 +104,57 @@ class MLLabMagics(Magics):
                     for p in client.list_projects()
                 ],
             )
+        if args.command == "dataset":
+            return self._dataset(args)
         if args.command == "use":
             name = client.set_project(args.name)
             print(f"This kernel now works in project '{name}'.")
             return None
         print(USAGE)
         return None
+
+    def _dataset(self, args: argparse.Namespace) -> Any:
+        from .client import datasets
+
+        if args.action == "list":
+            rows = datasets.list_datasets(search=args.target)
+            return Table(
+                ["key", "versions", "size", "type", "updated"],
+                [
+                    [
+                        r["latest"]["key"],
+                        r["versions"],
+                        _size(r["latest"]["size"]),
+                        r["latest"]["media_type"],
+                        r["updated"],
+                    ]
+                    for r in rows
+                ],
+            )
+        if not args.target:
+            raise UsageError(f"%mllab dataset {args.action} needs a key or a path.")
+        if args.action == "info":
+            data = datasets.dataset_info(args.target)
+            return Table(["", ""], [[k, v] for k, v in data.items()])
+        if args.action == "get":
+            return datasets.get_dataset(args.target)
+        version = datasets.upload_dataset(
+            args.target,
+            name=args.name,
+            description=args.description,
+            tags=args.tag,
+            extract=args.extract,
+        )
+        print(
+            f"Uploaded {version['key']} ({_size(version['size'])}, sha256 {version['sha256'][:12]})"
+        )
+        return version["key"]
+
+
+def _size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"

@@ -1,0 +1,176 @@
+"""Datasets from code: ``mllab.get_dataset("wine@3")``, ``load_dataset``, ``upload_dataset``.
+
+Works on the lab's home directly (no server needed); a tracked run records every dataset
+it opens as an MLflow input, with our sha256 as its digest.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import _store, current_project, tracking_uri
+from .runs import active_run_id
+
+if TYPE_CHECKING:
+    import pandas
+
+    from ..datasets.store import DatasetStore, Version
+
+log = logging.getLogger(__name__)
+MLFLOW_DIGEST_LENGTH = 36  # MLflow's datasets.digest column
+
+
+def _datasets() -> DatasetStore:
+    from ..datasets.store import DatasetStore
+
+    return DatasetStore(_store())
+
+
+def dataset_info(key: str) -> dict[str, Any]:
+    """What a key names: version, sha256, size, files, ... (``@latest`` when no version)."""
+    return _resolve(key).to_json()
+
+
+def _resolve(key: str) -> Version:
+    from ..datasets.keys import parse_key
+
+    return _datasets().resolve(parse_key(key, current_project()))
+
+
+def list_datasets(project: str | None = None, search: str = "") -> list[dict[str, Any]]:
+    store = _datasets()
+    return store.list_datasets(store.projects.get(project or current_project()), search)
+
+
+def get_dataset(key: str, record: bool = True) -> Path:
+    """A local, read-only path for a version: the file, or the folder of a folder dataset."""
+    from ..datasets.materialize import materialize
+
+    store = _datasets()
+    version = _resolve(key)
+    path = materialize(store, version)
+    if record:
+        record_input(version)
+    return path
+
+
+def load_dataset(key: str, **read_options: Any) -> pandas.DataFrame:
+    """A tabular version (CSV, TSV, Parquet, JSON, JSON lines) as a pandas DataFrame.
+
+    A folder of such files loads as one frame, its files stacked in path order.
+    """
+    import pandas as pd
+
+    path = get_dataset(key)
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    frames = [_read(p, read_options) for p in files]
+    frames = [f for f in frames if f is not None]
+    if not frames:
+        raise ValueError(
+            f"{key} holds no tabular file (CSV, TSV, Parquet, JSON); use get_dataset() for a path."
+        )
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+def _read(path: Path, options: dict[str, Any]) -> pandas.DataFrame | None:
+    import pandas as pd
+
+    name = path.name.lower()
+    if name.endswith(".csv"):
+        return pd.read_csv(path, **options)
+    if name.endswith(".tsv"):
+        return pd.read_csv(path, sep="\t", **options)
+    if name.endswith((".parquet", ".pq")):
+        return pd.read_parquet(path, **options)
+    if name.endswith((".jsonl", ".ndjson")):
+        return pd.read_json(path, lines=True, **options)
+    if name.endswith(".json"):
+        return pd.read_json(path, **options)
+    return None
+
+
+def upload_dataset(
+    path: str | os.PathLike[str],
+    name: str | None = None,
+    description: str = "",
+    tags: list[str] | tuple[str, ...] = (),
+    extract: bool = False,
+    project: str | None = None,
+) -> dict[str, Any]:
+    """Add a version from a file, a folder, or an archive (``extract=True`` unpacks it)."""
+    from ..datasets.archives import ArchiveLimits, is_archive
+    from ..datasets.archives import extract as extract_archive
+    from ..datasets.blobs import HashingWriter, Staged
+    from ..datasets.store import NewVersion, check_meta
+
+    source = Path(path).expanduser()
+    if not source.exists():
+        raise FileNotFoundError(f"No file or folder at {source}")
+    store = _datasets()
+    target = store.projects.get(project or current_project())
+    blobs = store.blobs(target)
+    description, clean_tags = check_meta(description, list(tags))
+    dataset = name or source.name.split(".")[0]
+    meta = NewVersion(filename=source.name, description=description, tags=clean_tags)
+
+    def stage(file: Path, rel: str) -> Staged:
+        writer = HashingWriter(blobs.new_temp())
+        try:
+            with open(file, "rb") as f:
+                while block := f.read(4 << 20):
+                    writer.write(block)
+            sha, size = writer.close()
+        except BaseException:
+            writer.discard()
+            raise
+        return Staged(rel, sha, size, writer.path)
+
+    if source.is_dir():
+        files = [
+            stage(p, p.relative_to(source).as_posix())
+            for p in sorted(source.rglob("*"))
+            if p.is_file() and not p.is_symlink()
+        ]
+        if not files:
+            raise ValueError(f"{source} has no files")
+        return store.add_version(target, dataset, meta, files=files).to_json()
+    if extract:
+        if not is_archive(source.name):
+            raise ValueError(f"{source.name} is not a zip, tar, tar.gz or tgz file")
+        files = extract_archive(source, source.name, blobs, ArchiveLimits())
+        meta = NewVersion(
+            filename=dataset,
+            description=description,
+            tags=clean_tags,
+            source=f"extracted from {source.name}",
+        )
+        return store.add_version(target, dataset, meta, files=files).to_json()
+    return store.add_version(target, dataset, meta, blob=stage(source, source.name)).to_json()
+
+
+def record_input(version: Version, context: str = "input") -> bool:
+    """Log the version as an input of the active run (a no-op outside a run)."""
+    run_id = active_run_id()
+    if not run_id:
+        return False
+    from mlflow.entities import Dataset, DatasetInput, InputTag
+    from mlflow.tracking import MlflowClient
+
+    dataset = Dataset(
+        name=version.key,
+        digest=version.sha256[:MLFLOW_DIGEST_LENGTH],
+        source_type="mllab",
+        source=json.dumps({"key": version.key, "sha256": version.sha256}),
+        profile=json.dumps({"size": version.size, "files": version.file_count}),
+    )
+    tags = [InputTag("mlflow.data.context", context)]
+    try:
+        MlflowClient(tracking_uri()).log_inputs(run_id, datasets=[DatasetInput(dataset, tags)])
+    except Exception:
+        log.exception("Could not record %s as an input of run %s", version.key, run_id)
+        return False
+    return True
