@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import mimetypes
 import tarfile
 import threading
@@ -19,7 +20,8 @@ P = r"projects/(?P<project>[^/]+)"
 DS = rf"{P}/datasets/(?P<name>[^/]+)"
 V = rf"{DS}/versions/(?P<version>[^/]+)"
 UP = rf"{P}/uploads/(?P<upload>[0-9a-f]{{32}})"
-FLUSH_BYTES = 4 << 20
+FLUSH_BYTES = 8 << 20
+READ_BYTES = 1 << 20
 
 
 def _author(handler: MLLabHandler) -> str:
@@ -231,7 +233,9 @@ class ChunkHandler(MLLabHandler):
             raise web.HTTPError(403)
         if not self.authorizer.is_authorized(self, self.current_user, "write", "mllab"):
             raise web.HTTPError(403, "You are not authorized to write to the ML Lab.")
-        self._buffer = bytearray()
+        self._chunks: list[bytes] = []
+        self._buffered = 0
+        self._take_big_reads()
         try:
             offset = int(self.get_query_argument("offset", "0"))
         except ValueError:
@@ -242,23 +246,38 @@ class ChunkHandler(MLLabHandler):
             kwargs["project"], kwargs["upload"], int(kwargs["index"]), offset
         )
 
+    def _take_big_reads(self) -> None:
+        """Read this body in 1 MiB pieces rather than tornado's default 64 KiB: a sixteenth
+        of the per-chunk Python work. Only this request's connection is changed."""
+        connection = self.request.connection
+        params = getattr(connection, "params", None)
+        if params is not None and hasattr(params, "chunk_size"):
+            params = copy.copy(params)
+            params.chunk_size = READ_BYTES
+            connection.params = params  # type: ignore[union-attr]
+        stream = getattr(connection, "stream", None)
+        if stream is not None and hasattr(stream, "read_chunk_size"):
+            stream.read_chunk_size = max(stream.read_chunk_size, READ_BYTES)
+
     async def data_received(self, chunk: bytes) -> None:
         if self._error is not None:
             return
-        self._buffer += chunk
-        if len(self._buffer) >= FLUSH_BYTES:
+        self._chunks.append(chunk)
+        self._buffered += len(chunk)
+        if self._buffered >= FLUSH_BYTES:
             await self._flush()
 
     async def _flush(self) -> None:
         if self._pending is not None:
             await self._pending  # at most one write in flight: back-pressure
-        if self._buffer:
-            data, self._buffer = bytes(self._buffer), bytearray()
-            self._pending = asyncio.ensure_future(asyncio.to_thread(self._write, data))
+        if self._chunks:
+            chunks, self._chunks, self._buffered = self._chunks, [], 0
+            self._pending = asyncio.ensure_future(asyncio.to_thread(self._write, chunks))
 
-    def _write(self, data: bytes) -> None:
+    def _write(self, chunks: list[bytes]) -> None:
         try:
-            self._writer.write(data)
+            for chunk in chunks:
+                self._writer.write(chunk)
         except MLLabError as exc:
             self._error = exc
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Future, ThreadPoolExecutor
+import multiprocessing
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +36,9 @@ class DatasetService:
         self.limits = limits
         self.uploads = UploadManager(self.store, max_upload_size, limits)
         self.cache = StatsCache(self.store.cache_dir())
-        # Background work (row counts, statistics) on one thread: it must not take both cores.
-        self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mllab-stats")
+        # Row counts and statistics read whole files: they run in one worker process, so
+        # they neither hold this server's GIL nor take both cores. Started on first use.
+        self._background: ProcessPoolExecutor | None = None
         self._jobs: dict[tuple[str, str], Future[Any]] = {}
 
     def startup(self) -> None:
@@ -50,7 +52,8 @@ class DatasetService:
                 log.exception("Cleaning the datasets of %r failed", project.name)
 
     def shutdown(self) -> None:
-        self._background.shutdown(wait=False, cancel_futures=True)
+        if self._background is not None:
+            self._background.shutdown(wait=False, cancel_futures=True)
 
     def _project(self, name: str) -> Project:
         return self.projects.get(name)
@@ -133,7 +136,9 @@ class DatasetService:
                 if cached is not None:
                     out["total_rows"] = cached["rows"]
                 else:
-                    self._submit(("rows", entry.sha256), self.cache.row_count, entry.sha256, blob)
+                    self._submit(
+                        ("rows", entry.sha256), _count_rows, self.cache.root, entry.sha256, blob
+                    )
             return out
 
         return await run_sync(work)
@@ -150,23 +155,27 @@ class DatasetService:
             cached = self.cache.get(entry.sha256)
             if cached is not None:
                 return cached
-            job = self._submit(("stats", entry.sha256), self._compute, entry.sha256, blob, filename)
+            job = self._submit(
+                ("stats", entry.sha256),
+                _compute_stats,
+                self.cache.root,
+                entry.sha256,
+                blob,
+                filename,
+            )
             if job.done() and job.exception():
                 return {"status": "failed", "message": str(job.exception())}
             return {"status": "pending"}
 
         return await run_sync(work)
 
-    def _compute(self, sha: str, blob: Path, filename: str) -> None:
-        try:
-            result = compute_stats(blob, filename, "")
-        except Exception as exc:  # a malformed file: say so, once
-            result = {"status": "failed", "message": f"Statistics failed: {exc}"}
-        self.cache.put(sha, result)
-
     def _submit(self, key: tuple[str, str], fn: Any, *args: Any) -> Future[Any]:
         job = self._jobs.get(key)
         if job is None or (job.done() and job.exception() is not None):
+            if self._background is None:
+                self._background = ProcessPoolExecutor(
+                    max_workers=1, mp_context=multiprocessing.get_context("spawn")
+                )
             job = self._background.submit(fn, *args)
             self._jobs[key] = job
         return job
@@ -226,3 +235,16 @@ class DatasetService:
 
     async def abort_upload(self, project: str, upload_id: str) -> None:
         await run_sync(lambda: self.uploads.abort(self._project(project), upload_id))
+
+
+# -- run in the worker process ---------------------------------------------------------
+def _count_rows(cache_root: Path, sha: str, blob: Path) -> int:
+    return StatsCache(cache_root).row_count(sha, blob)
+
+
+def _compute_stats(cache_root: Path, sha: str, blob: Path, filename: str) -> None:
+    try:
+        result = compute_stats(blob, filename, "")
+    except Exception as exc:  # a malformed file: say so, once
+        result = {"status": "failed", "message": f"Statistics failed: {exc}"}
+    StatsCache(cache_root).put(sha, result)

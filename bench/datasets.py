@@ -1,0 +1,218 @@
+"""Datasets: upload throughput through the REST API against the floor of content
+addressing (hashlib's sha256 of the same file), and preview latency against pandas.
+
+At its default size it makes a 1 GB CSV and the same data as Parquet (once; reused from
+bench/.fixtures), starts a Jupyter server with the extension on 127.0.0.1, and in one run:
+- uploads the CSV through the chunked REST API (begin, PUT chunks, commit) and times it;
+- times hashlib.sha256 over the same file (read + hash: the floor);
+- times GET .../preview of the CSV and of the Parquet version (median of 20 requests)
+  and pandas.read_csv(nrows=100) on the same CSV.
+
+Last line:
+datasets: upload_MBps=… floor_MBps=… ratio=… csv_preview_ms=… parquet_preview_ms=… pandas_head_ms=…
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import http.client
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+FIXTURES = HERE / ".fixtures"
+TOKEN = "bench"
+CHUNK = 64 << 20
+
+
+def make_fixtures(size_mb: int) -> tuple[Path, Path]:
+    """A CSV of about ``size_mb`` MB and the same rows as Parquet (made once)."""
+    FIXTURES.mkdir(exist_ok=True)
+    csv_path = FIXTURES / f"table-{size_mb}mb.csv"
+    parquet_path = csv_path.with_suffix(".parquet")
+    if not csv_path.exists():
+        import numpy as np
+
+        print(f"making {csv_path} ...", flush=True)
+        rng = np.random.default_rng(0)
+        rows = 200_000
+        block_id = 0
+        tmp = csv_path.with_suffix(".tmp")
+        with open(tmp, "w") as f:
+            f.write("id,city,value,score,flag,when\n")
+            cities = np.array(["Berlin", "Lisbon", "Oslo", "Quito", "Seoul", "Tunis"])
+            while f.tell() < size_mb * 1_000_000:
+                ids = np.arange(block_id * rows, (block_id + 1) * rows)
+                city = cities[rng.integers(0, len(cities), rows)]
+                value = rng.normal(100, 15, rows).round(4)
+                score = rng.integers(0, 1000, rows)
+                flag = rng.integers(0, 2, rows).astype(bool)
+                lines = [
+                    f"{i},{c},{v},{s},{'true' if b else 'false'},2024-01-{1 + i % 28:02d}"
+                    for i, c, v, s, b in zip(ids, city, value, score, flag, strict=True)
+                ]
+                f.write("\n".join(lines) + "\n")
+                block_id += 1
+        tmp.rename(csv_path)
+    if not parquet_path.exists():
+        import pyarrow.csv as pacsv
+        import pyarrow.parquet as pq
+
+        print(f"making {parquet_path} ...", flush=True)
+        table = pacsv.read_csv(csv_path)
+        pq.write_table(table, parquet_path, row_group_size=1_000_000)
+    return csv_path, parquet_path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="mllab-bench-ds-"))
+        self.port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("MLLAB_", "MLFLOW_"))}
+        self.proc = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "jupyter"),
+                "server",
+                f"--port={self.port}",
+                "--ip=127.0.0.1",
+                f"--IdentityProvider.token={TOKEN}",
+                f"--ServerApp.root_dir={self.root}",
+                "--ServerApp.jpserver_extensions=jupyter_mllab=True",
+                "--allow-root",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                self.call("GET", "/mllab/api/info")
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise TimeoutError("the server did not start")
+
+    def conn(self) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=600, blocksize=1 << 20)
+
+    def call(self, method: str, path: str, body: object = None) -> dict:
+        conn = self.conn()
+        data = json.dumps(body) if body is not None else None
+        conn.request(method, path, body=data, headers={"Authorization": f"token {TOKEN}"})
+        response = conn.getresponse()
+        text = response.read()
+        if response.status >= 400:
+            raise RuntimeError(f"{method} {path}: {response.status} {text[:300]!r}")
+        return json.loads(text) if text else {}
+
+    def upload(self, path: Path, name: str) -> dict:
+        size = path.stat().st_size
+        spec = {"name": name, "files": [{"path": path.name, "size": size}]}
+        session = self.call("POST", "/mllab/api/projects/default/uploads", spec)
+        base = f"/mllab/api/projects/default/uploads/{session['id']}"
+        conn = self.conn()
+        with open(path, "rb") as f:
+            offset = 0
+            while offset < size:
+                n = min(CHUNK, size - offset)
+                conn.putrequest("PUT", f"{base}/files/0?offset={offset}")
+                conn.putheader("Authorization", f"token {TOKEN}")
+                conn.putheader("Content-Length", str(n))
+                conn.endheaders()
+                left = n
+                while left:
+                    block = f.read(min(1 << 20, left))
+                    conn.send(block)
+                    left -= len(block)
+                response = conn.getresponse()
+                body = response.read()
+                if response.status != 200:
+                    raise RuntimeError(f"chunk at {offset}: {response.status} {body[:300]!r}")
+                offset += n
+        return self.call("POST", f"{base}/commit")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(4 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def median_ms(fn, n: int = 20) -> float:  # type: ignore[no-untyped-def]
+    samples = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t)
+    return statistics.median(samples) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--size-mb", type=int, default=1000)
+    args = parser.parse_args()
+    csv_path, parquet_path = make_fixtures(args.size_mb)
+    size = csv_path.stat().st_size
+    sha256_file(csv_path)  # warm the page cache for both contestants
+
+    server = Server()
+    try:
+        t = time.perf_counter()
+        version = server.upload(csv_path, "table")
+        upload_s = time.perf_counter() - t
+        t = time.perf_counter()
+        digest = sha256_file(csv_path)
+        floor_s = time.perf_counter() - t
+        assert version["sha256"] == digest, "the upload's sha256 differs from hashlib's"
+        server.upload(parquet_path, "table-parquet")
+
+        csv_ms = median_ms(
+            lambda: server.call(
+                "GET", "/mllab/api/projects/default/datasets/table/versions/1/preview"
+            )
+        )
+        pq_ms = median_ms(
+            lambda: server.call(
+                "GET", "/mllab/api/projects/default/datasets/table-parquet/versions/1/preview"
+            )
+        )
+    finally:
+        server.stop()
+    import pandas as pd
+
+    pandas_ms = median_ms(lambda: pd.read_csv(csv_path, nrows=100))
+    upload_mbps = size / upload_s / 1e6
+    floor_mbps = size / floor_s / 1e6
+    print(f"file: {size / 1e6:.0f} MB; upload {upload_s:.2f} s; sha256 {floor_s:.2f} s")
+    print(
+        f"datasets: upload_MBps={upload_mbps:.0f} floor_MBps={floor_mbps:.0f} "
+        f"ratio={upload_mbps / floor_mbps:.2f} csv_preview_ms={csv_ms:.1f} "
+        f"parquet_preview_ms={pq_ms:.1f} pandas_head_ms={pandas_ms:.1f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
