@@ -21,7 +21,7 @@ DS = rf"{P}/datasets/(?P<name>[^/]+)"
 V = rf"{DS}/versions/(?P<version>[^/]+)"
 UP = rf"{P}/uploads/(?P<upload>[0-9a-f]{{32}})"
 FLUSH_BYTES = 8 << 20
-READ_BYTES = 1 << 20
+READ_BYTES = 256 << 10
 
 
 def _author(handler: MLLabHandler) -> str:
