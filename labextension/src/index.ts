@@ -1,0 +1,53 @@
+import {
+  ILabShell,
+  ILayoutRestorer,
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { ICommandPalette } from '@jupyterlab/apputils';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { IStateDB } from '@jupyterlab/statedb';
+
+import { registerCommands } from './commands';
+import { LabModel } from './model';
+import { createSidebar } from './sidebar';
+
+const PLUGIN_ID = 'jupyter-mllab:plugin';
+
+/** The ML Lab sidebar: project picker and the four panels. */
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: PLUGIN_ID,
+  description:
+    'An ML lab inside JupyterLab: projects, datasets, experiments, models.',
+  autoStart: true,
+  requires: [ILabShell],
+  optional: [ICommandPalette, ILayoutRestorer, ISettingRegistry, IStateDB],
+  activate: (
+    app: JupyterFrontEnd,
+    shell: ILabShell,
+    palette: ICommandPalette | null,
+    restorer: ILayoutRestorer | null,
+    settings: ISettingRegistry | null,
+    state: IStateDB | null
+  ) => {
+    const model = new LabModel(state);
+    const sidebar = createSidebar(model, app.commands);
+    shell.add(sidebar, 'left', { rank: 150 });
+    restorer?.add(sidebar, sidebar.id);
+    registerCommands(app, model, sidebar, palette);
+    void app.restored.then(() => model.refresh());
+    settings
+      ?.load(PLUGIN_ID)
+      .then(loaded => {
+        const apply = () =>
+          model.setInterval(loaded.get('refreshInterval').composite as number);
+        apply();
+        loaded.changed.connect(apply);
+      })
+      .catch(reason =>
+        console.warn('jupyter-mllab: settings not loaded', reason)
+      );
+  }
+};
+
+export default [plugin];

@@ -1,0 +1,32 @@
+import { SidePanel } from '@jupyterlab/ui-components';
+import { CommandRegistry } from '@lumino/commands';
+
+import { mllabIcon } from './icons';
+import { LabModel } from './model';
+import { createDatasetsPanel } from './panels/datasets';
+import { createExperimentsPanel } from './panels/experiments';
+import { createHardwarePanel } from './panels/hardware';
+import { createModelsPanel } from './panels/models';
+import { ProjectPicker } from './panels/projects/ProjectPicker';
+
+/** The left-sidebar ML Lab area: the project picker on top, four panels below. */
+export function createSidebar(
+  model: LabModel,
+  commands: CommandRegistry
+): SidePanel {
+  const sidebar = new SidePanel();
+  sidebar.id = 'jp-mllab-sidebar';
+  sidebar.addClass('jp-mllab-sidebar');
+  sidebar.title.icon = mllabIcon;
+  sidebar.title.caption = 'ML Lab';
+  sidebar.header.addWidget(new ProjectPicker(model, commands));
+  for (const panel of [
+    createDatasetsPanel(model),
+    createExperimentsPanel(model),
+    createHardwarePanel(model),
+    createModelsPanel(model)
+  ]) {
+    sidebar.addWidget(panel);
+  }
+  return sidebar;
+}

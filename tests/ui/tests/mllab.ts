@@ -1,0 +1,66 @@
+/**
+ * A page object for the ML Lab sidebar, so that tests read as what a person does.
+ */
+import { IJupyterLabPageFixture } from '@jupyterlab/galata';
+import { expect, Locator, TestInfo } from '@playwright/test';
+import * as fs from 'fs';
+import * as path from 'path';
+
+export const SCREENSHOTS = path.resolve(__dirname, '../../../test-output/ui');
+
+export class MLLabSidebar {
+  constructor(readonly page: IJupyterLabPageFixture) {}
+
+  get root(): Locator {
+    return this.page.locator('#jp-mllab-sidebar');
+  }
+
+  get select(): Locator {
+    return this.root.locator('.jp-mllab-project-select');
+  }
+
+  async open(): Promise<void> {
+    const tab = this.page.locator(
+      '.jp-SideBar.jp-mod-left [data-id="jp-mllab-sidebar"]'
+    );
+    await tab.click();
+    await expect(this.root).toBeVisible();
+    await expect(this.select).toBeVisible();
+  }
+
+  sectionTitle(name: string): Locator {
+    return this.root.locator('.jp-AccordionPanel-title', { hasText: name });
+  }
+
+  async current(): Promise<string> {
+    return this.select.inputValue();
+  }
+
+  async projectNames(): Promise<string[]> {
+    return this.select
+      .locator('option')
+      .evaluateAll(options => options.map(o => (o as HTMLOptionElement).value));
+  }
+
+  /** Fill the "New project" dialog and press Create. */
+  async createProject(name: string, description = ''): Promise<void> {
+    await this.root.locator('.jp-mllab-new-project').click();
+    const dialog = this.page.locator('.jp-Dialog');
+    await expect(dialog).toBeVisible();
+    await dialog.locator('.jp-mllab-form-name').fill(name);
+    await dialog.locator('.jp-mllab-form-description').fill(description);
+    await dialog.locator('.jp-Dialog-button.jp-mod-accept').click();
+  }
+
+  async switchTo(name: string): Promise<void> {
+    await this.select.selectOption(name);
+    await expect(this.select).toHaveValue(name);
+  }
+
+  async shot(testInfo: TestInfo, name: string): Promise<void> {
+    fs.mkdirSync(SCREENSHOTS, { recursive: true });
+    const file = path.join(SCREENSHOTS, `${name}.png`);
+    await this.page.screenshot({ path: file });
+    await testInfo.attach(name, { path: file, contentType: 'image/png' });
+  }
+}
