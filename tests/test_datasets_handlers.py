@@ -316,3 +316,33 @@ async def test_project_counts_and_forced_delete(api: Any, upload: Any) -> None:
     await api("POST", "projects", body={"name": "p"})
     _, listing = await api("GET", "projects", "p", "datasets")
     assert listing["datasets"] == []
+
+
+async def test_upload_as_dataset_from_the_jupyter_root(
+    api: Any, jp_root_dir: Path, tmp_path: Path
+) -> None:
+    (jp_root_dir / "data").mkdir()
+    (jp_root_dir / "data" / "wine.csv").write_bytes(CSV)
+    code, v = await api(
+        "POST", "projects", "default", "datasets", body={"path": "data/wine.csv", "tags": ["uci"]}
+    )
+    assert code == 201, v
+    assert (v["key"], v["tags"], v["sha256"]) == (
+        "default/wine@1",
+        ["uci"],
+        hashlib.sha256(CSV).hexdigest(),
+    )
+    code, v = await api(
+        "POST", "projects", "default", "datasets", body={"path": "data", "name": "d"}
+    )
+    assert (code, v["kind"], v["file_count"]) == (201, "folder", 1)
+    outside = tmp_path / "secret.txt"
+    outside.write_text("secret")
+    (jp_root_dir / "link.txt").symlink_to(outside)
+    for path in ("../secret.txt", "link.txt", "data/../../secret.txt", "data/../.."):
+        code, error = await api("POST", "projects", "default", "datasets", body={"path": path})
+        assert (code, error["reason"]) == (400, "outside_root"), (path, error)
+    # paths are relative to the root, as in JupyterLab, even with a leading slash
+    for path in ("nope.csv", "/etc/passwd"):
+        code, error = await api("POST", "projects", "default", "datasets", body={"path": path})
+        assert (code, error["reason"]) == (404, "no_path")

@@ -102,54 +102,23 @@ def upload_dataset(
     project: str | None = None,
 ) -> dict[str, Any]:
     """Add a version from a file, a folder, or an archive (``extract=True`` unpacks it)."""
-    from ..datasets.archives import ArchiveLimits, is_archive
-    from ..datasets.archives import extract as extract_archive
-    from ..datasets.blobs import HashingWriter, Staged
-    from ..datasets.store import NewVersion, check_meta
+    from ..datasets.ingest import ingest_path
 
     source = Path(path).expanduser()
     if not source.exists():
         raise FileNotFoundError(f"No file or folder at {source}")
     store = _datasets()
     target = store.projects.get(project or current_project())
-    blobs = store.blobs(target)
-    description, clean_tags = check_meta(description, list(tags))
-    dataset = name or source.name.split(".")[0]
-    meta = NewVersion(filename=source.name, description=description, tags=clean_tags)
-
-    def stage(file: Path, rel: str) -> Staged:
-        writer = HashingWriter(blobs.new_temp())
-        try:
-            with open(file, "rb") as f:
-                while block := f.read(4 << 20):
-                    writer.write(block)
-            sha, size = writer.close()
-        except BaseException:
-            writer.discard()
-            raise
-        return Staged(rel, sha, size, writer.path)
-
-    if source.is_dir():
-        files = [
-            stage(p, p.relative_to(source).as_posix())
-            for p in sorted(source.rglob("*"))
-            if p.is_file() and not p.is_symlink()
-        ]
-        if not files:
-            raise ValueError(f"{source} has no files")
-        return store.add_version(target, dataset, meta, files=files).to_json()
-    if extract:
-        if not is_archive(source.name):
-            raise ValueError(f"{source.name} is not a zip, tar, tar.gz or tgz file")
-        files = extract_archive(source, source.name, blobs, ArchiveLimits())
-        meta = NewVersion(
-            filename=dataset,
-            description=description,
-            tags=clean_tags,
-            source=f"extracted from {source.name}",
-        )
-        return store.add_version(target, dataset, meta, files=files).to_json()
-    return store.add_version(target, dataset, meta, blob=stage(source, source.name)).to_json()
+    version = ingest_path(
+        store,
+        target,
+        source,
+        name=name,
+        description=description,
+        tags=tags,
+        extract_archive=extract,
+    )
+    return version.to_json()
 
 
 def record_input(version: Version, context: str = "input") -> bool:

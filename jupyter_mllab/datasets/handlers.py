@@ -7,6 +7,7 @@ import copy
 import mimetypes
 import tarfile
 import threading
+from pathlib import Path
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
@@ -35,6 +36,16 @@ class DatasetsHandler(MLLabHandler):
     async def get(self, project: str) -> None:
         lab = await self.ready()
         self.reply(await lab.datasets.list_datasets(project, self.get_query_argument("q", "")))
+
+    @web.authenticated
+    @authorized
+    async def post(self, project: str) -> None:
+        """A new version from a file or folder of the Jupyter root: {"path", "name"?, ...}."""
+        body = self.json_body()
+        lab = await self.ready()
+        root = Path(self.serverapp.root_dir) if self.serverapp else Path.cwd()
+        version = await lab.datasets.import_path(project, root, body, _author(self))
+        self.reply(version, status=201)
 
 
 class DatasetHandler(MLLabHandler):

@@ -9,16 +9,30 @@ from pathlib import Path
 from typing import Any
 
 from .._threads import run_sync
-from ..errors import BadRequest
+from ..errors import BadRequest, NotFound
 from ..projects.store import Project, ProjectStore
 from .archives import ArchiveLimits, extract, is_archive
 from .blobs import HashingWriter
+from .ingest import ingest_path
 from .preview import kind_of, preview_file
 from .stats import StatsCache, compute_stats
 from .store import DatasetStore, NewVersion, Version
 from .uploads import UploadManager
 
 log = logging.getLogger(__name__)
+
+
+def resolve_inside(root: Path, rel: object) -> Path:
+    """``root / rel``, refusing anything that resolves outside the root (links included)."""
+    if not isinstance(rel, str) or not rel.strip() or "\x00" in rel:
+        raise BadRequest(
+            "Give the path of a file or folder in the Jupyter root.", reason="bad_path"
+        )
+    base = root.resolve()
+    target = (base / rel.lstrip("/")).resolve()
+    if target != base and base not in target.parents:
+        raise BadRequest(f"'{rel}' is outside the Jupyter root.", reason="outside_root")
+    return target
 
 
 def parse_version(text: str) -> int | None:
@@ -211,6 +225,30 @@ class DatasetService:
                 source=f"extracted from {v.key}",
             )
             return self.store.add_version(p, v.name, meta, files=files).to_json()
+
+        return await run_sync(work)
+
+    async def import_path(
+        self, project: str, root: Path, body: dict[str, Any], author: str
+    ) -> dict[str, Any]:
+        """A file or folder of the Jupyter root as a new version ("Upload as dataset")."""
+
+        def work() -> dict[str, Any]:
+            source = resolve_inside(root, body.get("path"))
+            if not source.exists():
+                raise NotFound(f"There is no file or folder '{body['path']}'.", reason="no_path")
+            version = ingest_path(
+                self.store,
+                self._project(project),
+                source,
+                name=body.get("name") or None,
+                description=body.get("description") or "",
+                tags=body.get("tags") or [],
+                extract_archive=bool(body.get("extract", False)),
+                author=author,
+                limits=self.limits,
+            )
+            return version.to_json()
 
         return await run_sync(work)
 

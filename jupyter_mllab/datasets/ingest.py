@@ -1,0 +1,73 @@
+"""Add a version from a local file, folder or archive (the kernel client's upload, and the
+server's "Upload as dataset" of a file in the Jupyter root)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import BadRequest
+from ..projects.store import Project
+from .archives import ArchiveLimits, extract, is_archive
+from .blobs import BlobStore, HashingWriter, Staged
+from .store import DatasetStore, NewVersion, Version, check_meta
+
+
+def stage_file(blobs: BlobStore, source: Path, rel: str) -> Staged:
+    writer = HashingWriter(blobs.new_temp())
+    try:
+        with open(source, "rb") as f:
+            while block := f.read(4 << 20):
+                writer.write(block)
+        sha, size = writer.close()
+    except BaseException:
+        writer.discard()
+        raise
+    return Staged(rel, sha, size, writer.path)
+
+
+def default_name(source: Path) -> str:
+    return source.name.split(".")[0] or "dataset"
+
+
+def ingest_path(
+    store: DatasetStore,
+    project: Project,
+    source: Path,
+    *,
+    name: str | None = None,
+    description: str = "",
+    tags: list[str] | tuple[str, ...] = (),
+    extract_archive: bool = False,
+    author: str = "",
+    limits: ArchiveLimits | None = None,
+) -> Version:
+    """A file becomes a file version; a folder a folder version (regular files only: links
+    are skipped); an archive with ``extract_archive`` a folder version of its entries."""
+    blobs = store.blobs(project)
+    description, clean_tags = check_meta(description, list(tags))
+    dataset = name or default_name(source)
+    meta = NewVersion(filename=source.name, description=description, tags=clean_tags, author=author)
+    if source.is_dir():
+        files = [
+            stage_file(blobs, p, p.relative_to(source).as_posix())
+            for p in sorted(source.rglob("*"))
+            if p.is_file() and not p.is_symlink()
+        ]
+        if not files:
+            raise BadRequest(f"The folder {source.name} has no files.", reason="empty_folder")
+        return store.add_version(project, dataset, meta, files=files)
+    if extract_archive:
+        if not is_archive(source.name):
+            raise BadRequest(
+                f"{source.name} is not a zip, tar, tar.gz or tgz file.", reason="not_archive"
+            )
+        files = extract(source, source.name, blobs, limits or ArchiveLimits())
+        meta = NewVersion(
+            filename=dataset,
+            description=description,
+            tags=clean_tags,
+            author=author,
+            source=f"extracted from {source.name}",
+        )
+        return store.add_version(project, dataset, meta, files=files)
+    return store.add_version(project, dataset, meta, blob=stage_file(blobs, source, source.name))
