@@ -27,7 +27,7 @@ $(VENV)/bin/python:
 # `develop` links it into the venv so that JupyterLab loads the build in the work tree.
 $(VENV)/.installed: $(VENV)/bin/python pyproject.toml package.json
 	$(PIP) install -e .
-	$(VENV)/bin/jupyter labextension develop --overwrite .
+	$(VENV)/bin/jupyter-builder develop --overwrite .
 	$(VENV)/bin/jupyter server extension enable --sys-prefix jupyter_mllab
 	touch $@
 

@@ -9,14 +9,17 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStateDB } from '@jupyterlab/statedb';
 
 import { registerCommands } from './commands';
+import { fileBrowserPlugin } from './filebrowser';
 import { LabModel } from './model';
 import { createSidebar } from './sidebar';
+import { ILabModel } from './tokens';
 
 const PLUGIN_ID = 'jupyter-mllab:plugin';
 
 /** The ML Lab sidebar: project picker and the four panels. */
-const plugin: JupyterFrontEndPlugin<void> = {
+const plugin: JupyterFrontEndPlugin<ILabModel> = {
   id: PLUGIN_ID,
+  provides: ILabModel,
   description:
     'An ML lab inside JupyterLab: projects, datasets, experiments, models.',
   autoStart: true,
@@ -31,7 +34,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     state: IStateDB | null
   ) => {
     const model = new LabModel(state);
-    const sidebar = createSidebar(model, app.commands);
+    const sidebar = createSidebar(model, app.commands, shell);
     shell.add(sidebar, 'left', { rank: 150 });
     restorer?.add(sidebar, sidebar.id);
     registerCommands(app, model, sidebar, palette);
@@ -47,7 +50,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       .catch(reason =>
         console.warn('jupyter-mllab: settings not loaded', reason)
       );
+    return model;
   }
 };
 
-export default [plugin];
+export default [plugin, fileBrowserPlugin];

@@ -1,5 +1,7 @@
+import { ILabShell } from '@jupyterlab/application';
 import { SidePanel } from '@jupyterlab/ui-components';
 import { CommandRegistry } from '@lumino/commands';
+import { AccordionPanel } from '@lumino/widgets';
 
 import { mllabIcon } from './icons';
 import { LabModel } from './model';
@@ -12,7 +14,8 @@ import { ProjectPicker } from './panels/projects/ProjectPicker';
 /** The left-sidebar ML Lab area: the project picker on top, four panels below. */
 export function createSidebar(
   model: LabModel,
-  commands: CommandRegistry
+  commands: CommandRegistry,
+  shell: ILabShell
 ): SidePanel {
   const sidebar = new SidePanel();
   sidebar.id = 'jp-mllab-sidebar';
@@ -21,12 +24,14 @@ export function createSidebar(
   sidebar.title.caption = 'ML Lab';
   sidebar.header.addWidget(new ProjectPicker(model, commands));
   for (const panel of [
-    createDatasetsPanel(model),
+    createDatasetsPanel(model, shell),
     createExperimentsPanel(model),
     createHardwarePanel(model),
     createModelsPanel(model)
   ]) {
     sidebar.addWidget(panel);
   }
+  // Datasets gets the room; the panels still to come take a little.
+  (sidebar.content as AccordionPanel).setRelativeSizes([4, 1, 1, 1]);
   return sidebar;
 }

@@ -1,0 +1,277 @@
+import { apiUrl, jsonBody, MLLabApiError, requestAPI } from './request';
+
+export interface IDatasetVersion {
+  project: string;
+  name: string;
+  version: number;
+  key: string;
+  kind: 'file' | 'folder';
+  sha256: string;
+  size: number;
+  file_count: number;
+  filename: string;
+  media_type: string;
+  description: string;
+  tags: string[];
+  author: string;
+  created: string;
+  source: string;
+}
+
+export interface IDatasetRow {
+  name: string;
+  created: string;
+  updated: string;
+  versions: number;
+  latest: IDatasetVersion;
+}
+
+export interface IColumn {
+  name: string;
+  type: string;
+}
+
+export interface IPreview {
+  kind:
+    | 'csv'
+    | 'parquet'
+    | 'json'
+    | 'jsonl'
+    | 'image'
+    | 'text'
+    | 'archive'
+    | 'folder'
+    | 'binary';
+  key: string;
+  filename?: string;
+  size?: number;
+  columns?: IColumn[];
+  rows?: unknown[][];
+  total_rows?: number | null;
+  text?: string;
+  truncated?: boolean;
+  thumbnail?: string;
+  width?: number;
+  height?: number;
+  files?: { path: string; size: number; dir?: boolean }[];
+  file_count?: number;
+  hex?: string;
+  error?: string;
+}
+
+export interface IColumnStats {
+  name: string;
+  type: string;
+  count: number;
+  nulls: number;
+  min: unknown;
+  max: unknown;
+  mean: number | null;
+  top: { value: string; count: number }[];
+}
+
+export interface IStats {
+  status: 'pending' | 'done' | 'failed' | 'unsupported';
+  message?: string;
+  rows?: number;
+  columns?: IColumnStats[];
+}
+
+const base = (project: string) => ['projects', project, 'datasets'];
+const version = (project: string, name: string, v: number | 'latest') => [
+  ...base(project),
+  name,
+  'versions',
+  String(v)
+];
+
+export async function listDatasets(
+  project: string,
+  q = ''
+): Promise<IDatasetRow[]> {
+  const data = await requestAPI<{ datasets: IDatasetRow[] }>(
+    base(project),
+    {},
+    q ? { q } : {}
+  );
+  return data.datasets;
+}
+
+export async function listVersions(
+  project: string,
+  name: string
+): Promise<IDatasetVersion[]> {
+  const data = await requestAPI<{ versions: IDatasetVersion[] }>([
+    ...base(project),
+    name
+  ]);
+  return data.versions;
+}
+
+export function getPreview(
+  project: string,
+  name: string,
+  v: number,
+  path?: string
+): Promise<IPreview> {
+  return requestAPI<IPreview>(
+    [...version(project, name, v), 'preview'],
+    {},
+    path ? { path } : {}
+  );
+}
+
+export function getStats(
+  project: string,
+  name: string,
+  v: number
+): Promise<IStats> {
+  return requestAPI<IStats>([...version(project, name, v), 'stats']);
+}
+
+export function downloadUrl(project: string, name: string, v: number): string {
+  return apiUrl(...version(project, name, v), 'download');
+}
+
+export async function deleteVersion(
+  project: string,
+  name: string,
+  v: number
+): Promise<void> {
+  await requestAPI<void>(version(project, name, v), { method: 'DELETE' });
+}
+
+export async function deleteDataset(
+  project: string,
+  name: string
+): Promise<void> {
+  await requestAPI<void>([...base(project), name], { method: 'DELETE' });
+}
+
+export function extractVersion(
+  project: string,
+  name: string,
+  v: number
+): Promise<IDatasetVersion> {
+  return requestAPI<IDatasetVersion>(
+    [...version(project, name, v), 'extract'],
+    {
+      method: 'POST'
+    }
+  );
+}
+
+/** "Upload as dataset" of a file or folder of the Jupyter root. */
+export function importPath(
+  project: string,
+  path: string,
+  name?: string
+): Promise<IDatasetVersion> {
+  return requestAPI<IDatasetVersion>(
+    base(project),
+    jsonBody('POST', { path, name })
+  );
+}
+
+export interface IUploadOptions {
+  name: string;
+  description?: string;
+  tags?: string[];
+  extract?: boolean;
+  /** Called with the bytes sent so far and the total. */
+  onProgress?: (sent: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface IUploadFile {
+  /** The path inside a folder dataset, or the file name. */
+  path: string;
+  file: Blob;
+}
+
+const CHUNK = 8 << 20;
+const RETRIES = 3;
+
+/**
+ * Upload files as one new version: begin a session, PUT each file in 8 MiB chunks at
+ * known offsets (a failed chunk resumes from what the server says it has), commit.
+ */
+export async function uploadFiles(
+  project: string,
+  files: IUploadFile[],
+  options: IUploadOptions
+): Promise<IDatasetVersion> {
+  const total = files.reduce((n, f) => n + f.file.size, 0);
+  const folder = files.length > 1 || files.some(f => f.path.includes('/'));
+  const session = await requestAPI<{ id: string }>(
+    ['projects', project, 'uploads'],
+    jsonBody('POST', {
+      name: options.name,
+      folder,
+      description: options.description ?? '',
+      tags: options.tags ?? [],
+      extract: options.extract ?? false,
+      files: files.map(f => ({ path: f.path, size: f.file.size }))
+    })
+  );
+  const parts = ['projects', project, 'uploads', session.id];
+  let done = 0;
+  try {
+    for (const [index, entry] of files.entries()) {
+      let offset = 0;
+      let failures = 0;
+      while (
+        offset < entry.file.size ||
+        (offset === 0 && entry.file.size === 0)
+      ) {
+        options.signal?.throwIfAborted();
+        const end = Math.min(offset + CHUNK, entry.file.size);
+        try {
+          const reply = await requestAPI<{ received: number }>(
+            [...parts, 'files', String(index)],
+            {
+              method: 'PUT',
+              body: entry.file.slice(offset, end),
+              signal: options.signal
+            },
+            { offset: String(offset) }
+          );
+          offset = reply.received;
+          failures = 0;
+        } catch (error) {
+          if (
+            options.signal?.aborted ||
+            ++failures > RETRIES ||
+            isFinal(error)
+          ) {
+            throw error;
+          }
+          const status = await requestAPI<{ files: { received: number }[] }>(
+            parts
+          );
+          offset = status.files[index].received;
+        }
+        options.onProgress?.(done + offset, total);
+        if (entry.file.size === 0) {
+          break;
+        }
+      }
+      done += entry.file.size;
+    }
+    return await requestAPI<IDatasetVersion>([...parts, 'commit'], {
+      method: 'POST'
+    });
+  } catch (error) {
+    await requestAPI<void>(parts, { method: 'DELETE' }).catch(() => undefined);
+    throw error;
+  }
+}
+
+function isFinal(error: unknown): boolean {
+  return (
+    error instanceof MLLabApiError &&
+    error.status >= 400 &&
+    error.status < 500 &&
+    error.status !== 409
+  );
+}
