@@ -76,7 +76,12 @@ def start_lab(with_mllab: bool) -> tuple[float, float | None]:
         return ready, projects
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            print(f"  (server with_mllab={with_mllab} ignored SIGTERM for 30 s; killed)")
+            proc.kill()
+            proc.wait()
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -91,7 +96,7 @@ def time_cmd(code: str, n: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=10)
     args = parser.parse_args()
 
     without, with_, projects = [], [], []
@@ -108,6 +113,8 @@ def main() -> None:
     imported = time_cmd("import jupyter_mllab", 15)
     lab_ms = statistics.median(without) * 1000
     with_ms = statistics.median(with_) * 1000
+    pairs = sorted((w - o) * 1000 for w, o in zip(with_, without, strict=True))
+    print(f"per-round difference, ms: {', '.join(f'{d:.0f}' for d in pairs)}")
     first_ms = statistics.median(projects) * 1000
     print(
         f"startup: lab_ms={lab_ms:.0f} lab_with_mllab_ms={with_ms:.0f} "

@@ -73,6 +73,14 @@ class MLLabApp(ExtensionApp):
         config=True,
         help="An archive may expand to at most this many times its size (zip bombs).",
     )
+    tracking_setup = Enum(
+        ["process", "thread"],
+        default_value="process",
+        config=True,
+        help="Where the tracking store is prepared at start: a child process (keeps the "
+        "server responsive while JupyterLab starts) or a thread (when mlflow is imported "
+        "already, as in tests).",
+    )
     project_service_class = Type(
         default_value=ProjectService,
         klass=ProjectService,
@@ -105,6 +113,7 @@ class MLLabApp(ExtensionApp):
             executor=self.executor,
             max_concurrent_runs=self.max_concurrent_runs,
             dask_scheduler_address=self.dask_scheduler_address,
+            tracking_setup=self.tracking_setup,
             max_upload_size=self.max_upload_size,
             archive_limits=ArchiveLimits(
                 max_entries=self.max_archive_entries,
@@ -131,8 +140,10 @@ class MLLabApp(ExtensionApp):
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         # Slow set-up (MLflow's schema, the default project) runs off the event loop, now,
         # so that the first request finds it done.
-        self._startup_task = asyncio.ensure_future(self.lab.ready())
-        self._startup_task.add_done_callback(self._report_startup)
+        self.lab.start().add_done_callback(self._report_startup)
+
+    async def stop_extension(self) -> None:
+        await self.lab.stop()
 
     def _report_startup(self, task: asyncio.Future[None]) -> None:
         if task.cancelled():

@@ -30,8 +30,12 @@ class MLLabHandler(ExtensionHandlerMixin, APIHandler):
     def lab(self) -> Lab:
         return self.settings["mllab"]
 
-    async def ready(self) -> Lab:
-        await self.lab.ready()
+    async def ready(self, tracking: bool = False) -> Lab:
+        """The lab, once set up; ``tracking``: once its MLflow store is ready too."""
+        if tracking:
+            await self.lab.tracking_ready()
+        else:
+            await self.lab.ready()
         return self.lab
 
     def json_body(self) -> dict[str, Any]:

@@ -12,5 +12,9 @@ class InfoHandler(MLLabHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        lab = await self.ready()
-        self.reply(lab.info())
+        # Answers at once, also while the lab is still setting up ("ready": false).
+        if self.get_query_argument("wait", "false") == "true":
+            await self.ready(tracking=True)
+        else:
+            self.lab.start()
+        self.reply(self.lab.info())

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,7 @@ from .datasets.archives import ArchiveLimits
 from .datasets.service import DatasetService
 from .monitor.gpu import gpu_inventory
 from .projects.service import ProjectService
-from .projects.store import ProjectStore
+from .projects.store import DEFAULT_PROJECT, ProjectStore
 from .tracking.experiments import ExperimentLink
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,7 @@ class LabConfig:
     executor: str
     max_concurrent_runs: int
     dask_scheduler_address: str
+    tracking_setup: str = "process"
     max_upload_size: int = 100 * 2**30
     archive_limits: ArchiveLimits = field(default_factory=ArchiveLimits)
 
@@ -44,25 +47,82 @@ class Lab:
         self.projects.register_counter("datasets", self.datasets.store.count)
         self.projects.register_cleanup(self.datasets.store.forget_project)
         self.gpu: dict[str, Any] | None = None
+        self.tracking_error: list[str] = []
         self._startup: asyncio.Future[None] | None = None
+        self._tracking_proc: asyncio.subprocess.Process | None = None
+        self._tracking: asyncio.Future[None] | None = None
 
     def _startup_sync(self) -> None:
         self.config.home.mkdir(parents=True, exist_ok=True)
         self.config.artifact_root.mkdir(parents=True, exist_ok=True)
         self.gpu = gpu_inventory()
-        # The first use of a new SQLite MLflow store spends about 1.6 s creating its schema.
-        self.projects.startup()
+        self.projects.store.db.migrate()
+        self.projects.store.ensure(DEFAULT_PROJECT)
         self.datasets.startup()
 
-    async def ready(self) -> None:
-        """Wait for the one-time set-up, started on first call; a failed set-up is retried."""
+    async def _startup_all(self) -> None:
+        await run_sync(self._startup_sync)
+        self._tracking = asyncio.ensure_future(self._prepare_tracking())
+
+    async def _prepare_tracking(self) -> None:
+        """MLflow's store and the default project's experiment, made in a child process
+        (mlflow's import and schema migrations would otherwise hold this server's GIL)."""
+        if self.config.tracking_setup == "thread":
+            try:
+                await run_sync(self.projects.startup)
+            except Exception as exc:
+                self.tracking_error = [str(exc)]
+                log.exception("Preparing the tracking store failed")
+            return
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "jupyter_mllab.tracking.prepare",
+            str(self.config.home),
+            self.config.tracking_uri,
+            str(self.config.artifact_root),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        self._tracking_proc = proc
+        _, err = await proc.communicate()
+        if proc.returncode != 0:
+            # Not fatal: projects work without their experiments, which are created on use.
+            self.tracking_error = err.decode(errors="replace").strip().splitlines()[-1:] or [
+                f"exit code {proc.returncode}"
+            ]
+            log.error("Preparing the tracking store failed: %s", self.tracking_error[0])
+
+    def start(self) -> asyncio.Future[None]:
+        """Start the one-time set-up (again, if it failed); returns its future."""
         if self._startup is None or (self._startup.done() and self._startup.exception()):
-            self._startup = asyncio.ensure_future(run_sync(self._startup_sync))
-        await asyncio.shield(self._startup)
+            self._startup = asyncio.ensure_future(self._startup_all())
+        return self._startup
+
+    async def ready(self) -> None:
+        """Wait for the local set-up (home, database, default project): milliseconds."""
+        await asyncio.shield(self.start())
+
+    async def tracking_ready(self) -> None:
+        """Wait, also, for the tracking store (what creating experiments needs)."""
+        await self.ready()
+        assert self._tracking is not None
+        await asyncio.shield(self._tracking)
+
+    async def stop(self) -> None:
+        proc = self._tracking_proc
+        if proc is not None and proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        if self._tracking is not None and not self._tracking.done():
+            with contextlib.suppress(BaseException):
+                await self._tracking
+        self.datasets.shutdown()
 
     @property
     def is_ready(self) -> bool:
-        return bool(self._startup and self._startup.done() and not self._startup.exception())
+        """Local set-up and the tracking store both done."""
+        return bool(self._tracking and self._tracking.done())
 
     def info(self) -> dict[str, Any]:
         data = asdict(self.config)
@@ -71,4 +131,5 @@ class Lab:
         data["gpu"] = self.gpu or {"available": False, "count": 0, "names": []}
         data["ready"] = self.is_ready
         data["archive_limits"] = asdict(self.config.archive_limits)
+        data["tracking_error"] = self.tracking_error[0] if self.tracking_error else None
         return data

@@ -29,7 +29,9 @@ def mllab_home(tmp_path: Path) -> Path:
 def jp_server_config(mllab_home: Path) -> dict[str, Any]:
     return {
         "ServerApp": {"jpserver_extensions": {"jupyter_mllab": True}},
-        "MLLabApp": {"home": str(mllab_home)},
+        # The default prepares MLflow in a child process (tests/test_info.py covers it);
+        # tests share this process's imported mlflow instead, which is much quicker.
+        "MLLabApp": {"home": str(mllab_home), "tracking_setup": "thread"},
     }
 
 

@@ -10,7 +10,7 @@ import pytest
 
 
 async def test_info(api: Any, mllab_home: Path) -> None:
-    status, info = await api("GET", "info")
+    status, info = await api("GET", "info", params={"wait": "true"})
     assert status == 200
     from jupyter_mllab import __version__
 
@@ -25,6 +25,26 @@ async def test_info(api: Any, mllab_home: Path) -> None:
     assert info["ready"] is True
     assert (mllab_home / "mlflow.db").exists()
     assert not Path("mlruns").exists()
+
+
+class TestChildProcessSetup:
+    @pytest.fixture
+    def jp_server_config(self, mllab_home: Path) -> dict[str, Any]:
+        return {
+            "ServerApp": {"jpserver_extensions": {"jupyter_mllab": True}},
+            "MLLabApp": {"home": str(mllab_home), "tracking_setup": "process"},
+        }
+
+    async def test_info_answers_at_once_while_setting_up(self, api: Any, mllab_home: Path) -> None:
+        status, info = await api("GET", "info")
+        assert status == 200
+        assert info["ready"] is False  # MLflow's store is being made, in a child process
+        _, info = await api("GET", "info", params={"wait": "true"})
+        assert info["ready"] is True
+        assert info["tracking_error"] is None
+        _, listing = await api("GET", "projects")
+        assert listing["projects"][0]["experiment_id"]
+        assert (mllab_home / "mlflow.db").exists()
 
 
 async def test_server_exports_the_home_for_kernels(api: Any, mllab_home: Path) -> None:

@@ -11,6 +11,10 @@ import pytest
 async def test_list_has_the_default_project(api: Any) -> None:
     status, body = await api("GET", "projects")
     assert status == 200
+    assert [p["name"] for p in body["projects"]] == ["default"]  # at once, MLflow or not
+    await api("GET", "info", params={"wait": "true"})
+    status, body = await api("GET", "projects")
+    assert status == 200
     assert [p["name"] for p in body["projects"]] == ["default"]
     assert body["current"] == "default"
     project = body["projects"][0]

@@ -23,7 +23,7 @@ class ProjectsHandler(MLLabHandler):
     @authorized
     async def post(self) -> None:
         body = self.json_body()
-        lab = await self.ready()
+        lab = await self.ready(tracking=True)
         if "name" not in body:
             raise BadRequest("A project needs a name.", reason="invalid_name")
         project = await lab.projects.create(body["name"], body.get("description") or "")
@@ -51,7 +51,7 @@ class ProjectHandler(MLLabHandler):
                 "description.",
                 reason="unknown_field",
             )
-        lab = await self.ready()
+        lab = await self.ready(tracking=True)
         self.reply(
             await lab.projects.update(
                 name, new_name=body.get("name"), description=body.get("description")
@@ -62,7 +62,7 @@ class ProjectHandler(MLLabHandler):
     @authorized
     async def delete(self, name: str) -> None:
         force = self.flag("force")
-        lab = await self.ready()
+        lab = await self.ready(tracking=True)
         await lab.projects.delete(name, force=force)
         self.set_status(204)
         self.finish()

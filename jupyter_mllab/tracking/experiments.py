@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from functools import cached_property
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,13 +31,19 @@ class ExperimentLink:
     def __init__(self, tracking_uri: str, artifact_root: Path):
         self.tracking_uri = tracking_uri
         self.artifact_root = Path(artifact_root)
+        self._client: MlflowClient | None = None
+        # Per instance: functools.cached_property in Python 3.11 locks all instances at once.
+        self._lock = threading.Lock()
 
-    @cached_property
+    @property
     def client(self) -> MlflowClient:
-        self.prepare_store()
-        from mlflow.tracking import MlflowClient
+        with self._lock:
+            if self._client is None:
+                self.prepare_store()
+                from mlflow.tracking import MlflowClient
 
-        return MlflowClient(tracking_uri=self.tracking_uri)
+                self._client = MlflowClient(tracking_uri=self.tracking_uri)
+            return self._client
 
     def _sqlite_path(self) -> Path | None:
         if self.tracking_uri.startswith("sqlite:///"):
