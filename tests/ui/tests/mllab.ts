@@ -19,11 +19,9 @@ export class MLLabSidebar {
     return this.root.locator('.jp-mllab-project-select');
   }
 
+  /** Show the ML Lab sidebar (a click on its tab would hide it if already shown). */
   async open(): Promise<void> {
-    const tab = this.page.locator(
-      '.jp-SideBar.jp-mod-left [data-id="jp-mllab-sidebar"]'
-    );
-    await tab.click();
+    await this.page.sidebar.openTab('jp-mllab-sidebar');
     await expect(this.root).toBeVisible();
     await expect(this.select).toBeVisible();
   }
