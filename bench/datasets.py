@@ -102,7 +102,8 @@ class Server:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                self.call("GET", "/mllab/api/info")
+                # wait for the whole set-up (MLflow's store is made in a child process)
+                self.call("GET", "/mllab/api/info?wait=true")
                 return
             except OSError:
                 time.sleep(0.1)

@@ -150,12 +150,13 @@ def preview_csv(path: Path, filename: str, rows: int) -> dict[str, Any]:
 def preview_parquet(path: Path, rows: int) -> dict[str, Any]:
     import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(path)
+    # Buffered reads of just the pages the first rows need, not the whole row group.
+    pf = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
     meta = pf.metadata
     columns = [{"name": f.name, "type": str(f.type)} for f in pf.schema_arrow]
     head: list[list[Any]] = []
     if meta.num_rows:
-        batch = next(pf.iter_batches(batch_size=rows), None)
+        batch = next(pf.iter_batches(batch_size=rows, use_threads=False), None)
         if batch is not None:
             data = batch.to_pydict()
             names = list(data)

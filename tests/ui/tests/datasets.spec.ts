@@ -59,6 +59,9 @@ test('drop a CSV, preview it, upload a second version, copy the key, download', 
   await dropFile(page, 'wine.csv', CSV + 'merlot,13.0,6\n');
   await expect(item.locator('.jp-mllab-dataset-latest')).toHaveText('v2');
   await expect(item.locator('.jp-mllab-version')).toHaveCount(2);
+  await expect(item.locator('.jp-mllab-dataset-meta')).toContainText(
+    '2 versions'
+  );
   const view2 = page.locator(
     '.jp-mllab-dataset-view[data-key="default/wine@2"]'
   );

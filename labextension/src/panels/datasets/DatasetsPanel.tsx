@@ -173,10 +173,11 @@ function DatasetItem(props: {
         <span className="jp-mllab-dataset-name">{row.name}</span>
         <span className="jp-mllab-dataset-latest">v{row.latest.version}</span>
         <span className="jp-mllab-muted">{formatBytes(row.latest.size)}</span>
-        <span className="jp-mllab-muted jp-mllab-dataset-count">
-          {row.versions} version{row.versions === 1 ? '' : 's'}
+        <span className="jp-mllab-muted jp-mllab-dataset-meta">
+          {row.versions} version{row.versions === 1 ? '' : 's'} · updated{' '}
+          {formatWhen(row.updated)}
+          {row.latest.description ? ` · ${row.latest.description}` : ''}
         </span>
-        <span className="jp-mllab-muted">{formatWhen(row.updated)}</span>
       </div>
       {props.open ? (
         <div className="jp-mllab-dataset-body">
