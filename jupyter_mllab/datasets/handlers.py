@@ -7,6 +7,8 @@ import copy
 import mimetypes
 import tarfile
 import threading
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ P = r"projects/(?P<project>[^/]+)"
 DS = rf"{P}/datasets/(?P<name>[^/]+)"
 V = rf"{DS}/versions/(?P<version>[^/]+)"
 UP = rf"{P}/uploads/(?P<upload>[0-9a-f]{{32}})"
-FLUSH_BYTES = 8 << 20
+FLUSH_BYTES = 4 << 20
 READ_BYTES = 256 << 10
 
 
@@ -227,14 +229,15 @@ class ChunkHandler(MLLabHandler):
     """PUT one chunk of one file at ?offset=N: streamed to disk and hashed as it arrives.
 
     Authentication, authorization and the offset are checked in ``prepare``, before a
-    single byte of the body is accepted. Writes happen on a worker thread, overlapped
-    with receiving the next 4 MiB (double buffering), so the event loop never waits on
-    the disk or the hash.
+    single byte of the body is accepted. Hashing and writing happen in order on one
+    thread of this request, with up to IN_FLIGHT buffers of 8 MiB queued for it, so that
+    receiving goes on meanwhile and the event loop never waits on the disk or the hash.
     """
 
+    IN_FLIGHT = 4
     _writer: Any = None
-    _pending: asyncio.Future[None] | None = None
     _error: BaseException | None = None
+    _executor: ThreadPoolExecutor | None = None
 
     async def prepare(self) -> None:  # type: ignore[override]
         await super().prepare()
@@ -246,6 +249,7 @@ class ChunkHandler(MLLabHandler):
             raise web.HTTPError(403, "You are not authorized to write to the ML Lab.")
         self._chunks: list[bytes] = []
         self._buffered = 0
+        self._pending: deque[asyncio.Future[None]] = deque()
         self._take_big_reads()
         try:
             offset = int(self.get_query_argument("offset", "0"))
@@ -256,6 +260,17 @@ class ChunkHandler(MLLabHandler):
         self._writer = await lab.datasets.upload_writer(
             kwargs["project"], kwargs["upload"], int(kwargs["index"]), offset
         )
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mllab-upload")
+
+    def on_finish(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+
+    def on_connection_close(self) -> None:
+        # A client that went away: what arrived is on disk; it resumes from there.
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+        super().on_connection_close()
 
     def _take_big_reads(self) -> None:
         """Read this body in 1 MiB pieces rather than tornado's default 64 KiB: a sixteenth
@@ -279,11 +294,11 @@ class ChunkHandler(MLLabHandler):
             await self._flush()
 
     async def _flush(self) -> None:
-        if self._pending is not None:
-            await self._pending  # at most one write in flight: back-pressure
-        if self._chunks:
+        while len(self._pending) >= self.IN_FLIGHT:
+            await self._pending.popleft()  # back-pressure: tornado stops reading meanwhile
+        if self._chunks and self._executor is not None:
             chunks, self._chunks, self._buffered = self._chunks, [], 0
-            self._pending = asyncio.ensure_future(asyncio.to_thread(self._write, chunks))
+            self._pending.append(asyncio.wrap_future(self._executor.submit(self._write, chunks)))
 
     def _write(self, chunks: list[bytes]) -> None:
         try:
@@ -296,8 +311,8 @@ class ChunkHandler(MLLabHandler):
     @authorized
     async def put(self, project: str, upload: str, index: str) -> None:
         await self._flush()
-        if self._pending is not None:
-            await self._pending
+        while self._pending:
+            await self._pending.popleft()
         if self._error is not None:
             raise self._error
         self.reply({"index": int(index), "received": self._writer.size})
