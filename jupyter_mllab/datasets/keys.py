@@ -7,35 +7,17 @@ notebook means exactly one thing.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from ..errors import BadRequest
+from ..names import validate_name
 
 MAX_NAME_LENGTH = 128
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 LATEST = "latest"
 
 
 def validate_dataset_name(name: object) -> str:
-    if not isinstance(name, str) or not name:
-        raise BadRequest("A dataset needs a name.", reason="invalid_name")
-    if len(name) > MAX_NAME_LENGTH:
-        raise BadRequest(
-            f"The dataset name is too long ({len(name)} characters; at most {MAX_NAME_LENGTH}).",
-            reason="invalid_name",
-        )
-    if any(c in name for c in "/\\\x00"):
-        raise BadRequest(
-            "A dataset name cannot contain path separators or NUL.", reason="invalid_name"
-        )
-    if not _NAME_RE.match(name):
-        raise BadRequest(
-            f"'{name}' is not a valid dataset name: use letters, digits, '-', '_' and '.', "
-            "starting with a letter or a digit.",
-            reason="invalid_name",
-        )
-    return name
+    return validate_name(name, "dataset", MAX_NAME_LENGTH)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 import uuid
 from dataclasses import asdict, dataclass
@@ -12,11 +11,11 @@ from typing import Any
 
 from ..db import Database, register_schema
 from ..errors import BadRequest, Conflict, NotFound
+from ..names import validate_name
 from ..paths import db_path
 
 DEFAULT_PROJECT = "default"
 MAX_NAME_LENGTH = 64
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 register_schema(
     "projects",
@@ -42,27 +41,8 @@ def utcnow() -> str:
 
 
 def validate_project_name(name: Any) -> str:
-    """Return the name if it can name a project (and a folder, and a dataset key), else 400."""
-    if not isinstance(name, str):
-        raise BadRequest("The project name must be a string.", reason="invalid_name")
-    if not name.strip():
-        raise BadRequest("The project name is empty.", reason="invalid_name")
-    if len(name) > MAX_NAME_LENGTH:
-        raise BadRequest(
-            f"The project name is too long ({len(name)} characters; at most {MAX_NAME_LENGTH}).",
-            reason="invalid_name",
-        )
-    if "/" in name or "\\" in name:
-        raise BadRequest(
-            "A project name cannot contain path separators ('/' or '\\').", reason="invalid_name"
-        )
-    if not _NAME_RE.match(name):
-        raise BadRequest(
-            f"'{name}' is not a valid project name: use letters, digits, '-', '_' and '.', "
-            "starting with a letter or a digit.",
-            reason="invalid_name",
-        )
-    return name
+    """Return the name if it can name a project (and a dataset key's first part), else 400."""
+    return validate_name(name, "project", MAX_NAME_LENGTH)
 
 
 @dataclass(frozen=True)
