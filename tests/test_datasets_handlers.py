@@ -97,11 +97,11 @@ async def test_upload_preview_download_versions(api: Any, jp_fetch: Any, upload:
 async def test_stats_in_background(api: Any, upload: Any) -> None:
     await upload("s", {"s.csv": CSV})
     path = ("projects", "default", "datasets", "s", "versions", "1", "stats")
-    for _ in range(100):
+    for _ in range(600):  # a worker process starts and imports pandas: up to a minute
         _status, stats = await api("GET", *path)
         if stats["status"] != "pending":
             break
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.1)
     assert stats["status"] == "done", stats
     cols = {c["name"]: c for c in stats["columns"]}
     assert cols["score"]["mean"] == pytest.approx(1.75)
