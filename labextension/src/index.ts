@@ -38,7 +38,7 @@ const plugin: JupyterFrontEndPlugin<ILabModel> = {
     shell.add(sidebar, 'left', { rank: 150 });
     restorer?.add(sidebar, sidebar.id);
     registerCommands(app, model, sidebar, palette);
-    void app.restored.then(() => model.refresh());
+    void app.restored.then(() => model.poll.start());
     settings
       ?.load(PLUGIN_ID)
       .then(loaded => {

@@ -16,15 +16,17 @@ export const STATE_KEY = 'jupyter-mllab:current-project';
 
 /**
  * What the ML Lab sidebar shows: the projects, the current one, the server's info.
- * Polled while the sidebar is visible; the current project is remembered in the
- * state database and told to the server, so that new kernels start in it.
+ * Polled while the sidebar is showing and the page is visible (after a first load,
+ * which other plugins need); the current project is remembered in the state database
+ * and told to the server, so that new kernels start in it.
  */
 export class LabModel {
   constructor(private readonly state: IStateDB | null) {
     this.poll = new Poll({
+      auto: false,
       factory: () => this.refresh(),
       frequency: { interval: 10_000, backoff: true, max: 60_000 },
-      standby: 'when-hidden',
+      standby: () => (this.loaded && !this._showing) || 'when-hidden',
       name: 'jupyter-mllab:projects'
     });
   }
@@ -42,6 +44,15 @@ export class LabModel {
 
   get currentProject(): IProject | undefined {
     return this.projects.find(p => p.name === this.current);
+  }
+
+  /** Whether the sidebar is showing; when it comes back, refresh at once. */
+  set showing(value: boolean) {
+    const wasShowing = this._showing;
+    this._showing = value;
+    if (value && !wasShowing && this.loaded) {
+      void this.poll.refresh();
+    }
   }
 
   setInterval(seconds: number): void {
@@ -127,6 +138,7 @@ export class LabModel {
     Signal.clearData(this);
   }
 
+  private _showing = false;
   private _changed = new Signal<this, void>(this);
   private _projectChanged = new Signal<this, string>(this);
 }

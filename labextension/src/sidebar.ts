@@ -1,6 +1,7 @@
 import { ILabShell } from '@jupyterlab/application';
 import { SidePanel } from '@jupyterlab/ui-components';
 import { CommandRegistry } from '@lumino/commands';
+import { Message } from '@lumino/messaging';
 import { AccordionPanel } from '@lumino/widgets';
 
 import { mllabIcon } from './icons';
@@ -11,13 +12,30 @@ import { createHardwarePanel } from './panels/hardware';
 import { createModelsPanel } from './panels/models';
 import { ProjectPicker } from './panels/projects/ProjectPicker';
 
+/** The sidebar tells the model when it shows, so that polling stops while hidden. */
+class MLLabSidebar extends SidePanel {
+  constructor(private readonly model: LabModel) {
+    super();
+  }
+
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    this.model.showing = true;
+  }
+
+  protected onAfterHide(msg: Message): void {
+    super.onAfterHide(msg);
+    this.model.showing = false;
+  }
+}
+
 /** The left-sidebar ML Lab area: the project picker on top, four panels below. */
 export function createSidebar(
   model: LabModel,
   commands: CommandRegistry,
   shell: ILabShell
 ): SidePanel {
-  const sidebar = new SidePanel();
+  const sidebar = new MLLabSidebar(model);
   sidebar.id = 'jp-mllab-sidebar';
   sidebar.addClass('jp-mllab-sidebar');
   sidebar.title.icon = mllabIcon;
@@ -32,6 +50,6 @@ export function createSidebar(
     sidebar.addWidget(panel);
   }
   // Datasets gets the room; the panels still to come take a little.
-  (sidebar.content as AccordionPanel).setRelativeSizes([4, 1, 1, 1]);
+  (sidebar.content as AccordionPanel).setRelativeSizes([3, 1, 1, 1]);
   return sidebar;
 }
