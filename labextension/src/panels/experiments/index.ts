@@ -5,9 +5,8 @@ export function createExperimentsPanel(model: LabModel): PlannedPanel {
   const panel = new PlannedPanel(
     model,
     project =>
-      `Runs of ${project} will appear here: run a notebook as a tracked experiment ` +
-      '(one run or a parameter grid), follow the queue, progress and metric curves, ' +
-      'and compare runs.'
+      `Tracked notebook runs of ${project} will appear here, with their ` +
+      'progress and metrics.'
   );
   panel.id = 'jp-mllab-experiments';
   panel.title.label = 'Experiments';

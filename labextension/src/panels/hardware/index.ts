@@ -5,8 +5,8 @@ export function createHardwarePanel(model: LabModel): PlannedPanel {
   const panel = new PlannedPanel(
     model,
     () =>
-      'Live CPU, memory, disk, network and GPU charts of this machine will appear ' +
-      'here, with what each running job uses.'
+      'Live CPU, memory, disk, network and GPU use of this machine will ' +
+      'appear here.'
   );
   panel.id = 'jp-mllab-hardware';
   panel.title.label = 'Hardware';

@@ -9,8 +9,10 @@ import {
 } from '@jupyterlab/ui-components';
 import React from 'react';
 
+import { IServerInfo } from '../../api/info';
 import { LabModel } from '../../model';
 import { CommandIDs } from '../../commands';
+import { serverSummary } from './format';
 
 function countsText(counts: { runs: number; datasets: number }): string {
   const parts = [];
@@ -28,15 +30,41 @@ function IconButton(props: {
   title: string;
   onClick: () => void;
   className: string;
+  disabled?: boolean;
 }): JSX.Element {
   return (
     <button
       className={`jp-mllab-icon-button ${props.className}`}
       title={props.title}
       aria-label={props.title}
+      disabled={props.disabled}
       onClick={props.onClick}
     >
       <props.icon.react tag="span" />
+    </button>
+  );
+}
+
+function ServerInfo(props: {
+  info: IServerInfo;
+  onClick: () => void;
+}): JSX.Element {
+  const { info } = props;
+  return (
+    <button
+      className="jp-mllab-server-info"
+      title={
+        `${info.executor} executor, up to ${info.max_concurrent_runs} runs at once\n` +
+        `Tracking: ${info.tracking_uri}\nArtifacts: ${info.artifact_root}\n` +
+        `Home: ${info.home}\n(click for details)`
+      }
+      onClick={props.onClick}
+    >
+      {serverSummary(info).map(line => (
+        <span key={line} className="jp-mllab-server-info-line">
+          {line}
+        </span>
+      ))}
     </button>
   );
 }
@@ -47,35 +75,13 @@ function Picker(props: {
 }): JSX.Element {
   const { model, commands } = props;
   const project = model.currentProject;
-  const info = model.info;
   const run = (id: string, args = {}) => void commands.execute(id, args);
+  // the default project can be neither renamed nor deleted
+  const canChange = model.current !== 'default';
   return (
     <div className="jp-mllab-picker">
       <div className="jp-mllab-picker-title">
         <span className="jp-mllab-picker-label">Project</span>
-        <IconButton
-          icon={refreshIcon}
-          title="Refresh"
-          className="jp-mllab-refresh"
-          onClick={() => run(CommandIDs.refresh)}
-        />
-      </div>
-      <div className="jp-mllab-picker-row">
-        <select
-          className="jp-mod-styled jp-mllab-project-select"
-          aria-label="Current project"
-          value={model.current}
-          onChange={e =>
-            run(CommandIDs.switchProject, { name: e.target.value })
-          }
-        >
-          {model.projects.map(p => (
-            <option key={p.name} value={p.name}>
-              {p.name}
-              {countsText(p.counts)}
-            </option>
-          ))}
-        </select>
         <IconButton
           icon={addIcon}
           title="New project"
@@ -86,15 +92,36 @@ function Picker(props: {
           icon={editIcon}
           title="Rename project"
           className="jp-mllab-rename-project"
+          disabled={!canChange}
           onClick={() => run(CommandIDs.renameProject)}
         />
         <IconButton
           icon={deleteIcon}
           title="Delete project"
           className="jp-mllab-delete-project"
+          disabled={!canChange}
           onClick={() => run(CommandIDs.deleteProject)}
         />
+        <IconButton
+          icon={refreshIcon}
+          title="Refresh"
+          className="jp-mllab-refresh"
+          onClick={() => run(CommandIDs.refresh)}
+        />
       </div>
+      <select
+        className="jp-mod-styled jp-mllab-project-select"
+        aria-label="Current project"
+        value={model.current}
+        onChange={e => run(CommandIDs.switchProject, { name: e.target.value })}
+      >
+        {model.projects.map(p => (
+          <option key={p.name} value={p.name}>
+            {p.name}
+            {countsText(p.counts)}
+          </option>
+        ))}
+      </select>
       {project?.description ? (
         <div className="jp-mllab-picker-description">{project.description}</div>
       ) : null}
@@ -103,19 +130,11 @@ function Picker(props: {
           {model.error}
         </div>
       ) : null}
-      {info ? (
-        <div
-          className="jp-mllab-server-info"
-          title={`Home: ${info.home}\nTracking: ${info.tracking_uri}\nArtifacts: ${info.artifact_root}`}
+      {model.info ? (
+        <ServerInfo
+          info={model.info}
           onClick={() => run(CommandIDs.showInfo)}
-        >
-          ML Lab {info.version} · {info.executor} runs ×
-          {info.max_concurrent_runs} ·{' '}
-          {info.tracking_uri.startsWith('sqlite:')
-            ? 'embedded MLflow'
-            : 'MLflow server'}{' '}
-          · {info.gpu.available ? `${info.gpu.count} GPU` : 'no GPU'}
-        </div>
+        />
       ) : null}
     </div>
   );
