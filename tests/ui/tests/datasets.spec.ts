@@ -11,23 +11,6 @@ const CSV =
   '<img src=x onerror=alert(1)>,12.1,5\n' +
   'riesling,11.2,6\n';
 
-async function dropFile(
-  page: any,
-  name: string,
-  content: string
-): Promise<void> {
-  const dataTransfer = await page.evaluateHandle(
-    ({ name, content }: { name: string; content: string }) => {
-      const dt = new DataTransfer();
-      dt.items.add(new File([content], name, { type: 'text/csv' }));
-      return dt;
-    },
-    { name, content }
-  );
-  await page.dispatchEvent('.jp-mllab-datasets', 'dragover', { dataTransfer });
-  await page.dispatchEvent('.jp-mllab-datasets', 'drop', { dataTransfer });
-}
-
 test('drop a CSV, preview it, upload a second version, copy the key, download', async ({
   page,
   context
@@ -38,7 +21,7 @@ test('drop a CSV, preview it, upload a second version, copy the key, download', 
   const panel = page.locator('.jp-mllab-datasets');
   await expect(panel.locator('.jp-mllab-dropzone')).toBeVisible();
 
-  await dropFile(page, 'wine.csv', CSV);
+  await lab.dropFile('wine.csv', CSV);
   const item = panel.locator('.jp-mllab-dataset[data-name="wine"]');
   await expect(item.locator('.jp-mllab-dataset-latest')).toHaveText('v1');
   // the new version opens in the main area with its preview
@@ -56,7 +39,7 @@ test('drop a CSV, preview it, upload a second version, copy the key, download', 
   await expect(preview.locator('img')).toHaveCount(0);
   await expect(preview).toContainText('3 rows');
 
-  await dropFile(page, 'wine.csv', CSV + 'merlot,13.0,6\n');
+  await lab.dropFile('wine.csv', CSV + 'merlot,13.0,6\n');
   await expect(item.locator('.jp-mllab-dataset-latest')).toHaveText('v2');
   await expect(item.locator('.jp-mllab-version')).toHaveCount(2);
   await expect(item.locator('.jp-mllab-dataset-meta')).toContainText(
@@ -95,7 +78,9 @@ test('drop a CSV, preview it, upload a second version, copy the key, download', 
   expect(fs.readFileSync(file!, 'utf-8')).toBe(CSV);
 
   // statistics, computed on the server in the background
-  await item.locator('.jp-mllab-version[data-version="1"]').click();
+  await item
+    .locator('.jp-mllab-version[data-version="1"] .jp-mllab-version-number')
+    .click();
   await expect(view).toBeVisible();
   await preview.getByRole('button', { name: 'Statistics' }).click();
   // a worker process starts and imports pandas first: allow it time on a busy machine

@@ -55,6 +55,28 @@ export class MLLabSidebar {
     await expect(this.select).toHaveValue(name);
   }
 
+  /** Drop a file on the Datasets panel, as a person dragging it from the desktop. */
+  async dropFile(
+    name: string,
+    content: string,
+    type = 'text/csv'
+  ): Promise<void> {
+    const dataTransfer = await this.page.evaluateHandle(
+      ({ name, content, type }) => {
+        const dt = new DataTransfer();
+        dt.items.add(new File([content], name, { type }));
+        return dt;
+      },
+      { name, content, type }
+    );
+    await this.page.dispatchEvent('.jp-mllab-datasets', 'dragover', {
+      dataTransfer
+    });
+    await this.page.dispatchEvent('.jp-mllab-datasets', 'drop', {
+      dataTransfer
+    });
+  }
+
   async shot(testInfo: TestInfo, name: string): Promise<void> {
     fs.mkdirSync(SCREENSHOTS, { recursive: true });
     const file = path.join(SCREENSHOTS, `${name}.png`);

@@ -1,210 +1,22 @@
-import {
-  Clipboard,
-  Dialog,
-  Notification,
-  showDialog
-} from '@jupyterlab/apputils';
+import { Notification } from '@jupyterlab/apputils';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import React, { useCallback, useEffect, useRef, useState } from 'react';
 
 import {
-  deleteDataset,
-  deleteVersion,
-  downloadUrl,
-  extractVersion,
   IDatasetRow,
   IDatasetVersion,
   IUploadFile,
   listDatasets,
-  listVersions,
   uploadFiles
 } from '../../api/datasets';
 import { LabModel } from '../../model';
-import { datasetName, formatBytes, formatWhen } from './format';
+import { DatasetItem } from './DatasetItem';
+import { datasetName, formatBytes } from './format';
 
 interface IProgress {
   label: string;
   sent: number;
   total: number;
-}
-
-const ARCHIVE = /\.(zip|tar|tgz|tar\.gz|tar\.bz2|tar\.xz)$/i;
-
-async function confirm(
-  title: string,
-  body: string,
-  label: string
-): Promise<boolean> {
-  const result = await showDialog({
-    title,
-    body,
-    buttons: [Dialog.cancelButton(), Dialog.warnButton({ label })]
-  });
-  return result.button.accept;
-}
-
-function VersionRow(props: {
-  version: IDatasetVersion;
-  selected: boolean;
-  onSelect: () => void;
-  onChanged: () => void;
-}): JSX.Element {
-  const { version: v } = props;
-  const copy = () => {
-    Clipboard.copyToSystem(v.key);
-    Notification.success(`Copied ${v.key}`, { autoClose: 2000 });
-  };
-  const remove = async () => {
-    if (
-      await confirm(
-        `Delete ${v.key}?`,
-        'This version goes; the others stay.',
-        'Delete'
-      )
-    ) {
-      await deleteVersion(v.project, v.name, v.version);
-      props.onChanged();
-    }
-  };
-  const extract = async () => {
-    const created = await extractVersion(v.project, v.name, v.version);
-    Notification.success(`Extracted into ${created.key}`, { autoClose: 3000 });
-    props.onChanged();
-  };
-  return (
-    <li
-      className={`jp-mllab-version${props.selected ? ' jp-mod-selected' : ''}`}
-      onClick={props.onSelect}
-      data-version={v.version}
-    >
-      <span className="jp-mllab-version-number">v{v.version}</span>
-      <span className="jp-mllab-muted">
-        {formatBytes(v.size)} ·{' '}
-        {v.kind === 'folder' ? `${v.file_count} files` : v.filename} ·{' '}
-        {formatWhen(v.created)}
-      </span>
-      <span
-        className="jp-mllab-version-actions"
-        onClick={e => e.stopPropagation()}
-      >
-        <button
-          className="jp-mllab-link-button jp-mllab-copy-key"
-          title={v.key}
-          onClick={copy}
-        >
-          Copy key
-        </button>
-        <a
-          className="jp-mllab-link-button jp-mllab-download"
-          href={downloadUrl(v.project, v.name, v.version)}
-          download
-        >
-          Download
-        </a>
-        {v.kind === 'file' && ARCHIVE.test(v.filename) ? (
-          <button
-            className="jp-mllab-link-button jp-mllab-extract"
-            onClick={() => void extract()}
-          >
-            Extract
-          </button>
-        ) : null}
-        <button
-          className="jp-mllab-link-button jp-mllab-delete-version"
-          onClick={() => void remove()}
-        >
-          Delete
-        </button>
-      </span>
-    </li>
-  );
-}
-
-function DatasetItem(props: {
-  row: IDatasetRow;
-  project: string;
-  open: boolean;
-  onToggle: () => void;
-  onChanged: () => void;
-  onOpen: (version: IDatasetVersion) => void;
-}): JSX.Element {
-  const { row, project } = props;
-  const [versions, setVersions] = useState<IDatasetVersion[]>([]);
-  const [selected, setSelected] = useState<number | null>(null);
-  const latestSeen = useRef<number>(0);
-  useEffect(() => {
-    if (props.open) {
-      void listVersions(project, row.name).then(vs => {
-        setVersions(vs);
-        // a new version (or the first look) shows the newest; else keep the choice
-        const sameLatest = latestSeen.current === row.latest.version;
-        latestSeen.current = row.latest.version;
-        setSelected(s =>
-          s && sameLatest && vs.some(v => v.version === s)
-            ? s
-            : (vs[0]?.version ?? null)
-        );
-      });
-    }
-  }, [props.open, row.latest.version, row.versions]);
-  const removeAll = async () => {
-    if (
-      await confirm(
-        `Delete dataset ${row.name}?`,
-        `All ${row.versions} versions go.`,
-        'Delete'
-      )
-    ) {
-      await deleteDataset(project, row.name);
-      props.onChanged();
-    }
-  };
-  return (
-    <div
-      className={`jp-mllab-dataset${props.open ? ' jp-mod-open' : ''}`}
-      data-name={row.name}
-    >
-      <div
-        className="jp-mllab-dataset-row"
-        onClick={props.onToggle}
-        title={row.latest.description}
-      >
-        <span className="jp-mllab-caret">{props.open ? '▾' : '▸'}</span>
-        <span className="jp-mllab-dataset-name">{row.name}</span>
-        <span className="jp-mllab-dataset-latest">v{row.latest.version}</span>
-        <span className="jp-mllab-muted">{formatBytes(row.latest.size)}</span>
-        <span className="jp-mllab-muted jp-mllab-dataset-meta">
-          {row.versions} version{row.versions === 1 ? '' : 's'} · updated{' '}
-          {formatWhen(row.updated)}
-          {row.latest.description ? ` · ${row.latest.description}` : ''}
-        </span>
-      </div>
-      {props.open ? (
-        <div className="jp-mllab-dataset-body">
-          <ul className="jp-mllab-versions">
-            {versions.map(v => (
-              <VersionRow
-                key={v.version}
-                version={v}
-                selected={v.version === selected}
-                onSelect={() => {
-                  setSelected(v.version);
-                  props.onOpen(v);
-                }}
-                onChanged={props.onChanged}
-              />
-            ))}
-          </ul>
-          <button
-            className="jp-mllab-link-button jp-mllab-delete-dataset"
-            onClick={() => void removeAll()}
-          >
-            Delete dataset
-          </button>
-        </div>
-      ) : null}
-    </div>
-  );
 }
 
 export type OpenVersion = (version: IDatasetVersion) => void;
@@ -234,7 +46,12 @@ function Datasets(props: {
 
   useEffect(() => {
     void refresh();
-    const onChange = () => void refresh();
+    // the panel re-mounts this list for a new project; an old list asks no more
+    const onChange = () => {
+      if (props.model.current === project) {
+        void refresh();
+      }
+    };
     props.model.changed.connect(onChange);
     return () => {
       props.model.changed.disconnect(onChange);
@@ -261,7 +78,8 @@ function Datasets(props: {
       setError(`Upload of ${label} failed: ${(e as Error).message}`);
     } finally {
       setProgress(null);
-      await refresh();
+      // the model's refresh updates the project's counts, then this list
+      await props.model.refresh();
     }
   };
 
@@ -305,7 +123,8 @@ function Datasets(props: {
       <div className="jp-mllab-toolbar">
         <input
           className="jp-mod-styled jp-mllab-search"
-          placeholder="Search datasets"
+          placeholder="Search"
+          aria-label="Search datasets"
           value={query}
           onChange={e => setQuery(e.target.value)}
         />
@@ -379,7 +198,7 @@ function Datasets(props: {
           project={project}
           open={open === row.name}
           onToggle={() => setOpen(open === row.name ? null : row.name)}
-          onChanged={() => void refresh()}
+          onChanged={() => void props.model.refresh()}
           onOpen={props.openVersion}
         />
       ))}
