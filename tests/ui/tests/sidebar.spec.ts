@@ -19,11 +19,18 @@ test.describe('ML Lab sidebar', () => {
       await expect(lab.sectionTitle(name)).toBeVisible();
     }
     await expect.poll(() => lab.current()).toBe('default');
+    // the default project stays: no rename, no delete
+    await expect(lab.root.locator('.jp-mllab-delete-project')).toBeDisabled();
+    await expect(lab.root.locator('.jp-mllab-rename-project')).toBeDisabled();
     await expect(lab.root.locator('.jp-mllab-server-info')).toContainText(
       'ML Lab 0.1.0'
     );
+    // the tracking URI, shortened, and whether there is a GPU (none here)
     await expect(lab.root.locator('.jp-mllab-server-info')).toContainText(
-      'embedded MLflow'
+      'sqlite:…/.mllab/mlflow.db'
+    );
+    await expect(lab.root.locator('.jp-mllab-server-info')).toContainText(
+      /no GPU|\d GPUs?/
     );
     await lab.shot(testInfo, 'sidebar');
   });
