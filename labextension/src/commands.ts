@@ -40,6 +40,22 @@ async function pickProject(model: LabModel): Promise<string | null> {
   return result.button.accept ? select.value : null;
 }
 
+/** What a non-empty project holds, in words, and what "Delete anyway" does. */
+function notEmptyText(model: LabModel, name: string): string {
+  const counts = model.projects.find(p => p.name === name)?.counts;
+  const held = counts
+    ? Object.entries(counts)
+        .filter(([, n]) => n > 0)
+        .map(([kind, n]) => `${n} ${n === 1 ? kind.replace(/s$/, '') : kind}`)
+    : [];
+  return (
+    (held.length
+      ? `It holds ${held.join(', ')}. `
+      : 'It still holds things. ') +
+    '"Delete anyway" removes the project with everything in it; this cannot be undone.'
+  );
+}
+
 export function registerCommands(
   app: JupyterFrontEnd,
   model: LabModel,
@@ -114,7 +130,7 @@ export function registerCommands(
         if (e instanceof MLLabApiError && e.reason === 'not_empty') {
           const again = await showDialog({
             title: `Project ${name} is not empty`,
-            body: e.message,
+            body: notEmptyText(model, name),
             buttons: [
               Dialog.cancelButton(),
               Dialog.warnButton({ label: 'Delete anyway' })

@@ -123,3 +123,24 @@ test.describe('ML Lab sidebar', () => {
     ).toBeVisible();
   });
 });
+
+test('deleting a project that holds a dataset asks again, then deletes anyway', async ({
+  page
+}) => {
+  const lab = new MLLabSidebar(page);
+  await lab.open();
+  await lab.createProject('full-cellar');
+  await expect.poll(() => lab.current()).toBe('full-cellar');
+  await lab.dropFile('reds.csv', 'name,quality\nbarolo,7\n');
+  await expect(
+    lab.root.locator('.jp-mllab-dataset[data-name="reds"]')
+  ).toBeVisible();
+
+  await lab.root.locator('.jp-mllab-delete-project').click();
+  await page.locator('.jp-Dialog .jp-Dialog-button.jp-mod-warn').click();
+  const again = page.locator('.jp-Dialog', { hasText: 'is not empty' });
+  await expect(again).toContainText('It holds 1 dataset.');
+  await again.locator('.jp-Dialog-button.jp-mod-warn').click();
+  await expect.poll(() => lab.projectNames()).not.toContain('full-cellar');
+  await expect.poll(() => lab.current()).toBe('default');
+});
