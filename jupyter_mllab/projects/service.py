@@ -105,10 +105,10 @@ class ProjectService:
                 raise Conflict("The default project cannot be deleted.", reason="default_project")
             held = {k: n for k, n in self._counts(project).items() if n}
             if held and not force:
-                what = ", ".join(f"{n} {k}" for k, n in held.items())
+                what = ", ".join(f"{n} {k if n != 1 else k.rstrip('s')}" for k, n in held.items())
                 raise Conflict(
                     f"Project '{name}' still holds {what}. Delete those first, "
-                    "or delete the project with force=true to remove everything.",
+                    "or delete the project and everything in it (force).",
                     reason="not_empty",
                 )
             self.experiments.delete(project)
