@@ -17,6 +17,7 @@ from .handlers import InfoHandler
 from .lab import Lab, LabConfig
 from .projects.handlers import ROUTES as PROJECT_ROUTES
 from .projects.service import ProjectService
+from .runs.handlers import ROUTES as JOB_ROUTES
 
 API = "mllab/api"
 
@@ -26,6 +27,7 @@ def route_table() -> list[tuple[str, Any]]:
     routes: list[tuple[str, Any]] = [(r"info", InfoHandler)]
     routes += PROJECT_ROUTES
     routes += DATASET_ROUTES
+    routes += JOB_ROUTES
     return [(f"/{API}/{pattern}", handler) for pattern, handler in routes]
 
 
@@ -58,6 +60,9 @@ class MLLabApp(ExtensionApp):
     )
     dask_scheduler_address = Unicode(
         "", config=True, help="Address of the Dask scheduler, for executor='dask'."
+    )
+    max_sweep_runs = Integer(
+        1000, config=True, help="At most this many runs in one sweep (grid or random search)."
     )
     max_upload_size = Integer(
         100 * 2**30, config=True, help="Largest dataset upload in bytes (bigger ones get 413)."
@@ -113,6 +118,7 @@ class MLLabApp(ExtensionApp):
             executor=self.executor,
             max_concurrent_runs=self.max_concurrent_runs,
             dask_scheduler_address=self.dask_scheduler_address,
+            max_sweep_runs=self.max_sweep_runs,
             tracking_setup=self.tracking_setup,
             max_upload_size=self.max_upload_size,
             archive_limits=ArchiveLimits(

@@ -16,6 +16,9 @@ from .datasets.service import DatasetService
 from .monitor.gpu import gpu_inventory
 from .projects.service import ProjectService
 from .projects.store import DEFAULT_PROJECT, ProjectStore
+from .runs.scheduler import Scheduler
+from .runs.service import JobService
+from .runs.store import JobStore
 from .tracking.experiments import ExperimentLink
 
 log = logging.getLogger(__name__)
@@ -32,6 +35,7 @@ class LabConfig:
     dask_scheduler_address: str
     tracking_setup: str = "process"
     max_upload_size: int = 100 * 2**30
+    max_sweep_runs: int = 1000
     archive_limits: ArchiveLimits = field(default_factory=ArchiveLimits)
 
 
@@ -46,6 +50,11 @@ class Lab:
         self.datasets = DatasetService(store, config.max_upload_size, config.archive_limits)
         self.projects.register_counter("datasets", self.datasets.store.count)
         self.projects.register_cleanup(self.datasets.store.forget_project)
+        self.job_store = JobStore(config.home)
+        self.scheduler = Scheduler(self, self.job_store)
+        self.jobs = JobService(self, self.job_store, self.scheduler, config.max_sweep_runs)
+        self.projects.register_cleanup(lambda p: self.job_store.forget_project(p.name))
+        self.projects.register_rename(self.job_store.rename_project)
         self.gpu: dict[str, Any] | None = None
         self.tracking_error: list[str] = []
         self._startup: asyncio.Future[None] | None = None
@@ -63,6 +72,7 @@ class Lab:
     async def _startup_all(self) -> None:
         await run_sync(self._startup_sync)
         self._tracking = asyncio.ensure_future(self._prepare_tracking())
+        self.scheduler.start()
 
     async def _prepare_tracking(self) -> None:
         """MLflow's store and the default project's experiment, made in a child process
@@ -110,6 +120,7 @@ class Lab:
         await asyncio.shield(self._tracking)
 
     async def stop(self) -> None:
+        await self.scheduler.stop()
         proc = self._tracking_proc
         if proc is not None and proc.returncode is None:
             proc.kill()

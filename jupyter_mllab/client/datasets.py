@@ -121,9 +121,9 @@ def upload_dataset(
     return version.to_json()
 
 
-def record_input(version: Version, context: str = "input") -> bool:
-    """Log the version as an input of the active run (a no-op outside a run)."""
-    run_id = active_run_id()
+def record_input(version: Version, context: str = "input", run_id: str | None = None) -> bool:
+    """Log the version as an input of ``run_id`` or the active run (a no-op outside a run)."""
+    run_id = run_id or active_run_id()
     if not run_id:
         return False
     from mlflow.entities import Dataset, DatasetInput, InputTag

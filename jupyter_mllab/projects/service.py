@@ -30,6 +30,7 @@ class ProjectService:
             "runs": lambda p: self.experiments.count_runs(p.experiment_id),
         }
         self.cleanups: list[Callable[[Project], None]] = []
+        self.renames: list[Callable[[str, str], None]] = []
 
     def register_counter(self, kind: str, counter: Counter) -> None:
         self.counters[kind] = counter
@@ -37,6 +38,10 @@ class ProjectService:
     def register_cleanup(self, cleanup: Callable[[Project], None]) -> None:
         """Called when a project goes, to drop what other domains keep about it."""
         self.cleanups.append(cleanup)
+
+    def register_rename(self, hook: Callable[[str, str], None]) -> None:
+        """Called with (old name, new name) when a project is renamed."""
+        self.renames.append(hook)
 
     # -- start-up --------------------------------------------------------------------------
     def startup(self) -> None:
@@ -94,6 +99,8 @@ class ProjectService:
                     self.experiments.rename(project)
                 except Exception:
                     log.exception("Could not rename the experiment of project %r", name)
+                for hook in self.renames:
+                    hook(name, project.name)
             return self._view(project)
 
         return await run_sync(work)

@@ -1,0 +1,325 @@
+"""Where jobs execute: local worker processes, or a Dask distributed cluster.
+
+Both take a job spec (a dict), report the runner's events through ``on_event`` and
+cancel on request. A registry maps the ``executor`` trait's value to a class.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+OnEvent = Callable[[dict[str, Any]], Awaitable[None]]
+CANCEL_GRACE = 6.0  # seconds a worker has to report a cancel before it is killed
+
+
+class Executor:
+    name = ""
+
+    def __init__(self, home: Path, slots: int, on_event: OnEvent, address: str = ""):
+        self.home = home
+        self.slots = slots
+        self.on_event = on_event
+        self.address = address
+
+    async def submit(self, spec: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    async def cancel(self, job_id: str) -> None:
+        raise NotImplementedError
+
+    async def warm_up(self) -> None:
+        """Get ready for jobs (start workers, connect)."""
+
+    async def stop(self) -> None:
+        pass
+
+
+# -- local ------------------------------------------------------------------------------
+
+
+class _Worker:
+    def __init__(self, executor: LocalExecutor, index: int):
+        self.executor = executor
+        self.index = index
+        self.proc: asyncio.subprocess.Process | None = None
+        self.ready = asyncio.Event()
+        self.job: str | None = None
+        self.kernel_pid: int | None = None
+        self._reader: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.ready.clear()
+        # PR_SET_PDEATHSIG in the worker fires when the thread that forked it exits:
+        # this runs on the event loop's thread, which lives as long as the server.
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "jupyter_mllab.runs.worker",
+            str(self.executor.home),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            limit=2**26,
+            start_new_session=True,
+        )
+        self._reader = asyncio.ensure_future(self._read(self.proc))
+
+    async def _read(self, proc: asyncio.subprocess.Process) -> None:
+        assert proc.stdout is not None
+        while True:
+            line = await proc.stdout.readline()
+            if not line:
+                break
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            kind = event.get("type")
+            if kind == "ready":
+                self.ready.set()
+                continue
+            if kind == "kernel":
+                self.kernel_pid = event.get("kernel_pid")
+            try:
+                await self.executor.on_event(event)
+            except Exception:
+                log.exception("Handling a runs event failed: %s", event)
+            if kind == "finished" and event.get("job") == self.job:
+                self.job = None
+                self.kernel_pid = None
+                self.executor._idle.set()
+        await proc.wait()
+        job, self.job = self.job, None
+        self.ready.clear()
+        if job is not None:  # died under a job: the job ends here
+            cancelled = job in self.executor._cancelling
+            self.executor._cancelling.discard(job)
+            await self.executor.on_event(
+                {
+                    "type": "finished",
+                    "job": job,
+                    "status": "CANCELLED" if cancelled else "FAILED",
+                    "error": {"reason": "cancelled", "message": "Cancelled."}
+                    if cancelled
+                    else {
+                        "reason": "worker_died",
+                        "message": f"The runs worker exited ({proc.returncode}).",
+                    },
+                }
+            )
+        self.executor._idle.set()
+
+    async def run(self, spec: dict[str, Any]) -> None:
+        if self.proc is None or self.proc.returncode is not None:
+            await self.start()
+        await self.ready.wait()
+        self.job = spec["id"]
+        await self._send({"op": "run", "spec": spec})
+
+    async def _send(self, msg: dict[str, Any]) -> None:
+        assert self.proc is not None and self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(msg).encode() + b"\n")
+        await self.proc.stdin.drain()
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its session, and the kernel's process group."""
+        for pgid in (self.kernel_pid, self.proc.pid if self.proc else None):
+            if pgid:
+                with contextlib.suppress(OSError):
+                    os.killpg(pgid, signal.SIGKILL)
+
+    async def stop(self) -> None:
+        if self.proc is None or self.proc.returncode is not None:
+            return
+        with contextlib.suppress(Exception):
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(self.proc.wait(), 3)
+        except asyncio.TimeoutError:
+            self.kill()
+            await self.proc.wait()
+        if self._reader is not None:
+            with contextlib.suppress(BaseException):
+                await self._reader
+
+
+class LocalExecutor(Executor):
+    """One worker process per slot; each keeps a kernel zygote and a warm kernel."""
+
+    name = "local"
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.workers = [_Worker(self, i) for i in range(self.slots)]
+        self._idle = asyncio.Event()
+        self._cancelling: set[str] = set()
+
+    async def warm_up(self) -> None:
+        for worker in self.workers:
+            if worker.proc is None or worker.proc.returncode is not None:
+                await worker.start()
+
+    async def submit(self, spec: dict[str, Any]) -> None:
+        while True:
+            for worker in self.workers:
+                if worker.job is None:
+                    await worker.run(spec)
+                    return
+            self._idle.clear()
+            await self._idle.wait()
+
+    async def cancel(self, job_id: str) -> None:
+        for worker in self.workers:
+            if worker.job == job_id:
+                self._cancelling.add(job_id)
+                await worker._send({"op": "cancel", "job": job_id})
+                asyncio.get_running_loop().call_later(
+                    CANCEL_GRACE, self._force_cancel, worker, job_id
+                )
+
+    def _force_cancel(self, worker: _Worker, job_id: str) -> None:
+        if worker.job == job_id:
+            log.warning("Runs worker did not cancel job %s in time; killing it", job_id)
+            worker.kill()
+
+    async def stop(self) -> None:
+        await asyncio.gather(*(w.stop() for w in self.workers), return_exceptions=True)
+
+
+# -- Dask ---------------------------------------------------------------------------------
+
+TOPIC = "mllab-jobs"
+
+
+def _cancel_event_name(job_id: str) -> str:
+    return f"mllab-cancel-{job_id}"
+
+
+def run_on_dask(spec: dict[str, Any]) -> dict[str, Any]:
+    """The task a Dask worker runs: the job, with events through the scheduler's log."""
+    import tempfile
+    import threading
+
+    from distributed import Event, get_worker
+
+    from .runner import JobRunner, KernelSource
+
+    worker = get_worker()
+
+    def emit(event: dict[str, Any]) -> None:
+        worker.log_event(TOPIC, event)
+
+    with tempfile.TemporaryDirectory(prefix="mllab-job-") as tmp:
+        spec = {
+            **spec,
+            "output_path": os.path.join(tmp, "output.ipynb"),
+            "log_path": os.path.join(tmp, "log.txt"),
+            "stream_logs": True,
+        }
+        runner = JobRunner(spec, emit, KernelSource(None, spec["cwd"]))
+        done = threading.Event()
+        cancel = Event(_cancel_event_name(spec["id"]))
+
+        def watch() -> None:
+            while not done.wait(0.5):
+                with contextlib.suppress(Exception):
+                    if cancel.is_set():
+                        runner.cancel()
+                        return
+
+        threading.Thread(target=watch, daemon=True).start()
+        try:
+            result = runner.run()
+        finally:
+            done.set()
+        out = Path(spec["output_path"])
+        result["output"] = out.read_text(encoding="utf-8") if out.exists() else None
+        return result
+
+
+class DaskExecutor(Executor):
+    """Jobs as tasks on an existing Dask distributed cluster (``dask_scheduler_address``).
+
+    Progress, logs and usage come back as events on the scheduler's ``mllab-jobs`` topic;
+    the output notebook comes back with the task's result."""
+
+    name = "dask"
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.client: Any = None
+        self.futures: dict[str, Any] = {}
+        self._connecting: asyncio.Future[Any] | None = None
+
+    async def _client(self) -> Any:
+        if self.client is None:
+            if self._connecting is None:
+                self._connecting = asyncio.ensure_future(self._connect())
+            self.client = await asyncio.shield(self._connecting)
+        return self.client
+
+    async def _connect(self) -> Any:
+        if not self.address:
+            raise RuntimeError("executor='dask' needs MLLabApp.dask_scheduler_address")
+        from distributed import Client
+
+        client = await Client(self.address, asynchronous=True)
+
+        async def handler(event: Any) -> None:
+            _, msg = event
+            if isinstance(msg, dict) and msg.get("type") != "finished":
+                await self.on_event(msg)
+
+        client.subscribe_topic(TOPIC, handler)
+        return client
+
+    async def warm_up(self) -> None:
+        await self._client()
+
+    async def submit(self, spec: dict[str, Any]) -> None:
+        client = await self._client()
+        future = client.submit(
+            run_on_dask, spec, key=f"mllab-{spec['id']}-{spec['attempt']}", pure=False
+        )
+        self.futures[spec["id"]] = future
+        asyncio.ensure_future(self._watch(spec["id"], future))
+
+    async def _watch(self, job_id: str, future: Any) -> None:
+        try:
+            result = await future
+            event = {"type": "finished", "job": job_id, **result}
+        except Exception as exc:
+            event = {
+                "type": "finished",
+                "job": job_id,
+                "status": "FAILED",
+                "error": {"reason": "dask_error", "message": f"{type(exc).__name__}: {exc}"},
+            }
+        finally:
+            self.futures.pop(job_id, None)
+        await self.on_event(event)
+
+    async def cancel(self, job_id: str) -> None:
+        if job_id not in self.futures:
+            return
+        from distributed import Event
+
+        client = await self._client()
+        await Event(_cancel_event_name(job_id), client=client).set()
+
+    async def stop(self) -> None:
+        if self.client is not None:
+            with contextlib.suppress(Exception):
+                await self.client.close()
+
+
+EXECUTORS: dict[str, type[Executor]] = {"local": LocalExecutor, "dask": DaskExecutor}

@@ -1,0 +1,136 @@
+"""REST for jobs (tracked notebook runs): thin parse -> validate -> await service -> reply."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+
+from ..base import MLLabHandler
+from ..errors import BadRequest
+from .service import JobService
+
+JOB = r"(?P<job_id>[0-9a-f]{12})"
+
+
+class JobsBase(MLLabHandler):
+    @property
+    def root(self) -> Path:
+        return Path(self.settings.get("server_root_dir") or self.serverapp.root_dir)
+
+    async def jobs(self) -> JobService:
+        lab = await self.ready()
+        return lab.jobs
+
+    def int_arg(self, name: str, default: int) -> int:
+        value = self.get_query_argument(name, str(default))
+        try:
+            return int(value)
+        except ValueError:
+            raise BadRequest(f"'{name}' must be a whole number.", reason="bad_argument") from None
+
+
+class NotebookParametersHandler(JobsBase):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        jobs = await self.jobs()
+        self.reply(await jobs.parameters(self.root, self.get_query_argument("path", "")))
+
+
+class JobsHandler(JobsBase):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        jobs = await self.jobs()
+        statuses = [s for s in self.get_query_argument("status", "").upper().split(",") if s]
+        self.reply(
+            await jobs.list(
+                self.root,
+                project=self.get_query_argument("project", "") or None,
+                statuses=statuses,
+                notebook=self.get_query_argument("notebook", "") or None,
+                sweep=self.get_query_argument("sweep", "") or None,
+                top=self.flag("top"),
+                limit=self.int_arg("limit", 50),
+                offset=self.int_arg("offset", 0),
+            )
+        )
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        body = self.json_body()
+        jobs = await self.jobs()
+        job, created = await jobs.submit(self.root, body)
+        self.set_header("Location", f"{self.base_url}mllab/api/jobs/{job['id']}")
+        self.reply(job, status=201 if created else 200)
+
+
+class JobHandler(JobsBase):
+    @web.authenticated
+    @authorized
+    async def get(self, job_id: str) -> None:
+        jobs = await self.jobs()
+        self.reply(await jobs.view(self.root, job_id))
+
+
+class JobCancelHandler(JobsBase):
+    @web.authenticated
+    @authorized
+    async def post(self, job_id: str) -> None:
+        jobs = await self.jobs()
+        self.reply(await jobs.cancel(self.root, job_id))
+
+
+class JobRetryHandler(JobsBase):
+    @web.authenticated
+    @authorized
+    async def post(self, job_id: str) -> None:
+        body = self.json_body()
+        jobs = await self.jobs()
+        job = await jobs.retry(self.root, job_id, body)
+        self.set_header("Location", f"{self.base_url}mllab/api/jobs/{job['id']}")
+        self.reply(job, status=201)
+
+
+class JobLogHandler(JobsBase):
+    @web.authenticated
+    @authorized
+    async def get(self, job_id: str) -> None:
+        jobs = await self.jobs()
+        self.reply(await jobs.log(job_id, self.int_arg("offset", 0)))
+
+
+class JobOutputHandler(JobsBase):
+    @web.authenticated
+    @authorized
+    async def get(self, job_id: str) -> None:
+        jobs = await self.jobs()
+        data = await jobs.output(job_id)
+        self.set_header("Content-Type", "application/json")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        if self.flag("download"):
+            self.set_header("Content-Disposition", f'attachment; filename="{job_id}.ipynb"')
+        self.finish(data)
+
+
+class JobMetricsHandler(JobsBase):
+    @web.authenticated
+    @authorized
+    async def get(self, job_id: str) -> None:
+        jobs = await self.jobs()
+        self.reply(await jobs.metrics(job_id))
+
+
+ROUTES = [
+    (r"notebooks/parameters", NotebookParametersHandler),
+    (r"jobs", JobsHandler),
+    (rf"jobs/{JOB}", JobHandler),
+    (rf"jobs/{JOB}/cancel", JobCancelHandler),
+    (rf"jobs/{JOB}/retry", JobRetryHandler),
+    (rf"jobs/{JOB}/log", JobLogHandler),
+    (rf"jobs/{JOB}/output", JobOutputHandler),
+    (rf"jobs/{JOB}/metrics", JobMetricsHandler),
+]

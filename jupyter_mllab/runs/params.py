@@ -1,0 +1,268 @@
+"""A notebook's parameters (papermill's inspection) and what a submission asks of them:
+checked against their inferred types and expanded into one set of values per run."""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import math
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import BadRequest
+
+TYPES = ("int", "float", "str", "bool", "list", "dict", "None")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    type: str  # one of TYPES; "None": not inferred, any value goes
+    default: Any
+    default_source: str
+    help: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "default": self.default,
+            "default_source": self.default_source,
+            "help": self.help,
+        }
+
+
+def notebook_parameters(nb: Any) -> tuple[bool, list[Parameter]]:
+    """``(has_parameters_cell, parameters)`` of an nbformat notebook, by papermill."""
+    import copy
+
+    from papermill.inspection import _infer_parameters
+
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:  # papermill expects every cell to have tags (its loader adds them)
+        cell.metadata.setdefault("tags", [])
+    has_cell = any("parameters" in cell.metadata.tags for cell in nb.cells)
+    found = []
+    for p in _infer_parameters(nb):
+        kind = p.inferred_type_name if p.inferred_type_name in TYPES else "None"
+        try:
+            default = ast.literal_eval(p.default)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            default = None
+        if not _json_safe(default):
+            default = None
+        found.append(Parameter(p.name, kind, default, str(p.default), p.help or ""))
+    return has_cell, found
+
+
+def _json_safe(value: Any) -> bool:
+    if value is None or isinstance(value, (bool, int, str)):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list):
+        return all(_json_safe(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _json_safe(v) for k, v in value.items())
+    return False
+
+
+def coerce(param: Parameter, value: Any) -> Any:
+    """``value`` as ``param``'s type, or a 400 that says what was expected."""
+    kind = param.type
+
+    def wrong() -> BadRequest:
+        return BadRequest(
+            f"Parameter '{param.name}' takes a value of type {kind}; got {value!r}.",
+            reason="bad_parameter_type",
+        )
+
+    if kind == "None" or value is None:
+        return value
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        raise wrong()
+    if isinstance(value, bool):
+        raise wrong()
+    if kind == "int":
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise wrong()
+    if kind == "float":
+        if isinstance(value, (int, float)) and math.isfinite(value):
+            return float(value)
+        raise wrong()
+    if kind == "str":
+        if isinstance(value, str):
+            return value
+        raise wrong()
+    if kind == "list" and isinstance(value, list):
+        return value
+    if kind == "dict" and isinstance(value, dict):
+        return value
+    raise wrong()
+
+
+def parse_cli_value(text: str) -> Any:
+    """A value typed on a command line (magics): a Python literal, else the string."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return text
+
+
+@dataclass
+class Plan:
+    """What a submission runs: one dict of parameter values per run."""
+
+    combinations: list[dict[str, Any]]
+    search: str  # "single", "grid" or "random"
+
+
+def _spec_kind(spec: Any) -> str:
+    if isinstance(spec, dict) and len(spec) == 1:
+        key = next(iter(spec))
+        if key in ("values", "range", "choices"):
+            return key
+    return "value"
+
+
+def _range_values(name: str, rng: Any) -> list[Any]:
+    if not isinstance(rng, dict) or "low" not in rng or "high" not in rng or "step" not in rng:
+        raise BadRequest(
+            f"Parameter '{name}': a range in a grid needs low, high and step.",
+            reason="bad_range",
+        )
+    low, high, step = rng["low"], rng["high"], rng["step"]
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high, step)):
+        raise BadRequest(
+            f"Parameter '{name}': low, high and step must be numbers.", reason="bad_range"
+        )
+    if step <= 0 or high < low:
+        raise BadRequest(
+            f"Parameter '{name}': a range needs step > 0 and high >= low.", reason="bad_range"
+        )
+    count = math.floor((high - low) / step + 1e-9) + 1
+    if count > 100_000:
+        raise BadRequest(f"Parameter '{name}': the range has too many values.", reason="bad_range")
+    values = [low + i * step for i in range(count)]
+    if all(isinstance(v, int) for v in (low, high, step)):
+        return [int(v) for v in values]
+    return [round(v, 12) for v in values]
+
+
+def _draw(name: str, spec: dict[str, Any], rnd: random.Random) -> Any:
+    kind = _spec_kind(spec)
+    if kind == "choices":
+        return rnd.choice(spec["choices"])
+    if kind == "values":
+        return rnd.choice(spec["values"])
+    rng = spec["range"]
+    low, high = rng.get("low"), rng.get("high")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high)):
+        raise BadRequest(
+            f"Parameter '{name}': a range needs numbers low and high.", reason="bad_range"
+        )
+    if high < low:
+        raise BadRequest(f"Parameter '{name}': a range needs high >= low.", reason="bad_range")
+    if rng.get("log"):
+        if low <= 0:
+            raise BadRequest(f"Parameter '{name}': a log range needs low > 0.", reason="bad_range")
+        return math.exp(rnd.uniform(math.log(low), math.log(high)))
+    if isinstance(low, int) and isinstance(high, int) and not rng.get("float"):
+        return rnd.randint(low, high)
+    return rnd.uniform(low, high)
+
+
+def plan_runs(
+    declared: list[Parameter],
+    requested: dict[str, Any],
+    search: dict[str, Any] | None,
+    max_runs: int,
+) -> Plan:
+    """Check ``requested`` against the notebook's ``declared`` parameters and expand it.
+
+    Each value is one value, ``{"values": [...]}`` (grid), ``{"range": {...}}`` or
+    ``{"choices": [...]}`` (random search; a range with a step also works in a grid)."""
+    if not isinstance(requested, dict):
+        raise BadRequest("parameters must be a JSON object.", reason="bad_parameters")
+    known = {p.name: p for p in declared}
+    unknown = sorted(set(requested) - set(known))
+    if unknown:
+        names = ", ".join(known) or "none (the notebook has no parameters cell)"
+        raise BadRequest(
+            f"Unknown parameter {', '.join(repr(u) for u in unknown)}. "
+            f"The notebook's parameters: {names}.",
+            reason="unknown_parameter",
+        )
+    search = search or {}
+    kind = search.get("kind", "grid")
+    if kind not in ("grid", "random"):
+        raise BadRequest("search.kind must be 'grid' or 'random'.", reason="bad_search")
+
+    fixed: dict[str, Any] = {}
+    varying: dict[str, Any] = {}
+    for name, spec in requested.items():
+        spec_kind = _spec_kind(spec)
+        if spec_kind == "value":
+            fixed[name] = coerce(known[name], spec)
+            continue
+        body = spec[spec_kind]
+        if spec_kind in ("values", "choices"):
+            if not isinstance(body, list) or not body:
+                raise BadRequest(
+                    f"Parameter '{name}': {spec_kind} must be a non-empty list.",
+                    reason="empty_grid",
+                )
+            spec = {spec_kind: [coerce(known[name], v) for v in body]}
+        varying[name] = spec
+
+    if kind == "grid":
+        axes: list[list[Any]] = []
+        for name, spec in varying.items():
+            spec_kind = _spec_kind(spec)
+            if spec_kind == "range":
+                values = [coerce(known[name], v) for v in _range_values(name, spec["range"])]
+            else:
+                values = spec[spec_kind]
+            axes.append(values)
+        total = math.prod(len(a) for a in axes) if axes else 1
+        if total > max_runs:
+            raise BadRequest(
+                f"The grid makes {total} runs; at most {max_runs} are allowed in one sweep.",
+                reason="too_many_runs",
+            )
+        combos = [
+            {**fixed, **dict(zip(varying, values, strict=True))}
+            for values in itertools.product(*axes)
+        ]
+        return Plan(combos, "grid" if varying else "single")
+
+    trials = search.get("trials")
+    if not isinstance(trials, int) or isinstance(trials, bool) or trials < 1:
+        raise BadRequest("search.trials must be a positive integer.", reason="bad_search")
+    if trials > max_runs:
+        raise BadRequest(
+            f"The search asks for {trials} runs; at most {max_runs} are allowed in one sweep.",
+            reason="too_many_runs",
+        )
+    if not varying:
+        raise BadRequest(
+            "A random search needs at least one parameter with a range, choices or values.",
+            reason="empty_grid",
+        )
+    rnd = random.Random(search.get("seed", 0))
+    combos = []
+    for _ in range(trials):
+        draw = {}
+        for name, spec in varying.items():
+            value = _draw(name, spec, rnd)
+            if known[name].type == "int" and isinstance(value, float):
+                value = round(value)
+            draw[name] = coerce(known[name], value)
+        combos.append({**fixed, **draw})
+    return Plan(combos, "random")

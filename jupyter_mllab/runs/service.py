@@ -1,0 +1,363 @@
+"""Jobs: submit (one run or a sweep), list, get, cancel, retry, logs, output, metrics.
+
+``JobSubmitter`` is plain Python over the store (the kernel client uses it too); the
+``JobService`` adds what needs the running server (the scheduler's live state).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .._threads import run_sync
+from ..errors import BadRequest, Conflict, NotFound
+from .params import notebook_parameters, plan_runs
+from .store import QUEUED, STATUSES, Job, JobStore, new_id
+
+if TYPE_CHECKING:
+    from ..lab import Lab
+    from .scheduler import Scheduler
+
+MAX_LOG_CHUNK = 1 << 20
+
+
+def read_notebook(path: Path) -> Any:
+    import nbformat
+
+    if path.suffix != ".ipynb":
+        raise BadRequest(f"'{path.name}' is not a notebook (.ipynb).", reason="not_a_notebook")
+    if not path.is_file():
+        raise NotFound(f"No notebook at '{path}'.", reason="no_such_notebook")
+    try:
+        return nbformat.read(path, as_version=4)
+    except Exception as exc:
+        raise BadRequest(
+            f"'{path.name}' is not a valid notebook: {exc}", reason="bad_notebook"
+        ) from None
+
+
+def notebook_kernel(nb: Any, asked: str | None) -> str:
+    if asked:
+        return asked
+    return str((nb.metadata.get("kernelspec") or {}).get("name") or "python3")
+
+
+def _text(value: Any, name: str, limit: int = 500) -> str:
+    if not isinstance(value, str) or len(value) > limit:
+        raise BadRequest(
+            f"'{name}' must be a string of at most {limit} characters.", reason="bad_field"
+        )
+    return value
+
+
+class JobSubmitter:
+    """Validation and insertion of jobs. Needs only the store (and papermill)."""
+
+    def __init__(self, store: JobStore, *, gpu_count: int = 0, max_sweep_runs: int = 1000):
+        self.store = store
+        self.gpu_count = gpu_count
+        self.max_sweep_runs = max_sweep_runs
+
+    def submit(self, notebook: Path, body: dict[str, Any], *, project: str) -> Job:
+        nb = read_notebook(notebook)
+        _, declared = notebook_parameters(nb)
+        requested = body.get("parameters") or {}
+        search = body.get("search")
+        if search is not None and not isinstance(search, dict):
+            raise BadRequest("search must be an object.", reason="bad_search")
+        plan = plan_runs(declared, requested, search, self.max_sweep_runs)
+        kernel = notebook_kernel(nb, body.get("kernel") and _text(body["kernel"], "kernel", 100))
+        timeout = body.get("timeout")
+        if timeout is not None and (
+            not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0
+        ):
+            raise BadRequest("timeout must be a positive number of seconds.", reason="bad_timeout")
+        tags = body.get("tags") or {}
+        if not isinstance(tags, dict) or not all(isinstance(k, str) for k in tags):
+            raise BadRequest("tags must be an object of names to values.", reason="bad_tags")
+        tags = {k: str(v) for k, v in tags.items()}
+        datasets = self._datasets(body.get("datasets") or [], project)
+        gpus = body.get("gpus", 0)
+        if not isinstance(gpus, int) or isinstance(gpus, bool) or gpus < 0:
+            raise BadRequest("gpus must be a whole number (0 or more).", reason="bad_gpus")
+        if gpus > self.gpu_count:
+            have = f"has {self.gpu_count}" if self.gpu_count else "has no GPU"
+            raise BadRequest(
+                f"The run asks for {gpus} GPU{'s' if gpus > 1 else ''}; this machine {have}.",
+                reason="no_gpu",
+            )
+        key = body.get("idempotency_key")
+        if key is not None:
+            key = _text(key, "idempotency_key", 200)
+        now = time.time()
+        common: dict[str, Any] = {
+            "project": project,
+            "notebook": str(notebook),
+            "kernel": kernel,
+            "tags": tags,
+            "datasets": datasets,
+            "gpus": gpus,
+            "timeout": float(timeout) if timeout else None,
+            "created": now,
+            "retry_of": body.get("retry_of"),
+        }
+        spec = {"parameters": requested, "search": search or {"kind": "grid"}}
+        if plan.search == "single":
+            job = Job(id=new_id(), kind="run", parent_id=None, status=QUEUED,
+                      parameters=plan.combinations[0], spec=spec, idempotency_key=key,
+                      **common)  # fmt: skip
+            return self.store.insert([job])[0]
+        parent = Job(id=new_id(), kind="sweep", parent_id=None, status=QUEUED, parameters={},
+                     spec=spec, idempotency_key=key, **common)  # fmt: skip
+        children = [
+            Job(
+                id=new_id(),
+                kind="run",
+                parent_id=parent.id,
+                status=QUEUED,
+                parameters=combo,
+                spec={},
+                **{**common, "created": now + i * 1e-6},
+            )  # fmt: skip
+            for i, combo in enumerate(plan.combinations)
+        ]
+        return self.store.insert([parent, *children])[0]
+
+    def _datasets(self, keys: Any, project: str) -> list[str]:
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+            raise BadRequest("datasets must be a list of dataset keys.", reason="bad_datasets")
+        if not keys:
+            return []
+        from ..datasets.keys import parse_key
+        from ..datasets.store import DatasetStore
+        from ..projects.store import ProjectStore
+
+        store = DatasetStore(ProjectStore(self.store.db.path.parent))
+        resolved = []
+        for key in keys:
+            version = store.resolve(parse_key(key, project))
+            resolved.append(version.key)  # pinned: "project/name@3"
+        return resolved
+
+
+class JobService:
+    def __init__(self, lab: Lab, store: JobStore, scheduler: Scheduler, max_sweep_runs: int):
+        self.lab = lab
+        self.store = store
+        self.scheduler = scheduler
+        self.max_sweep_runs = max_sweep_runs
+
+    # -- paths ------------------------------------------------------------------------------
+    def resolve_notebook(self, root: Path, path: Any) -> Path:
+        """A notebook path from a request: relative to the server root, never outside."""
+        path = _text(path, "notebook", 4096) if path is not None else None
+        if not path:
+            raise BadRequest("Say which notebook to run ('notebook').", reason="no_notebook")
+        if "\0" in path or os.path.isabs(path) or path.startswith("~"):
+            raise BadRequest(
+                f"'{path}': give the notebook's path relative to the server root.",
+                reason="outside_root",
+            )
+        root = root.resolve()
+        full = (root / path).resolve()
+        if full != root and root not in full.parents:
+            raise BadRequest(f"'{path}' is outside the server root.", reason="outside_root")
+        return full
+
+    @staticmethod
+    def relative(root: Path, path: str) -> str:
+        try:
+            return Path(path).relative_to(root.resolve()).as_posix()
+        except ValueError:
+            return path
+
+    # -- API ------------------------------------------------------------------------------
+    async def parameters(self, root: Path, path: Any) -> dict[str, Any]:
+        full = self.resolve_notebook(root, path)
+
+        def work() -> dict[str, Any]:
+            nb = read_notebook(full)
+            has_cell, params = notebook_parameters(nb)
+            return {
+                "path": self.relative(root, str(full)),
+                "kernel": notebook_kernel(nb, None),
+                "has_parameters_cell": has_cell,
+                "parameters": [p.to_json() for p in params],
+            }
+
+        return await run_sync(work)
+
+    async def submit(self, root: Path, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """``(job view, created)``; an idempotency key seen before gives the first job."""
+        full = self.resolve_notebook(root, body.get("notebook"))
+        project = body.get("project") or await run_sync(self.lab.projects.store.get_current)
+        await run_sync(self.lab.projects.store.get, project)  # 404 for an unknown project
+        submitter = JobSubmitter(
+            self.store,
+            gpu_count=int((self.lab.gpu or {}).get("count") or 0),
+            max_sweep_runs=self.max_sweep_runs,
+        )
+        started = time.time()
+        job = await run_sync(submitter.submit, full, body, project=project)
+        self.scheduler.wake()
+        created = job.created >= started
+        return await self.view(root, job.id), created
+
+    async def list(self, root: Path, *, project: str | None, statuses: list[str],
+                   notebook: str | None, sweep: str | None, top: bool, limit: int,
+                   offset: int) -> dict[str, Any]:  # fmt: skip
+        bad = [s for s in statuses if s not in STATUSES]
+        if bad:
+            raise BadRequest(
+                f"Unknown status {', '.join(bad)}; use {', '.join(STATUSES)}.", reason="bad_status"
+            )
+        if not 1 <= limit <= 500 or offset < 0:
+            raise BadRequest("limit must be 1..500 and offset >= 0.", reason="bad_paging")
+        nb_path = str(self.resolve_notebook(root, notebook)) if notebook else None
+
+        def work() -> dict[str, Any]:
+            jobs, total = self.store.list_jobs(
+                project=project, statuses=statuses, notebook=nb_path, parent=sweep,
+                top=top, limit=limit, offset=offset,
+            )  # fmt: skip
+            counts = self.store.child_counts([j.id for j in jobs if j.kind == "sweep"])
+            positions = self._queue_positions()
+            return {
+                "jobs": [self._json(root, j, counts.get(j.id), positions) for j in jobs],
+                "total": total,
+            }
+
+        return await run_sync(work)
+
+    def _queue_positions(self) -> dict[str, int]:
+        return {job.id: i + 1 for i, job in enumerate(self.store.queued())}
+
+    async def view(self, root: Path, job_id: str) -> dict[str, Any]:
+        def work() -> dict[str, Any]:
+            job = self.store.get(job_id, children=True)
+            counts = self.store.child_counts([job.id]).get(job.id) if job.kind == "sweep" else None
+            positions = self._queue_positions()
+            data = self._json(root, job, counts, positions)
+            if job.kind == "sweep":
+                data["children"] = [self._json(root, c, None, positions) for c in job.children]
+            return data
+
+        return await run_sync(work)
+
+    def _json(self, root: Path, job: Job, counts: dict[str, int] | None,
+              positions: dict[str, int]) -> dict[str, Any]:  # fmt: skip
+        status = job.status
+        if job.kind == "sweep" and counts and status == QUEUED and counts.get("RUNNING"):
+            status = "RUNNING"
+        return {
+            "id": job.id,
+            "kind": job.kind,
+            "parent_id": job.parent_id,
+            "project": job.project,
+            "notebook": self.relative(root, job.notebook),
+            "kernel": job.kernel,
+            "status": status,
+            "parameters": job.parameters if job.kind == "run" else job.spec.get("parameters"),
+            "search": job.spec.get("search") if job.kind == "sweep" else None,
+            "tags": job.tags,
+            "datasets": job.datasets,
+            "gpus": job.gpus,
+            "timeout": job.timeout,
+            "created": job.created,
+            "started": job.started,
+            "finished": job.finished,
+            "duration": round(job.duration, 3) if job.duration is not None else None,
+            "error": job.error,
+            "mlflow_run_id": job.mlflow_run_id,
+            "mlflow_experiment_id": job.mlflow_experiment_id,
+            "queue_position": positions.get(job.id),
+            "progress": self.scheduler.progress(job),
+            "usage": self.scheduler.usage(job),
+            "summary": job.summary,
+            "has_output": (self.store.job_dir(job.id) / "output.ipynb").exists(),
+            "retry_of": job.retry_of,
+            "attempt": job.attempt,
+            "counts": counts,
+        }
+
+    async def cancel(self, root: Path, job_id: str) -> dict[str, Any]:
+        job = await run_sync(self.store.get, job_id, children=True)
+        if job.terminal:
+            raise Conflict(f"Job {job_id} has ended already ({job.status}).", reason="job_ended")
+        await self.scheduler.cancel(job)
+        return await self.view(root, job_id)
+
+    async def retry(self, root: Path, job_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        job = await run_sync(self.store.get, job_id)
+        if (job.kind == "run" and job.parent_id is None) or job.kind == "run":
+            parameters = job.parameters
+        else:
+            parameters = job.spec.get("parameters") or {}
+        if "parameters" in body:
+            parameters = body["parameters"]
+        new_body = {
+            "notebook": self.relative(root, job.notebook),
+            "parameters": parameters,
+            "search": job.spec.get("search") if job.kind == "sweep" else None,
+            "kernel": job.kernel,
+            "timeout": job.timeout,
+            "tags": job.tags,
+            "datasets": job.datasets,
+            "gpus": job.gpus,
+            "project": job.project,
+            "retry_of": job.id,
+        }
+        if "idempotency_key" in body:
+            new_body["idempotency_key"] = body["idempotency_key"]
+        view, _ = await self.submit(root, new_body)
+        return view
+
+    async def log(self, job_id: str, offset: int) -> dict[str, Any]:
+        if offset < 0:
+            raise BadRequest("offset must be >= 0.", reason="bad_offset")
+
+        def work() -> dict[str, Any]:
+            job = self.store.get(job_id)
+            path = self.store.job_dir(job_id) / "log.txt"
+            data = b""
+            if path.exists():
+                with open(path, "rb") as f:
+                    f.seek(offset)
+                    data = f.read(MAX_LOG_CHUNK)
+            # Cut at the last whole UTF-8 character.
+            text = data.decode("utf-8", errors="ignore")
+            end = offset + len(text.encode("utf-8"))
+            return {"text": text, "offset": end, "done": job.terminal and len(data) < MAX_LOG_CHUNK}
+
+        return await run_sync(work)
+
+    async def output(self, job_id: str) -> bytes:
+        def work() -> bytes:
+            self.store.get(job_id)
+            path = self.store.job_dir(job_id) / "output.ipynb"
+            if not path.exists():
+                raise NotFound(f"Job {job_id} has no output notebook yet.", reason="no_output")
+            return path.read_bytes()
+
+        return await run_sync(work)
+
+    async def metrics(self, job_id: str) -> dict[str, Any]:
+        def work() -> dict[str, Any]:
+            job = self.store.get(job_id)
+            if not job.mlflow_run_id:
+                return {"metrics": {}}
+            client = self.lab.experiments.client
+            run = client.get_run(job.mlflow_run_id)
+            out: dict[str, list[dict[str, Any]]] = {}
+            for name in run.data.metrics:
+                history = client.get_metric_history(job.mlflow_run_id, name)
+                out[name] = [
+                    {"step": m.step, "value": m.value, "timestamp": m.timestamp}
+                    for m in sorted(history, key=lambda m: (m.step, m.timestamp))
+                ]
+            return {"metrics": out}
+
+        await self.lab.tracking_ready()
+        return await run_sync(work)
