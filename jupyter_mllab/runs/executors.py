@@ -258,6 +258,7 @@ class DaskExecutor(Executor):
         super().__init__(*args, **kwargs)
         self.client: Any = None
         self.futures: dict[str, Any] = {}
+        self._watches: set[asyncio.Future[None]] = set()
         self._connecting: asyncio.Future[Any] | None = None
 
     async def _client(self) -> Any:
@@ -291,7 +292,9 @@ class DaskExecutor(Executor):
             run_on_dask, spec, key=f"mllab-{spec['id']}-{spec['attempt']}", pure=False
         )
         self.futures[spec["id"]] = future
-        asyncio.ensure_future(self._watch(spec["id"], future))
+        watch = asyncio.ensure_future(self._watch(spec["id"], future))
+        self._watches.add(watch)
+        watch.add_done_callback(self._watches.discard)
 
     async def _watch(self, job_id: str, future: Any) -> None:
         try:

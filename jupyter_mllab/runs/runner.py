@@ -26,8 +26,18 @@ from .usage import UsageSampler
 
 log = logging.getLogger(__name__)
 Emit = Callable[[dict[str, Any]], None]
-KEY_PACKAGES = ("papermill", "ipykernel", "mlflow", "numpy", "pandas", "scikit-learn",
-                "tensorflow", "keras", "torch", "jupyter_mllab")  # fmt: skip
+KEY_PACKAGES = (
+    "papermill",
+    "ipykernel",
+    "mlflow",
+    "numpy",
+    "pandas",
+    "scikit-learn",
+    "tensorflow",
+    "keras",
+    "torch",
+    "jupyter_mllab",
+)
 
 
 class Cancelled(Exception):
@@ -191,8 +201,9 @@ class KernelSource:
         self._spare: tuple[str, Any, Any] | None = None
         self._spare_thread: threading.Thread | None = None
 
-    def _start(self, kernel_name: str, env: dict[str, str] | None = None,
-               cwd: str | None = None) -> tuple[Any, Any]:  # fmt: skip
+    def _start(
+        self, kernel_name: str, env: dict[str, str] | None = None, cwd: str | None = None
+    ) -> tuple[Any, Any]:
         from jupyter_client.manager import KernelManager
 
         if self.zygote is not None:
@@ -506,8 +517,10 @@ class JobRunner:
             tags["mlflow.source.git.commit"] = commit
         run = client.create_run(spec["experiment_id"], run_name=spec["run_name"])
         run_id = run.info.run_id
-        params = [Param(k, json.dumps(v) if not isinstance(v, str) else v)
-                  for k, v in (spec["parameters"] or {}).items()]  # fmt: skip
+        params = [
+            Param(k, json.dumps(v) if not isinstance(v, str) else v)
+            for k, v in (spec["parameters"] or {}).items()
+        ]
         client.log_batch(run_id, params=params, tags=[RunTag(k, v) for k, v in tags.items()])
         self._log_datasets(run_id)
         return client, run_id
@@ -523,17 +536,26 @@ class JobRunner:
         except Exception:
             log.exception("Could not record the datasets of job %s", self.job_id)
 
-    def _finish_mlflow_run(self, client: Any, run_id: str, status: str, output: Path,
-                           started: float, finished: float,
-                           summary: dict[str, Any] | None) -> None:  # fmt: skip
+    def _finish_mlflow_run(
+        self,
+        client: Any,
+        run_id: str,
+        status: str,
+        output: Path,
+        started: float,
+        finished: float,
+        summary: dict[str, Any] | None,
+    ) -> None:
         from mlflow.entities import Metric
 
         now = int(finished * 1000)
         metrics = [Metric("duration_s", round(finished - started, 3), now, 0)]
         if summary:
-            names = {"peak_rss_bytes": ("system/peak_rss_mb", 1 / 2**20),
-                     "mean_cpu_percent": ("system/mean_cpu_percent", 1.0),
-                     "peak_gpu_memory_bytes": ("system/peak_gpu_memory_mb", 1 / 2**20)}  # fmt: skip
+            names = {
+                "peak_rss_bytes": ("system/peak_rss_mb", 1 / 2**20),
+                "mean_cpu_percent": ("system/mean_cpu_percent", 1.0),
+                "peak_gpu_memory_bytes": ("system/peak_gpu_memory_mb", 1 / 2**20),
+            }
             for key, (name, scale) in names.items():
                 if summary.get(key) is not None:
                     metrics.append(Metric(name, round(summary[key] * scale, 3), now, 0))

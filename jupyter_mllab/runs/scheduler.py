@@ -298,7 +298,7 @@ class Scheduler:
                 "finished": event.get("finished") or time.time(),
                 "error": event.get("error"),
                 "summary": {k: v for k, v in (event.get("summary") or {}).items() if k != "series"}
-                or None,  # fmt: skip
+                or None,
                 "cell_durations": event.get("cell_durations"),
                 "cells_total": live.cells_total if live else None,
             }
@@ -318,13 +318,17 @@ class Scheduler:
         ids = [c.id for c in job.children] if job.kind == "sweep" else [job.id]
         for job_id in ids:
             # Queued ones end at once; running ones when their kernel is gone.
-            done = await run_sync(
-                self.store.finish,
-                job_id,
-                CANCELLED,
-                finished=time.time(),
-                error={"reason": "cancelled", "message": "Cancelled before it started."},
-            ) if job_id not in self.running else False  # fmt: skip
+            done = (
+                await run_sync(
+                    self.store.finish,
+                    job_id,
+                    CANCELLED,
+                    finished=time.time(),
+                    error={"reason": "cancelled", "message": "Cancelled before it started."},
+                )
+                if job_id not in self.running
+                else False
+            )
             if not done and job_id in self.running:
                 self.cancelled.add(job_id)
                 await self.executor.cancel(job_id)
@@ -343,9 +347,14 @@ class Scheduler:
         if live is None:
             if job.terminal and job.cells_total:
                 done = len(job.cell_durations or []) or job.cells_total
-                return {"cells_done": done, "cells_total": job.cells_total,
-                        "current_cell": None, "current_source": None,
-                        "elapsed": job.duration, "eta": 0.0 if job.status == COMPLETED else None}  # fmt: skip
+                return {
+                    "cells_done": done,
+                    "cells_total": job.cells_total,
+                    "current_cell": None,
+                    "current_source": None,
+                    "elapsed": job.duration,
+                    "eta": 0.0 if job.status == COMPLETED else None,
+                }
             return None
         eta = None
         if live.basis:

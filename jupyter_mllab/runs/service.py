@@ -105,12 +105,27 @@ class JobSubmitter:
         }
         spec = {"parameters": requested, "search": search or {"kind": "grid"}}
         if plan.search == "single":
-            job = Job(id=new_id(), kind="run", parent_id=None, status=QUEUED,
-                      parameters=plan.combinations[0], spec=spec, idempotency_key=key,
-                      **common)  # fmt: skip
+            job = Job(
+                id=new_id(),
+                kind="run",
+                parent_id=None,
+                status=QUEUED,
+                parameters=plan.combinations[0],
+                spec=spec,
+                idempotency_key=key,
+                **common,
+            )
             return self.store.insert([job])[0]
-        parent = Job(id=new_id(), kind="sweep", parent_id=None, status=QUEUED, parameters={},
-                     spec=spec, idempotency_key=key, **common)  # fmt: skip
+        parent = Job(
+            id=new_id(),
+            kind="sweep",
+            parent_id=None,
+            status=QUEUED,
+            parameters={},
+            spec=spec,
+            idempotency_key=key,
+            **common,
+        )
         children = [
             Job(
                 id=new_id(),
@@ -120,7 +135,7 @@ class JobSubmitter:
                 parameters=combo,
                 spec={},
                 **{**common, "created": now + i * 1e-6},
-            )  # fmt: skip
+            )
             for i, combo in enumerate(plan.combinations)
         ]
         return self.store.insert([parent, *children])[0]
@@ -205,9 +220,18 @@ class JobService:
         created = job.created >= started
         return await self.view(root, job.id), created
 
-    async def list(self, root: Path, *, project: str | None, statuses: list[str],
-                   notebook: str | None, sweep: str | None, top: bool, limit: int,
-                   offset: int) -> dict[str, Any]:  # fmt: skip
+    async def list(
+        self,
+        root: Path,
+        *,
+        project: str | None,
+        statuses: list[str],
+        notebook: str | None,
+        sweep: str | None,
+        top: bool,
+        limit: int,
+        offset: int,
+    ) -> dict[str, Any]:
         bad = [s for s in statuses if s not in STATUSES]
         if bad:
             raise BadRequest(
@@ -219,9 +243,14 @@ class JobService:
 
         def work() -> dict[str, Any]:
             jobs, total = self.store.list_jobs(
-                project=project, statuses=statuses, notebook=nb_path, parent=sweep,
-                top=top, limit=limit, offset=offset,
-            )  # fmt: skip
+                project=project,
+                statuses=statuses,
+                notebook=nb_path,
+                parent=sweep,
+                top=top,
+                limit=limit,
+                offset=offset,
+            )
             counts = self.store.child_counts([j.id for j in jobs if j.kind == "sweep"])
             positions = self._queue_positions()
             return {
@@ -246,8 +275,9 @@ class JobService:
 
         return await run_sync(work)
 
-    def _json(self, root: Path, job: Job, counts: dict[str, int] | None,
-              positions: dict[str, int]) -> dict[str, Any]:  # fmt: skip
+    def _json(
+        self, root: Path, job: Job, counts: dict[str, int] | None, positions: dict[str, int]
+    ) -> dict[str, Any]:
         status = job.status
         if job.kind == "sweep" and counts and status == QUEUED and counts.get("RUNNING"):
             status = "RUNNING"

@@ -82,8 +82,12 @@ class UsageSampler:
             by_pid = _gpu_memory_by_pid()
             self._gpu = bool(by_pid) or len(self.series) < 3
             gpu = sum(by_pid.get(p, 0) for p in alive)
-        return {"t": time.time(), "cpu_percent": round(cpu, 1), "rss_bytes": rss,
-                "gpu_memory_bytes": gpu}  # fmt: skip
+        return {
+            "t": time.time(),
+            "cpu_percent": round(cpu, 1),
+            "rss_bytes": rss,
+            "gpu_memory_bytes": gpu,
+        }
 
     def _loop(self) -> None:
         self.sample()  # primes cpu_percent
@@ -106,8 +110,12 @@ class UsageSampler:
         self._stop.set()
         self._thread.join(timeout=2)
         if not self.series:
-            return {"peak_rss_bytes": None, "mean_cpu_percent": None,
-                    "peak_gpu_memory_bytes": None, "series": []}  # fmt: skip
+            return {
+                "peak_rss_bytes": None,
+                "mean_cpu_percent": None,
+                "peak_gpu_memory_bytes": None,
+                "series": [],
+            }
         return {
             "peak_rss_bytes": max(p["rss_bytes"] for p in self.series),
             "mean_cpu_percent": round(

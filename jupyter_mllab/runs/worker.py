@@ -87,8 +87,14 @@ def main(argv: list[str]) -> int:
             try:
                 runner.run()
             except Exception as exc:  # the runner reports its own failures; this is a bug
-                emit({"type": "finished", "job": spec["id"], "status": "FAILED",
-                      "error": {"reason": "worker_error", "message": repr(exc)}})  # fmt: skip
+                emit(
+                    {
+                        "type": "finished",
+                        "job": spec["id"],
+                        "status": "FAILED",
+                        "error": {"reason": "worker_error", "message": repr(exc)},
+                    }
+                )
             finally:
                 current.pop(spec["id"], None)
     finally:
