@@ -21,7 +21,7 @@ from jupyter_mllab.app import route_table
 VERBS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
-SAMPLES = {"upload": "0" * 32, "index": "0"}
+SAMPLES = {"upload": "0" * 32, "index": "0", "job_id": "0" * 12}
 GROUP = re.compile(r"\(\?P<(\w+)>(?:[^()]|\([^()]*\))*\)")
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from ..errors import BadRequest
 
 TYPES = ("int", "float", "str", "bool", "list", "dict", "None")
+_LITERAL_TYPES = {bool: "bool", int: "int", float: "float", str: "str", list: "list", dict: "dict"}
 
 
 @dataclass(frozen=True)
@@ -44,14 +45,22 @@ def notebook_parameters(nb: Any) -> tuple[bool, list[Parameter]]:
         cell.metadata.setdefault("tags", [])
     has_cell = any("parameters" in cell.metadata.tags for cell in nb.cells)
     found = []
-    for p in _infer_parameters(nb):
-        kind = p.inferred_type_name if p.inferred_type_name in TYPES else "None"
+    kernel = (nb.metadata.get("kernelspec") or {}).get("name") or "python3"
+    language = (nb.metadata.get("kernelspec") or {}).get("language") or (
+        nb.metadata.get("language_info") or {}
+    ).get("name", "python")
+    for p in _infer_parameters(nb, name=kernel, language=language):
         try:
             default = ast.literal_eval(p.default)
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
             default = None
         if not _json_safe(default):
             default = None
+        # papermill infers a type from an annotation (``lr: float = 0.1``); without one,
+        # the literal default's type is the best guess.
+        kind = str(p.inferred_type_name)
+        if kind not in TYPES or kind == "None":
+            kind = _LITERAL_TYPES.get(type(default), "None")
         found.append(Parameter(p.name, kind, default, str(p.default), p.help or ""))
     return has_cell, found
 

@@ -198,7 +198,7 @@ class KernelSource:
         self.zygote = zygote
         self.cwd = cwd
         self.kernel_log = kernel_log
-        self._spare: tuple[str, Any, Any] | None = None
+        self._spare: tuple[str, Any] | None = None
         self._spare_thread: threading.Thread | None = None
 
     def _start(
@@ -218,20 +218,23 @@ class KernelSource:
             kw["cwd"] = cwd or self.cwd
             kw["env"] = {**os.environ, **(env or {})}
         km.start_kernel(**kw)
-        kc = km.client()
-        kc.allow_stdin = False
+        kc = km.client()  # blocking: only to see the kernel up, here, on any thread
         kc.start_channels()
         try:
             wait_until_ready(km, kc, 60)
         except BaseException:
             self.kill(km, kc)
             raise
-        return km, kc
+        finally:
+            kc.stop_channels()
+        # nbclient drives kernels with an asyncio client (a blocking one would block its
+        # loop and with it the check that notices a killed kernel).
+        km.client_class = "jupyter_client.asynchronous.AsyncKernelClient"
+        return km
 
     def _make_spare(self, kernel_name: str) -> None:
         try:
-            km, kc = self._start(kernel_name)
-            self._spare = (kernel_name, km, kc)
+            self._spare = (kernel_name, self._start(kernel_name))
         except Exception:
             log.exception("Could not start a spare kernel")
 
@@ -244,19 +247,18 @@ class KernelSource:
         )
         self._spare_thread.start()
 
-    def take(self, kernel_name: str, env: dict[str, str], cwd: str) -> tuple[Any, Any, bool]:
-        """``(km, kc, warm)``: a warm kernel gets ``env``/``cwd`` from the first message."""
+    def take(self, kernel_name: str, env: dict[str, str], cwd: str) -> tuple[Any, bool]:
+        """``(km, warm)``: a warm kernel gets ``env``/``cwd`` from its first message."""
         if self._spare_thread is not None:
             self._spare_thread.join()
             self._spare_thread = None
         spare, self._spare = self._spare, None
         if spare is not None:
-            name, km, kc = spare
+            name, km = spare
             if name == kernel_name and km.is_alive():
-                return km, kc, True
-            self.kill(km, kc)
-        km, kc = self._start(kernel_name, env, cwd)
-        return km, kc, False
+                return km, True
+            self.kill(km, None)
+        return self._start(kernel_name, env, cwd), False
 
     @staticmethod
     def pgid(km: Any) -> int | None:
@@ -280,7 +282,7 @@ class KernelSource:
         if self._spare_thread is not None:
             self._spare_thread.join()
         if self._spare is not None:
-            self.kill(self._spare[1], self._spare[2])
+            self.kill(self._spare[1], None)
             self._spare = None
 
 
@@ -324,14 +326,39 @@ def _setup_code(env: dict[str, str], cwd: str) -> str:
     )
 
 
-def _run_setup(kc: Any, code: str) -> None:
-    msg_id = kc.execute(code, silent=True, store_history=False)
-    while True:
-        reply = kc.get_shell_msg(timeout=30)
-        if reply["parent_header"].get("msg_id") == msg_id:
-            break
-    if reply["content"].get("status") != "ok":
-        raise RuntimeError(f"Preparing the kernel failed: {reply['content'].get('evalue')}")
+async def _connect(kc: Any, setup: str | None, timeout: float = 60) -> None:
+    """An asyncio client's first words with a kernel known to be up: until its iopub
+    subscription carries messages (kernel_info, asked again while none arrive), then the
+    run's set-up code (silent, not in the history)."""
+    import queue as _queue
+
+    deadline = time.monotonic() + timeout
+    sent: set[str] = set()
+    seen = False
+    while not seen:
+        if time.monotonic() > deadline:
+            raise TimeoutError("The kernel did not answer.")
+        sent.add(kc.kernel_info())
+        until = time.monotonic() + 0.25
+        while time.monotonic() < until:
+            try:
+                msg = await kc.get_iopub_msg(timeout=0.02)
+            except _queue.Empty:
+                continue
+            if msg["parent_header"].get("msg_id") in sent:
+                seen = True
+                break
+    while sent:
+        reply = await kc.get_shell_msg(timeout=max(deadline - time.monotonic(), 0.1))
+        sent.discard(reply["parent_header"].get("msg_id"))
+    if setup:
+        msg_id = kc.execute(setup, silent=True, store_history=False)
+        while True:
+            reply = await kc.get_shell_msg(timeout=max(deadline - time.monotonic(), 0.1))
+            if reply["parent_header"].get("msg_id") == msg_id:
+                break
+        if reply["content"].get("status") != "ok":
+            raise RuntimeError(f"Preparing the kernel failed: {reply['content'].get('evalue')}")
 
 
 # -- one job ------------------------------------------------------------------------------
@@ -386,7 +413,10 @@ class JobRunner:
             env = {**spec["env"], "MLLAB_RUN_ID": run_id}
             if spec.get("cuda_visible_devices") is not None:
                 env["CUDA_VISIBLE_DEVICES"] = spec["cuda_visible_devices"]
-            km, kc, warm = self.kernels.take(kernel_name, env, cwd)
+            km, warm = self.kernels.take(kernel_name, env, cwd)
+            kc = km.client()
+            kc.allow_stdin = False
+            kc.start_channels()
             with self._lock:
                 self._km = km
                 pending = self._kill_reason
@@ -407,8 +437,9 @@ class JobRunner:
                 sampler = UsageSampler(pid, lambda u: self._event("usage", usage=u))
                 sampler.start()
             try:
-                if warm:
-                    _run_setup(kc, _setup_code(env, cwd))
+                from jupyter_core.utils import run_sync
+
+                run_sync(_connect)(kc, _setup_code(env, cwd) if warm else None)
                 total = len(nb.cells) + (1 if spec["parameters"] else 0)
 
                 def on_cell(done: int, index: int | None, source: str | None) -> None:
