@@ -21,20 +21,26 @@ from .client.datasets import (
     load_dataset,
     upload_dataset,
 )
+from .client.jobs import cancel_job, get_job, list_jobs, run_notebook, wait_job
 
 __all__ = [
     "__version__",
+    "cancel_job",
     "create_project",
     "current_project",
     "dataset_info",
     "get_dataset",
+    "get_job",
     "info",
     "list_datasets",
+    "list_jobs",
     "list_projects",
     "load_dataset",
     "load_ipython_extension",
+    "run_notebook",
     "set_project",
     "upload_dataset",
+    "wait_job",
 ]
 
 

@@ -21,7 +21,11 @@ USAGE = """%mllab info                      where this kernel's lab lives
 %mllab dataset list [SEARCH]     datasets of the current project
 %mllab dataset info KEY          what a key (project/name@3) names
 %mllab dataset get KEY           a local path for the version
-%mllab dataset upload PATH [--name N] [-d DESCRIPTION] [--tag T ...] [--extract]"""
+%mllab dataset upload PATH [--name N] [-d DESCRIPTION] [--tag T ...] [--extract]
+%mllab run NOTEBOOK [-p NAME VALUE [VALUE ...]] ... [--random N [--seed S]] [--timeout S]
+           [--gpus N] [--wait]     a tracked run; several values make a grid (a sweep)
+%mllab jobs [--status S]         recent runs and sweeps of the current project
+%mllab cancel ID                 cancel a run or a sweep"""
 
 
 class Table:
@@ -70,7 +74,68 @@ def _parser() -> argparse.ArgumentParser:
     dataset.add_argument("-d", "--description", default="")
     dataset.add_argument("--tag", action="append", default=[])
     dataset.add_argument("--extract", action="store_true")
+    run = sub.add_parser("run", add_help=False)
+    run.add_argument("notebook")
+    run.add_argument("-p", "--param", nargs="+", action="append", default=[])
+    run.add_argument("--random", type=int, default=None)
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--timeout", type=float, default=None)
+    run.add_argument("--gpus", type=int, default=0)
+    run.add_argument("--wait", action="store_true")
+    jobs = sub.add_parser("jobs", add_help=False)
+    jobs.add_argument("--status", default=None)
+    jobs.add_argument("--limit", type=int, default=20)
+    cancel = sub.add_parser("cancel", add_help=False)
+    cancel.add_argument("id")
     return parser
+
+
+def _run_parameters(pairs: list[list[str]]) -> dict[str, Any]:
+    """``-p lr 0.1 0.01`` -> ``{"lr": {"values": [0.1, 0.01]}}``; one value stays one."""
+    from .runs.params import parse_cli_value
+
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        if len(pair) < 2:
+            raise UsageError(f"-p {pair[0]} needs a value: -p NAME VALUE [VALUE ...]")
+        values = [parse_cli_value(v) for v in pair[1:]]
+        out[pair[0]] = values[0] if len(values) == 1 else {"values": values}
+    return out
+
+
+def _job_rows(jobs: list[dict[str, Any]]) -> Table:
+    def params(job: dict[str, Any]) -> str:
+        return ", ".join(f"{k}={v}" for k, v in (job["parameters"] or {}).items())
+
+    rows = []
+    for job in jobs:
+        took = f"{job['duration']:.1f} s" if job["duration"] is not None else ""
+        error = (job["error"] or {}).get("message", "")
+        rows.append(
+            [
+                job["id"],
+                job["kind"],
+                job["status"],
+                job["notebook"].rsplit("/", 1)[-1],
+                params(job),
+                took,
+                error,
+            ]
+        )
+        for child in job.get("children", []):
+            c_took = f"{child['duration']:.1f} s" if child["duration"] is not None else ""
+            rows.append(
+                [
+                    "  " + child["id"],
+                    "",
+                    child["status"],
+                    "",
+                    params(child),
+                    c_took,
+                    (child["error"] or {}).get("message", ""),
+                ]
+            )
+    return Table(["id", "kind", "status", "notebook", "parameters", "took", "error"], rows)
 
 
 @magics_class
@@ -106,12 +171,40 @@ class MLLabMagics(Magics):
             )
         if args.command == "dataset":
             return self._dataset(args)
+        if args.command in ("run", "jobs", "cancel"):
+            return self._jobs(args)
         if args.command == "use":
             name = client.set_project(args.name)
             print(f"This kernel now works in project '{name}'.")
             return None
         print(USAGE)
         return None
+
+    def _jobs(self, args: argparse.Namespace) -> Any:
+        from .client import jobs
+
+        if args.command == "jobs":
+            return _job_rows(jobs.list_jobs(status=args.status, limit=args.limit))
+        if args.command == "cancel":
+            job = jobs.cancel_job(args.id)
+            print(f"Job {job['id']}: {job['status']}")
+            return None
+        search = (
+            {"kind": "random", "trials": args.random, "seed": args.seed} if args.random else None
+        )
+        job = jobs.run_notebook(
+            args.notebook,
+            _run_parameters(args.param),
+            search=search,
+            timeout=args.timeout,
+            gpus=args.gpus,
+        )
+        runs = len(job["children"]) or 1
+        print(f"Queued {job['kind']} {job['id']} ({runs} run{'s' if runs > 1 else ''}).")
+        if not args.wait:
+            return job["id"]
+        job = jobs.wait_job(job["id"])
+        return _job_rows([job])
 
     def _dataset(self, args: argparse.Namespace) -> Any:
         from .client import datasets

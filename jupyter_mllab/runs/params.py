@@ -245,8 +245,9 @@ def plan_runs(
                 f"The grid makes {total} runs; at most {max_runs} are allowed in one sweep.",
                 reason="too_many_runs",
             )
+        order = list(requested)  # runs list their values in the order they were asked
         combos = [
-            {**fixed, **dict(zip(varying, values, strict=True))}
+            {k: {**fixed, **dict(zip(varying, values, strict=True))}[k] for k in order}
             for values in itertools.product(*axes)
         ]
         return Plan(combos, "grid" if varying else "single")
@@ -273,5 +274,6 @@ def plan_runs(
             if known[name].type == "int" and isinstance(value, float):
                 value = round(value)
             draw[name] = coerce(known[name], value)
-        combos.append({**fixed, **draw})
+        merged = {**fixed, **draw}
+        combos.append({k: merged[k] for k in requested})
     return Plan(combos, "random")

@@ -326,7 +326,9 @@ def _setup_code(env: dict[str, str], cwd: str) -> str:
     )
 
 
-async def _connect(kc: Any, setup: str | None, timeout: float = 60) -> None:
+async def _connect(
+    kc: Any, setup: str | None, stopped: Callable[[], bool], timeout: float = 60
+) -> None:
     """An asyncio client's first words with a kernel known to be up: until its iopub
     subscription carries messages (kernel_info, asked again while none arrive), then the
     run's set-up code (silent, not in the history)."""
@@ -336,6 +338,8 @@ async def _connect(kc: Any, setup: str | None, timeout: float = 60) -> None:
     sent: set[str] = set()
     seen = False
     while not seen:
+        if stopped():
+            raise Cancelled("The run was stopped before its first cell.")
         if time.monotonic() > deadline:
             raise TimeoutError("The kernel did not answer.")
         sent.add(kc.kernel_info())
@@ -422,6 +426,8 @@ class JobRunner:
                 pending = self._kill_reason
             if pending:
                 self.cancel()
+                KernelSource.kill(km, kc)
+                raise Cancelled(pending[1])
             self.kernels.prepare(kernel_name)  # the next job's kernel, while this one runs
             pid = getattr(km.provisioner, "pid", None)
             self._event("kernel", kernel_pid=pid)
@@ -439,7 +445,9 @@ class JobRunner:
             try:
                 from jupyter_core.utils import run_sync
 
-                run_sync(_connect)(kc, _setup_code(env, cwd) if warm else None)
+                run_sync(_connect)(
+                    kc, _setup_code(env, cwd) if warm else None, lambda: self._kill_reason
+                )
                 total = len(nb.cells) + (1 if spec["parameters"] else 0)
 
                 def on_cell(done: int, index: int | None, source: str | None) -> None:

@@ -76,6 +76,8 @@ class Scheduler:
         await run_sync(self.recover)
         while True:
             try:
+                for job_id in await run_sync(self.store.cancel_requests):
+                    await self.cancel(await run_sync(self.store.get, job_id, children=True))
                 await self.dispatch()
             except Exception:
                 log.exception("Dispatching runs failed")
@@ -318,18 +320,9 @@ class Scheduler:
         ids = [c.id for c in job.children] if job.kind == "sweep" else [job.id]
         for job_id in ids:
             # Queued ones end at once; running ones when their kernel is gone.
-            done = (
-                await run_sync(
-                    self.store.finish,
-                    job_id,
-                    CANCELLED,
-                    finished=time.time(),
-                    error={"reason": "cancelled", "message": "Cancelled before it started."},
-                )
-                if job_id not in self.running
-                else False
-            )
-            if not done and job_id in self.running:
+            if await run_sync(self.store.cancel_queued, job_id, time.time()):
+                continue
+            if job_id in self.running:
                 self.cancelled.add(job_id)
                 await self.executor.cancel(job_id)
         if job.kind == "sweep":

@@ -58,7 +58,8 @@ register_schema(
         kernel_pid INTEGER,
         cells_total INTEGER,
         cell_durations TEXT,
-        summary TEXT
+        summary TEXT,
+        cancel_requested INTEGER NOT NULL DEFAULT 0
     );
     CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status, seq);
     CREATE INDEX IF NOT EXISTS jobs_parent ON jobs(parent_id, seq);
@@ -148,6 +149,7 @@ _COLUMNS = [
 
 def _row(row: sqlite3.Row) -> Job:
     data = dict(row)
+    data.pop("cancel_requested", None)
     for key in _JSON:
         value = data.get(key)
         data[key] = json.loads(value) if value else None
@@ -210,6 +212,17 @@ class JobStore:
             cur = conn.execute(
                 f"UPDATE jobs SET status = 'RUNNING', {sets} WHERE id = ? AND status = 'QUEUED'",
                 [*values, job_id],
+            )
+            return cur.rowcount == 1
+
+    def cancel_queued(self, job_id: str, now: float) -> bool:
+        """QUEUED -> CANCELLED, atomically; False when it has started (or ended)."""
+        error = json.dumps({"reason": "cancelled", "message": "Cancelled before it started."})
+        with self.db.connect() as conn:
+            cur = conn.execute(
+                "UPDATE jobs SET status = 'CANCELLED', finished = ?, error = ? "
+                "WHERE id = ? AND status = 'QUEUED'",
+                (now, error, job_id),
             )
             return cur.rowcount == 1
 
@@ -313,6 +326,19 @@ class JobStore:
                 (notebook,),
             ).fetchone()
         return json.loads(row[0]) if row else None
+
+    def request_cancel(self, job_id: str) -> None:
+        """Ask the server to cancel a running job (what a kernel can do)."""
+        with self.db.connect() as conn:
+            conn.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ?", (job_id,))
+
+    def cancel_requests(self) -> list[str]:
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                "SELECT id FROM jobs WHERE cancel_requested = 1 AND status IN ('QUEUED', 'RUNNING')"
+            ).fetchall()
+            conn.execute("UPDATE jobs SET cancel_requested = 0 WHERE cancel_requested = 1")
+        return [r[0] for r in rows]
 
     def rename_project(self, old: str, new: str) -> None:
         with self.db.connect() as conn:
