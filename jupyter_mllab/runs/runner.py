@@ -260,6 +260,10 @@ class KernelSource:
             self.kill(km, None)
         return self._start(kernel_name, env, cwd), False
 
+    def spare_pgid(self) -> int | None:
+        spare = self._spare
+        return self.pgid(spare[1]) if spare else None
+
     @staticmethod
     def pgid(km: Any) -> int | None:
         prov = getattr(km, "provisioner", None)
@@ -392,6 +396,10 @@ class JobRunner:
             if pgid:
                 with contextlib.suppress(OSError):
                     os.killpg(pgid, signal.SIGKILL)
+
+    def kernel_pgid(self) -> int | None:
+        km = self._km
+        return KernelSource.pgid(km) if km is not None else None
 
     def _event(self, kind: str, **data: Any) -> None:
         self.emit({"type": kind, "job": self.job_id, **data})

@@ -309,6 +309,7 @@ class JobService:
             "has_output": (self.store.job_dir(job.id) / "output.ipynb").exists(),
             "retry_of": job.retry_of,
             "attempt": job.attempt,
+            "kernel_pid": job.kernel_pid if job.status == "RUNNING" else None,
             "counts": counts,
         }
 

@@ -10,6 +10,7 @@ its zygote with it, and each kernel with the zygote.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -22,7 +23,9 @@ from .zygote import Zygote, die_with_parent
 
 
 def main(argv: list[str]) -> int:
-    die_with_parent(signal.SIGTERM)
+    # SIGKILL: no handler to run, so nothing to deadlock; the zygote and each kernel have
+    # the same death signal, so the whole chain goes with the server.
+    die_with_parent(signal.SIGKILL)
     home = argv[1] if len(argv) > 1 else os.getcwd()
     events = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
     os.dup2(2, 1)  # anything else printed goes to the server's log, not the channel
@@ -66,10 +69,14 @@ def main(argv: list[str]) -> int:
         jobs.put(None)  # the server closed the channel
 
     def on_term(signum: int, frame: Any) -> None:
-        for runner in list(current.values()):
-            runner.cancel("server_stopped", "The server stopped.")
-        kernels.close()
-        zygote.close()
+        # Takes no lock (the main thread may hold one): kill the kernels' process groups,
+        # the zygote, and go.
+        for pgid in [r.kernel_pgid() for r in list(current.values())] + [kernels.spare_pgid()]:
+            if pgid:
+                with contextlib.suppress(OSError):
+                    os.killpg(pgid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.kill(zygote.pid, signal.SIGKILL)
         os._exit(0)
 
     signal.signal(signal.SIGTERM, on_term)
