@@ -32,16 +32,23 @@ def _start(root: Path, home: Path, port: int) -> subprocess.Popen[bytes]:
         env.pop(name, None)
     return subprocess.Popen(
         [
-            sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root",
-            f"--port={port}", "--ip=127.0.0.1", f"--IdentityProvider.token={TOKEN}",
-            f"--ServerApp.root_dir={root}", f"--MLLabApp.home={home}",
+            sys.executable,
+            "-m",
+            "jupyter_server",
+            "--no-browser",
+            "--allow-root",
+            f"--port={port}",
+            "--ip=127.0.0.1",
+            f"--IdentityProvider.token={TOKEN}",
+            f"--ServerApp.root_dir={root}",
+            f"--MLLabApp.home={home}",
             "--MLLabApp.max_concurrent_runs=2",
             "--ServerApp.jpserver_extensions={'jupyter_mllab': True}",
         ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    )
 
 
 def _call(port: int, method: str, path: str, body: Any = None) -> Any:
@@ -78,8 +85,15 @@ def test_kill_server_mid_sweep_and_restart(tmp_path: Path) -> None:
     server = _start(root, home, port)
     try:
         _wait_up(port)
-        sweep = _call(port, "POST", "jobs", {"notebook": "nap.ipynb",
-                                             "parameters": {"t": {"values": [2.0, 2.1, 2.2, 2.3, 2.4, 2.5]}}})  # fmt: skip
+        sweep = _call(
+            port,
+            "POST",
+            "jobs",
+            {
+                "notebook": "nap.ipynb",
+                "parameters": {"t": {"values": [2.0, 2.1, 2.2, 2.3, 2.4, 2.5]}},
+            },
+        )
         # wait until two have finished and two run
         deadline = time.monotonic() + 120
         while True:
@@ -101,8 +115,9 @@ def test_kill_server_mid_sweep_and_restart(tmp_path: Path) -> None:
 
     # The workers, their zygotes and kernels die with the server.
     deadline = time.monotonic() + 10
-    while any(psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"
-              for p in kernels + workers):  # fmt: skip
+    while any(
+        psutil.pid_exists(p) and psutil.Process(p).status() != "zombie" for p in kernels + workers
+    ):
         assert time.monotonic() < deadline, "a kernel or worker outlived the server"
         time.sleep(0.2)
 
@@ -113,8 +128,11 @@ def test_kill_server_mid_sweep_and_restart(tmp_path: Path) -> None:
         _wait_up(port)
         while True:
             children = _children(sweep["id"], port)
-            stuck = [c for c in children
-                     if c["status"] == "RUNNING" and c["attempt"] == 0 and c["id"] not in finished_before]  # fmt: skip
+            stuck = [
+                c
+                for c in children
+                if c["status"] == "RUNNING" and c["attempt"] == 0 and c["id"] not in finished_before
+            ]
             if not stuck:
                 break
             assert time.monotonic() - restarted < 30, stuck
