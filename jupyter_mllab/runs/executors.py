@@ -226,21 +226,27 @@ def run_on_dask(spec: dict[str, Any]) -> dict[str, Any]:
             "stream_logs": True,
         }
         runner = JobRunner(spec, emit, KernelSource(None, spec["cwd"]))
-        done = threading.Event()
         cancel = Event(_cancel_event_name(spec["id"]))
+        box: dict[str, Any] = {}
 
-        def watch() -> None:
-            while not done.wait(0.5):
-                with contextlib.suppress(Exception):
-                    if cancel.is_set():
-                        runner.cancel()
-                        return
+        def work() -> None:
+            try:
+                box["result"] = runner.run()
+            except BaseException as exc:
+                box["error"] = exc
 
-        threading.Thread(target=watch, daemon=True).start()
-        try:
-            result = runner.run()
-        finally:
-            done.set()
+        # The job runs beside; this (the task's) thread, which may use the worker's
+        # client, watches for a cancel.
+        thread = threading.Thread(target=work, name=f"mllab-job-{spec['id']}", daemon=True)
+        thread.start()
+        while thread.is_alive():
+            thread.join(0.5)
+            with contextlib.suppress(Exception):
+                if thread.is_alive() and cancel.is_set():
+                    runner.cancel()
+        if "error" in box:
+            raise box["error"]
+        result = box["result"]
         out = Path(spec["output_path"])
         result["output"] = out.read_text(encoding="utf-8") if out.exists() else None
         return result
