@@ -310,7 +310,7 @@ async def test_project_counts_and_forced_delete(api: Any, upload: Any) -> None:
     assert project["counts"]["datasets"] == 1
     code, error = await api("DELETE", "projects", "p")
     assert (code, error["reason"]) == (409, "not_empty")
-    assert "1 datasets" in error["message"]
+    assert "1 dataset." in error["message"]
     code, _ = await api("DELETE", "projects", "p", params={"force": "true"})
     assert code == 204
     await api("POST", "projects", body={"name": "p"})

@@ -344,3 +344,31 @@ def test_kernel_zygote_children_are_fresh(tmp_path: Path) -> None:
     assert lines[0][2] != lines[1][2]  # random re-seeded after fork
     assert [line[3] for line in lines] == ["False", "False"]
     assert os.getpid() == psutil.Process().pid
+
+
+async def test_run_usage_shows_a_known_allocation(
+    api: Any, jp_root_dir: Path, mllab_home: Path
+) -> None:
+    """A run that holds 300 MB shows it in its peak RSS (job summary and MLflow)."""
+    make_notebook(
+        jp_root_dir / "alloc.ipynb",
+        "mb = 300",
+        "import time\nblock = bytearray(mb * 2**20)\nfor i in range(0, len(block), 4096):\n"
+        "    block[i] = 1\ntime.sleep(1.5)",
+        "del block",
+    )
+    _, job = await api("POST", "jobs", body={"notebook": "alloc.ipynb"})
+    seen_usage = None
+    while job["status"] not in ("COMPLETED", "FAILED", "CANCELLED"):
+        await asyncio.sleep(0.2)
+        _, job = await api("GET", "jobs", job["id"])
+        if job["usage"]:
+            seen_usage = job["usage"]
+    assert job["status"] == "COMPLETED", job
+    assert seen_usage is not None and seen_usage["rss_bytes"] > 0  # live, while it ran
+    assert job["summary"]["peak_rss_bytes"] >= 300 * 2**20
+    assert job["summary"]["mean_cpu_percent"] is not None
+    run = mlflow_client(mllab_home).get_run(job["mlflow_run_id"])
+    assert run.data.metrics["system/peak_rss_mb"] >= 300
+    history = mlflow_client(mllab_home).get_metric_history(run.info.run_id, "system/rss_mb")
+    assert max(m.value for m in history) >= 300
