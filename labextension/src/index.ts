@@ -9,6 +9,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStateDB } from '@jupyterlab/statedb';
 
 import { registerCommands } from './commands';
+import { experimentsPlugin } from './experiments';
 import { fileBrowserPlugin } from './filebrowser';
 import { LabModel } from './model';
 import { createSidebar } from './sidebar';
@@ -54,4 +55,4 @@ const plugin: JupyterFrontEndPlugin<ILabModel> = {
   }
 };
 
-export default [plugin, fileBrowserPlugin];
+export default [plugin, fileBrowserPlugin, experimentsPlugin];

@@ -43,13 +43,15 @@ export function createSidebar(
   sidebar.header.addWidget(new ProjectPicker(model, commands));
   for (const panel of [
     createDatasetsPanel(model, shell),
-    createExperimentsPanel(model),
+    createExperimentsPanel(model, id =>
+      commands.execute('mllab:open-job', { id })
+    ),
     createHardwarePanel(model),
     createModelsPanel(model)
   ]) {
     sidebar.addWidget(panel);
   }
-  // Datasets gets the room; the panels still to come take a little.
-  (sidebar.content as AccordionPanel).setRelativeSizes([3, 1, 1, 1]);
+  // Datasets and Experiments get the room; the panels still to come take a little.
+  (sidebar.content as AccordionPanel).setRelativeSizes([2, 2, 1, 1]);
   return sidebar;
 }

@@ -1,14 +1,33 @@
-import { LabModel } from '../../model';
-import { PlannedPanel } from '../placeholder';
+import { ILabShell } from '@jupyterlab/application';
+import { Widget } from '@lumino/widgets';
 
-export function createExperimentsPanel(model: LabModel): PlannedPanel {
-  const panel = new PlannedPanel(
-    model,
-    project =>
-      `Tracked notebook runs of ${project} will appear here, with their ` +
-      'progress and metrics.'
-  );
-  panel.id = 'jp-mllab-experiments';
-  panel.title.label = 'Experiments';
-  return panel;
+import { LabModel } from '../../model';
+import { ExperimentsPanel } from './ExperimentsPanel';
+import { createJobView, IJobActions } from './JobView';
+
+/** Opens (or shows) a run's page in the main area. */
+export function jobOpener(
+  shell: ILabShell,
+  actions: Omit<IJobActions, 'openJob'>
+): (id: string) => void {
+  const open = (id: string) => {
+    const widgetId = `jp-mllab-job-${id}`;
+    for (const widget of shell.widgets('main')) {
+      if (widget.id === widgetId) {
+        shell.activateById(widgetId);
+        return;
+      }
+    }
+    const view: Widget = createJobView(id, { ...actions, openJob: open });
+    shell.add(view, 'main');
+    shell.activateById(widgetId);
+  };
+  return open;
+}
+
+export function createExperimentsPanel(
+  model: LabModel,
+  open: (id: string) => void
+): ExperimentsPanel {
+  return new ExperimentsPanel(model, open);
 }
