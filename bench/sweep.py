@@ -52,7 +52,7 @@ def make_notebook(path: Path) -> Path:
 
 
 class Server:
-    def __init__(self, root: Path, concurrency: int) -> None:
+    def __init__(self, root: Path, concurrency: int, extra: list[str] | None = None) -> None:
         self.port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("MLLAB_", "MLFLOW_"))}
         env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
@@ -67,6 +67,7 @@ class Server:
                 "--ServerApp.jpserver_extensions=jupyter_mllab=True",
                 f"--MLLabApp.max_concurrent_runs={concurrency}",
                 "--allow-root",
+                *(extra or []),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

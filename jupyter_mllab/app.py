@@ -15,6 +15,7 @@ from .datasets.archives import ArchiveLimits
 from .datasets.handlers import ROUTES as DATASET_ROUTES
 from .handlers import InfoHandler
 from .lab import Lab, LabConfig
+from .monitor.handlers import ROUTES as MONITOR_ROUTES
 from .projects.handlers import ROUTES as PROJECT_ROUTES
 from .projects.service import ProjectService
 from .runs.handlers import ROUTES as JOB_ROUTES
@@ -28,6 +29,7 @@ def route_table() -> list[tuple[str, Any]]:
     routes += PROJECT_ROUTES
     routes += DATASET_ROUTES
     routes += JOB_ROUTES
+    routes += MONITOR_ROUTES
     return [(f"/{API}/{pattern}", handler) for pattern, handler in routes]
 
 
@@ -63,6 +65,12 @@ class MLLabApp(ExtensionApp):
     )
     max_sweep_runs = Integer(
         1000, config=True, help="At most this many runs in one sweep (grid or random search)."
+    )
+    monitor_interval = Float(
+        1.0,
+        config=True,
+        help="Seconds between samples of the machine's CPU, memory, disk, network and GPUs "
+        "(0 turns the sampler off).",
     )
     max_upload_size = Integer(
         100 * 2**30, config=True, help="Largest dataset upload in bytes (bigger ones get 413)."
@@ -119,6 +127,7 @@ class MLLabApp(ExtensionApp):
             max_concurrent_runs=self.max_concurrent_runs,
             dask_scheduler_address=self.dask_scheduler_address,
             max_sweep_runs=self.max_sweep_runs,
+            monitor_interval=self.monitor_interval,
             tracking_setup=self.tracking_setup,
             max_upload_size=self.max_upload_size,
             archive_limits=ArchiveLimits(

@@ -14,6 +14,7 @@ from ._threads import run_sync
 from .datasets.archives import ArchiveLimits
 from .datasets.service import DatasetService
 from .monitor.gpu import gpu_inventory
+from .monitor.sampler import Sampler
 from .projects.service import ProjectService
 from .projects.store import DEFAULT_PROJECT, ProjectStore
 from .runs.scheduler import Scheduler
@@ -36,6 +37,7 @@ class LabConfig:
     tracking_setup: str = "process"
     max_upload_size: int = 100 * 2**30
     max_sweep_runs: int = 1000
+    monitor_interval: float = 1.0
     archive_limits: ArchiveLimits = field(default_factory=ArchiveLimits)
 
 
@@ -55,6 +57,7 @@ class Lab:
         self.jobs = JobService(self, self.job_store, self.scheduler, config.max_sweep_runs)
         self.projects.register_cleanup(lambda p: self.job_store.forget_project(p.name))
         self.projects.register_rename(self.job_store.rename_project)
+        self.monitor = Sampler(config.home, config.monitor_interval or 1.0)
         self.gpu: dict[str, Any] | None = None
         self.tracking_error: list[str] = []
         self._startup: asyncio.Future[None] | None = None
@@ -73,6 +76,8 @@ class Lab:
         await run_sync(self._startup_sync)
         self._tracking = asyncio.ensure_future(self._prepare_tracking())
         self.scheduler.start()
+        if self.config.monitor_interval > 0:
+            self.monitor.start()
 
     async def _prepare_tracking(self) -> None:
         """MLflow's store and the default project's experiment, made in a child process
@@ -120,6 +125,7 @@ class Lab:
         await asyncio.shield(self._tracking)
 
     async def stop(self) -> None:
+        self.monitor.stop()
         await self.scheduler.stop()
         proc = self._tracking_proc
         if proc is not None and proc.returncode is None:

@@ -6,6 +6,7 @@ import argparse
 import html
 import shlex
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -25,7 +26,8 @@ USAGE = """%mllab info                      where this kernel's lab lives
 %mllab run NOTEBOOK [-p NAME VALUE [VALUE ...]] ... [--random N [--seed S]] [--timeout S]
            [--gpus N] [--wait]     a tracked run; several values make a grid (a sweep)
 %mllab jobs [--status S]         recent runs and sweeps of the current project
-%mllab cancel ID                 cancel a run or a sweep"""
+%mllab cancel ID                 cancel a run or a sweep
+%mllab monitor                   CPU, memory, disk, network and GPUs now"""
 
 
 class Table:
@@ -87,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     jobs.add_argument("--limit", type=int, default=20)
     cancel = sub.add_parser("cancel", add_help=False)
     cancel.add_argument("id")
+    sub.add_parser("monitor", add_help=False)
     return parser
 
 
@@ -173,6 +176,8 @@ class MLLabMagics(Magics):
             return self._dataset(args)
         if args.command in ("run", "jobs", "cancel"):
             return self._jobs(args)
+        if args.command == "monitor":
+            return _monitor_table()
         if args.command == "use":
             name = client.set_project(args.name)
             print(f"This kernel now works in project '{name}'.")
@@ -242,6 +247,53 @@ class MLLabMagics(Magics):
             f"Uploaded {version['key']} ({_size(version['size'])}, sha256 {version['sha256'][:12]})"
         )
         return version["key"]
+
+
+def _monitor_table() -> Table:
+    """A snapshot of the machine (two samples half a second apart, for the rates)."""
+    import time
+
+    from .monitor.sampler import Sampler, cgroup_limits
+
+    home = client.home()
+    sampler = Sampler(home if home.exists() else Path.cwd())
+    sampler.sample()
+    time.sleep(0.5)
+    p = sampler.sample()
+    rows = [
+        [
+            "CPU",
+            f"{p['cpu_percent']:.0f}% of {len(p['cpu_per_core'])} cores "
+            f"({', '.join(f'{c:.0f}' for c in p['cpu_per_core'])})",
+        ],
+        ["load", " ".join(str(x) for x in p["load"])],
+        ["memory", f"{_size(p['memory_used_bytes'])} of {_size(p['memory_total_bytes'])}"],
+        ["swap", f"{_size(p['swap_used_bytes'])} of {_size(p['swap_total_bytes'])}"],
+        ["disk (lab home)", f"{_size(p['disk_used_bytes'])} of {_size(p['disk_total_bytes'])}"],
+        [
+            "disk I/O",
+            f"read {_size(int(p['disk_read_bps']))}/s, write {_size(int(p['disk_write_bps']))}/s",
+        ],
+        ["network", f"in {_size(int(p['net_recv_bps']))}/s, out {_size(int(p['net_sent_bps']))}/s"],
+    ]
+    limits = cgroup_limits()
+    if limits["cpus"] or limits["memory_bytes"]:
+        cpus = f"{limits['cpus']:g} CPUs" if limits["cpus"] else "no CPU limit"
+        mem = _size(int(limits["memory_bytes"])) if limits["memory_bytes"] else "no memory limit"
+        rows.append(["container", f"{cpus}, {mem}"])
+    for gpu in p["gpus"]:
+        rows.append(
+            [
+                f"GPU {gpu['index']}",
+                f"{gpu.get('name', '')}: {gpu.get('utilization_percent', 0):.0f}%, "
+                f"{_size(gpu.get('memory_used_bytes', 0))} of "
+                f"{_size(gpu.get('memory_total_bytes', 0))}, "
+                f"{gpu.get('temperature_c', 0):.0f} °C, {gpu.get('power_w', 0):.0f} W",
+            ]
+        )
+    if not p["gpus"]:
+        rows.append(["GPU", "none"])
+    return Table(["", "now"], rows)
 
 
 def _size(n: int) -> str:

@@ -52,3 +52,15 @@ def test_errors_are_short_usage_errors(shell: InteractiveShell) -> None:
         shell.run_line_magic("mllab", "projects create 'bad name'")
     with pytest.raises(UsageError, match="invalid choice"):
         shell.run_line_magic("mllab", "frobnicate")
+
+
+def test_monitor_magic() -> None:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "jupyter_mllab")
+    table = shell.run_line_magic("mllab", "monitor")
+    rows = {row[0]: row[1] for row in table.rows}
+    assert rows["CPU"].endswith(")") and "cores" in rows["CPU"]
+    assert " of " in rows["memory"]
+    assert rows.get("GPU") == "none" or any(k.startswith("GPU ") for k in rows)
