@@ -10,6 +10,7 @@ import { IStateDB } from '@jupyterlab/statedb';
 
 import { registerCommands } from './commands';
 import { experimentsPlugin } from './experiments';
+import { hardwareStatusPlugin } from './hardware';
 import { fileBrowserPlugin } from './filebrowser';
 import { LabModel } from './model';
 import { createSidebar } from './sidebar';
@@ -55,4 +56,9 @@ const plugin: JupyterFrontEndPlugin<ILabModel> = {
   }
 };
 
-export default [plugin, fileBrowserPlugin, experimentsPlugin];
+export default [
+  plugin,
+  fileBrowserPlugin,
+  experimentsPlugin,
+  hardwareStatusPlugin
+];

@@ -46,12 +46,14 @@ export function createSidebar(
     createExperimentsPanel(model, id =>
       commands.execute('mllab:open-job', { id })
     ),
-    createHardwarePanel(model),
+    createHardwarePanel(model, id =>
+      commands.execute('mllab:open-job', { id })
+    ),
     createModelsPanel(model)
   ]) {
     sidebar.addWidget(panel);
   }
   // Datasets and Experiments get the room; the panels still to come take a little.
-  (sidebar.content as AccordionPanel).setRelativeSizes([2, 2, 1, 1]);
+  (sidebar.content as AccordionPanel).setRelativeSizes([2, 2, 2, 1]);
   return sidebar;
 }
