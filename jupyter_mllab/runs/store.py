@@ -334,11 +334,10 @@ class JobStore:
 
     def cancel_requests(self) -> list[str]:
         with self.db.connect() as conn:
-            rows = conn.execute(
-                "SELECT id FROM jobs WHERE cancel_requested = 1 AND status IN ('QUEUED', 'RUNNING')"
-            ).fetchall()
-            conn.execute("UPDATE jobs SET cancel_requested = 0 WHERE cancel_requested = 1")
-        return [r[0] for r in rows]
+            rows = conn.execute("SELECT id, status FROM jobs WHERE cancel_requested = 1").fetchall()
+            if rows:  # a write only when a kernel asked (this runs every second)
+                conn.execute("UPDATE jobs SET cancel_requested = 0 WHERE cancel_requested = 1")
+        return [r[0] for r in rows if r[1] in ("QUEUED", "RUNNING")]
 
     def rename_project(self, old: str, new: str) -> None:
         with self.db.connect() as conn:
