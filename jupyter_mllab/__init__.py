@@ -22,6 +22,18 @@ from .client.datasets import (
     upload_dataset,
 )
 from .client.jobs import cancel_job, get_job, list_jobs, run_notebook, wait_job
+from .client.tracking import (
+    flush,
+    log_artifact,
+    log_figure,
+    log_metric,
+    log_metrics,
+    log_param,
+    log_params,
+    run_experiment,
+    set_tags,
+    start_run,
+)
 
 __all__ = [
     "__version__",
@@ -29,6 +41,7 @@ __all__ = [
     "create_project",
     "current_project",
     "dataset_info",
+    "flush",
     "get_dataset",
     "get_job",
     "info",
@@ -37,8 +50,17 @@ __all__ = [
     "list_projects",
     "load_dataset",
     "load_ipython_extension",
+    "log_artifact",
+    "log_figure",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "run_experiment",
     "run_notebook",
     "set_project",
+    "set_tags",
+    "start_run",
     "upload_dataset",
     "wait_job",
 ]

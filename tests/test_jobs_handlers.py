@@ -372,3 +372,19 @@ async def test_run_usage_shows_a_known_allocation(
     assert run.data.metrics["system/peak_rss_mb"] >= 300
     history = mlflow_client(mllab_home).get_metric_history(run.info.run_id, "system/rss_mb")
     assert max(m.value for m in history) >= 300
+
+
+async def test_metrics_logged_at_the_end_are_kept(
+    api: Any, jp_root_dir: Path, mllab_home: Path
+) -> None:
+    """mllab.log_metric buffers; the runner flushes the kernel before it kills it."""
+    make_notebook(
+        jp_root_dir / "last.ipynb",
+        "alpha = 0.5",
+        "import jupyter_mllab as mllab\nfor i in range(5):\n    mllab.log_metric('acc', alpha * i)",
+    )
+    _, job = await api("POST", "jobs", body={"notebook": "last.ipynb"})
+    job = await wait_for(api, job["id"])
+    assert job["status"] == "COMPLETED", job
+    _, metrics = await api("GET", "jobs", job["id"], "metrics")
+    assert [p["value"] for p in metrics["metrics"]["acc"]] == [0.0, 0.5, 1.0, 1.5, 2.0]

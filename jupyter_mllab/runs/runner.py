@@ -320,6 +320,23 @@ def wait_until_ready(km: Any, kc: Any, timeout: float) -> None:
     raise TimeoutError(f"The kernel was not ready within {timeout} s.")
 
 
+FLUSH_CODE = (
+    "import sys as __s\n"
+    "__m = __s.modules.get('jupyter_mllab.client.tracking')\n"
+    "__m and __m.flush()\n"
+    "del __s, __m\n"
+)
+
+
+async def _flush_kernel(kc: Any, timeout: float = 30) -> None:
+    msg_id = kc.execute(FLUSH_CODE, silent=True, store_history=False)
+    deadline = time.monotonic() + timeout
+    while True:
+        reply = await kc.get_shell_msg(timeout=max(deadline - time.monotonic(), 0.1))
+        if reply["parent_header"].get("msg_id") == msg_id:
+            return
+
+
 def _setup_code(env: dict[str, str], cwd: str) -> str:
     return (
         "import os as __o, sys as __s\n"
@@ -496,6 +513,11 @@ class JobRunner:
                     for c in result_nb.cells
                 ]
             finally:
+                if self._kill_reason is None:
+                    # Metrics the notebook logged in its last half second are still in
+                    # its buffer: flush them before the kernel is killed.
+                    with contextlib.suppress(Exception):
+                        run_sync(_flush_kernel)(kc)
                 KernelSource.kill(km, kc)
                 if self._timer:
                     self._timer.cancel()

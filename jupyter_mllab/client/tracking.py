@@ -1,0 +1,246 @@
+"""Logging from notebooks: ``mllab.log_metric`` and friends, fast and safe.
+
+Metric points go into an in-memory buffer (no MLflow call, no mlflow import on that path)
+and a background thread sends them with MLflow's batch call at least every half second,
+when 1,000 are waiting, at the end of a run and at interpreter exit: a killed kernel loses
+at most its last half second, and points keep their order and steps. Inside a tracked job
+everything lands in the job's run (``MLLAB_RUN_ID``); interactively, ``start_run`` opens one
+in the current project's experiment.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import inspect
+import numbers
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from . import current_project, home, tracking_uri
+from .runs import active_run_id
+
+FLUSH_EVERY = 0.5  # seconds
+BATCH = 1000  # MLflow's most metrics in one log_batch
+
+
+class _MetricBuffer:
+    """Points per run, sent in order by one daemon thread."""
+
+    def __init__(self) -> None:
+        self._points: list[tuple[str, str, float, int, int]] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._sent = threading.Condition(self._lock)
+        self._in_flight = 0
+        self._thread: threading.Thread | None = None
+        self._steps: dict[tuple[str, str], int] = {}
+        self.errors: list[str] = []
+
+    def add(self, run_id: str, key: str, value: float, step: int | None) -> None:
+        now = int(time.time() * 1000)
+        with self._lock:
+            if step is None:
+                step = self._steps.get((run_id, key), -1) + 1
+            self._steps[(run_id, key)] = max(step, self._steps.get((run_id, key), -1))
+            self._points.append((run_id, key, float(value), now, step))
+            full = len(self._points) >= BATCH
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, daemon=True, name="mllab-log")
+                self._thread.start()
+                atexit.register(self.flush)
+        if full:
+            self._wake.set()
+
+    def _loop(self) -> None:
+        while True:
+            self._wake.wait(FLUSH_EVERY)
+            self._wake.clear()
+            self._send()
+
+    def _send(self) -> None:
+        with self._lock:
+            points, self._points = self._points, []
+            self._in_flight += 1
+        try:
+            if points:
+                _send_points(points)
+        except Exception as exc:  # keep logging: report, do not break the training loop
+            self.errors.append(str(exc))
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+                self._sent.notify_all()
+
+    def flush(self, timeout: float = 30.0) -> None:
+        """Return once every point logged so far is in the tracking store."""
+        self._send()
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self._in_flight and time.monotonic() < deadline:
+                self._sent.wait(0.1)
+
+
+def _send_points(points: list[tuple[str, str, float, int, int]]) -> None:
+    from mlflow.entities import Metric
+
+    client = _client()
+    by_run: dict[str, list[Any]] = {}
+    for run_id, key, value, ts, step in points:
+        by_run.setdefault(run_id, []).append(Metric(key, value, ts, step))
+    for run_id, metrics in by_run.items():
+        for i in range(0, len(metrics), BATCH):
+            client.log_batch(run_id, metrics=metrics[i : i + BATCH], synchronous=True)
+
+
+_buffer = _MetricBuffer()
+_clients: dict[str, Any] = {}
+_runs: list[str] = []  # runs opened by start_run in this process, innermost last
+
+
+def _client() -> Any:
+    uri = tracking_uri()
+    if uri not in _clients:
+        from mlflow.tracking import MlflowClient
+
+        _clients[uri] = MlflowClient(uri)
+    return _clients[uri]
+
+
+def _run_id() -> str:
+    run_id = (_runs[-1] if _runs else None) or active_run_id()
+    if not run_id:
+        raise RuntimeError(
+            "No run to log to: run this notebook as an experiment, or use "
+            "`with mllab.start_run():`."
+        )
+    return run_id
+
+
+# -- the API ----------------------------------------------------------------------------
+
+
+def log_metric(key: str, value: float, step: int | None = None) -> None:
+    """Buffered: returns at once; the point reaches MLflow within half a second."""
+    if not isinstance(value, numbers.Real):
+        raise TypeError(f"Metric {key!r} takes a number; got {value!r}.")
+    _buffer.add(_run_id(), key, float(value), step)
+
+
+def log_metrics(metrics: dict[str, Any], step: int | None = None) -> None:
+    run_id = _run_id()
+    for key, value in metrics.items():
+        if not isinstance(value, numbers.Real):
+            raise TypeError(f"Metric {key!r} takes a number; got {value!r}.")
+        _buffer.add(run_id, key, float(value), step)
+
+
+def flush() -> None:
+    """Wait until every metric point logged so far is stored."""
+    _buffer.flush()
+
+
+def log_param(key: str, value: Any) -> None:
+    log_params({key: value})
+
+
+def log_params(params: dict[str, Any]) -> None:
+    from mlflow.entities import Param
+
+    _client().log_batch(_run_id(), params=[Param(k, str(v)) for k, v in params.items()])
+
+
+def set_tags(tags: dict[str, Any] | None = None, **more: Any) -> None:
+    from mlflow.entities import RunTag
+
+    items = {**(tags or {}), **more}
+    _client().log_batch(_run_id(), tags=[RunTag(k, str(v)) for k, v in items.items()])
+
+
+def log_artifact(path: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+    _client().log_artifact(_run_id(), str(path), artifact_path)
+
+
+def log_figure(figure: Any, name: str = "figure.png") -> None:
+    """A matplotlib figure (anything with ``savefig``) as an image artifact of the run."""
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(tmp) / name
+        figure.savefig(target)
+        log_artifact(target, "figures")
+
+
+def _experiment_id(project: str) -> str:
+    from .. import paths
+    from ..projects.store import ProjectStore
+    from ..tracking.experiments import ExperimentLink
+
+    store = ProjectStore(home())
+    record = store.get(project)
+    link = ExperimentLink(tracking_uri(), paths.default_artifact_root(home()))
+    experiment_id = link.ensure(record)
+    if experiment_id != record.experiment_id:
+        store.set_experiment(record, experiment_id)
+    return experiment_id
+
+
+@contextlib.contextmanager
+def start_run(
+    name: str | None = None,
+    params: dict[str, Any] | None = None,
+    tags: dict[str, Any] | None = None,
+    project: str | None = None,
+) -> Iterator[Any]:
+    """A run of the current project's experiment for the ``with`` block; ends FINISHED,
+    or FAILED when the block raises (metrics flushed first)."""
+    from mlflow.entities import Param, RunTag
+
+    from ..runs.runner import environment_tags
+
+    client = _client()
+    parent = active_run_id()
+    all_tags = {**environment_tags(), "mllab.project": project or current_project()}
+    if parent:
+        all_tags["mlflow.parentRunId"] = parent
+    all_tags.update({k: str(v) for k, v in (tags or {}).items()})
+    run = client.create_run(_experiment_id(project or current_project()), run_name=name)
+    run_id = run.info.run_id
+    client.log_batch(
+        run_id,
+        params=[Param(k, str(v)) for k, v in (params or {}).items()],
+        tags=[RunTag(k, v) for k, v in all_tags.items()],
+    )
+    _runs.append(run_id)
+    status = "FINISHED"
+    try:
+        yield client.get_run(run_id)
+    except BaseException:
+        status = "FAILED"
+        raise
+    finally:
+        _runs.remove(run_id)
+        flush()
+        client.set_terminated(run_id, status)
+
+
+def run_experiment(
+    train: Callable[..., Any], params: dict[str, Any], name: str | None = None
+) -> dict[str, Any]:
+    """ML Lab's style: call ``train`` with the parameters inside a run; record them, the
+    metrics it returns (a dict of numbers), its duration, environment and any failure."""
+    accepts = inspect.signature(train).parameters
+    by_name = set(params) <= set(accepts) or any(p.kind is p.VAR_KEYWORD for p in accepts.values())
+    with start_run(name=name or getattr(train, "__name__", None), params=params) as run:
+        started = time.perf_counter()
+        try:
+            result = train(**params) if by_name else train(params)
+        finally:
+            log_metric("duration_s", time.perf_counter() - started)
+        metrics = {k: v for k, v in (result or {}).items() if isinstance(v, numbers.Real)}
+        if metrics:
+            log_metrics(metrics)
+        return {"run_id": run.info.run_id, "metrics": metrics, "result": result}

@@ -1,0 +1,112 @@
+"""Logging from notebooks: buffered metrics in order, runs, run_experiment, a killed kernel."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jupyter_client.manager import KernelManager
+from mlflow.tracking import MlflowClient
+
+import jupyter_mllab as mllab
+
+
+@pytest.fixture
+def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MlflowClient:
+    home = tmp_path / "home"
+    monkeypatch.setenv("MLLAB_HOME", str(home))
+    monkeypatch.delenv("MLLAB_RUN_ID", raising=False)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    mllab.list_projects()  # the lab's tables and the default project
+    return MlflowClient(f"sqlite:///{home / 'mlflow.db'}")
+
+
+def test_start_run_logs_in_order(lab: MlflowClient) -> None:
+    with mllab.start_run(name="loop", params={"lr": 0.1}, tags={"team": "a"}) as run:
+        for i in range(2500):
+            mllab.log_metric("loss", 1.0 / (i + 1))
+        mllab.log_metrics({"acc": 0.5, "f1": 0.4}, step=7)
+        mllab.set_tags(stage="test")
+    stored = lab.get_run(run.info.run_id)
+    assert stored.info.status == "FINISHED"
+    assert stored.data.params == {"lr": "0.1"}
+    assert stored.data.tags["team"] == "a" and stored.data.tags["stage"] == "test"
+    assert stored.data.tags["mllab.project"] == "default"
+    history = lab.get_metric_history(run.info.run_id, "loss")
+    assert sorted(m.step for m in history) == list(range(2500))  # none lost, none twice
+    assert {m.step: m.value for m in history}[9] == 0.1
+    assert [m.step for m in lab.get_metric_history(run.info.run_id, "acc")] == [7]
+    experiment = lab.get_experiment(stored.info.experiment_id)
+    assert experiment.name == "mllab/default"
+
+
+def test_run_experiment_records_metrics_and_failure(lab: MlflowClient) -> None:
+    def train(lr: float, epochs: int) -> dict[str, Any]:
+        return {"accuracy": lr * epochs, "note": "not a number"}
+
+    result = mllab.run_experiment(train, {"lr": 0.25, "epochs": 2})
+    run = lab.get_run(result["run_id"])
+    assert result["metrics"] == {"accuracy": 0.5}
+    assert run.data.metrics["accuracy"] == 0.5 and run.data.metrics["duration_s"] >= 0
+    assert run.data.params == {"lr": "0.25", "epochs": "2"}
+    assert run.data.tags["mllab.env.python"]
+
+    def broken(params: dict[str, Any]) -> None:
+        raise ValueError("diverged")
+
+    with pytest.raises(ValueError, match="diverged"):
+        mllab.run_experiment(broken, {"x": 1})
+    failed = lab.search_runs([run.info.experiment_id], "attributes.status = 'FAILED'")
+    assert len(failed) == 1
+
+
+def test_logging_needs_a_run(lab: MlflowClient) -> None:
+    with pytest.raises(RuntimeError, match="No run to log to"):
+        mllab.log_metric("x", 1.0)
+    with pytest.raises(TypeError), mllab.start_run():
+        mllab.log_metric("x", "high")  # type: ignore[arg-type]
+
+
+def test_a_killed_kernel_loses_at_most_the_last_second(lab: MlflowClient, tmp_path: Path) -> None:
+    """A real kernel logs in a loop inside a job's run (MLLAB_RUN_ID) and is SIGKILLed."""
+    from jupyter_mllab.client.tracking import _experiment_id
+
+    run_id = lab.create_run(_experiment_id("default")).info.run_id
+    marks = tmp_path / "marks.txt"
+    km = KernelManager(kernel_name="python3")
+    km.start_kernel(env={**os.environ, "MLLAB_RUN_ID": run_id}, cwd=str(tmp_path))
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        kc.execute(
+            "import time, jupyter_mllab as mllab\n"
+            f"marks = open({str(marks)!r}, 'a', buffering=1)\n"
+            "i = 0\n"
+            "while True:\n"
+            "    mllab.log_metric('x', i, step=i)\n"
+            "    if i % 50 == 0:\n"
+            "        marks.write(f'{i} {time.time()}\\n')\n"
+            "    i += 1\n"
+            "    time.sleep(0.001)\n"
+        )
+        deadline = time.monotonic() + 60
+        while not marks.exists() or len(marks.read_text().splitlines()) < 40:
+            assert time.monotonic() < deadline, "the kernel never logged"
+            time.sleep(0.1)
+        time.sleep(2)
+        killed_at = time.time()
+        os.kill(km.provisioner.pid, signal.SIGKILL)
+    finally:
+        kc.stop_channels()
+        km.cleanup_resources()
+    # the step the kernel had reached one second before it died
+    lines = [line.split() for line in marks.read_text().splitlines() if line.strip()]
+    reached = max(int(i) for i, t in lines if float(t) <= killed_at - 1.0)
+    steps = sorted(m.step for m in lab.get_metric_history(run_id, "x"))
+    assert steps == list(range(len(steps)))  # in order, no gap, no duplicate
+    assert steps[-1] >= reached, (steps[-1], reached)
