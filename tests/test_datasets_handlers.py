@@ -346,3 +346,49 @@ async def test_upload_as_dataset_from_the_jupyter_root(
     for path in ("nope.csv", "/etc/passwd"):
         code, error = await api("POST", "projects", "default", "datasets", body={"path": path})
         assert (code, error["reason"]) == (404, "no_path")
+
+
+async def test_big_chunks_and_a_dropped_connection(
+    api: Any, jp_fetch: Any, jp_serverapp: Any, jp_http_port: int, jp_base_url: str
+) -> None:
+    """Chunks that cross the writer's 8 MiB buffers end on odd offsets; a client that goes
+    away in the middle of a chunk keeps what arrived and resumes from there."""
+    import asyncio
+    import os as _os
+
+    data = _os.urandom(21 * 2**20 + 1234)
+    _, session = await api(
+        "POST",
+        "projects",
+        "default",
+        "uploads",
+        body={"name": "big", "files": [{"path": "big.bin", "size": len(data)}]},
+    )
+    parts = ("projects", "default", "uploads", session["id"], "files", "0")
+    first = 9 * 2**20 + 7
+    r = await jp_fetch(
+        "mllab", "api", *parts, method="PUT", body=data[:first], params={"offset": "0"}
+    )
+    assert json.loads(r.body)["received"] == first
+    # a raw client announces 6 MiB more and sends 4 MiB + 3 bytes before it goes away
+    sent = 4 * 2**20 + 3
+    _reader, writer = await asyncio.open_connection("127.0.0.1", jp_http_port)
+    path = f"{jp_base_url}mllab/api/{'/'.join(parts)}?offset={first}"
+    token = jp_serverapp.identity_provider.token
+    writer.write(
+        f"PUT {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: token {token}\r\n"
+        f"Content-Length: {6 * 2**20}\r\n\r\n".encode()
+        + data[first : first + sent]
+    )
+    await writer.drain()
+    await asyncio.sleep(1.0)
+    writer.close()
+    await asyncio.sleep(0.5)
+    _, status = await api("GET", "projects", "default", "uploads", session["id"])
+    assert status["received"] == first + sent
+    at = first + sent
+    await jp_fetch("mllab", "api", *parts, method="PUT", body=data[at:], params={"offset": str(at)})
+    code, version = await api("POST", "projects", "default", "uploads", session["id"], "commit")
+    assert code == 201, version
+    assert version["sha256"] == hashlib.sha256(data).hexdigest()
+    assert version["size"] == len(data)

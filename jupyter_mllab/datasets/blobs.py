@@ -81,6 +81,40 @@ class HashingWriter:
             self._file.write(data)
         self.size += len(data)
 
+    # -- receiving in place (no copy): the caller reads straight into the aligned buffer --
+    @property
+    def in_place(self) -> bool:
+        """Whether ``receive_room``/``received`` can be used (O_DIRECT mode)."""
+        return self._direct is not None
+
+    @contextmanager
+    def receive_room(self) -> Iterator[memoryview]:
+        """The free part of the current aligned buffer, to read the next bytes into; then
+        call ``received(n)``. Never empty: a full buffer is handed over at once."""
+        assert self._direct is not None
+        d = self._direct
+        with memoryview(d.buffers[d.current]) as whole, whole[d.fill :] as room:
+            yield room
+
+    def pending_write(self) -> Future[None] | None:
+        """The write the next hand-over would wait for (await it off the event loop)."""
+        return self._direct.pending if self._direct is not None else None
+
+    def received(self, n: int) -> None:
+        """``n`` bytes were put at the start of the last ``receive_room``: hash and keep."""
+        assert self._direct is not None
+        if self.limit is not None and self.size + n > self.limit:
+            raise PayloadTooLarge(
+                f"This file is larger than the limit of {self.limit:,} bytes.", reason="too_large"
+            )
+        d = self._direct
+        with memoryview(d.buffers[d.current]) as whole, whole[d.fill : d.fill + n] as part:
+            self._hash.update(part)
+        d.fill += n
+        self.size += n
+        if d.fill == d.size:
+            d._hand_over(d.size)
+
     @property
     def closed(self) -> bool:
         return self._direct is None and (self._file is None or self._file.closed)

@@ -25,6 +25,7 @@ V = rf"{DS}/versions/(?P<version>[^/]+)"
 UP = rf"{P}/uploads/(?P<upload>[0-9a-f]{{32}})"
 FLUSH_BYTES = 4 << 20
 READ_BYTES = 256 << 10
+IN_PLACE_READ = 1 << 20
 
 
 def _author(handler: MLLabHandler) -> str:
@@ -229,9 +230,11 @@ class ChunkHandler(MLLabHandler):
     """PUT one chunk of one file at ?offset=N: streamed to disk and hashed as it arrives.
 
     Authentication, authorization and the offset are checked in ``prepare``, before a
-    single byte of the body is accepted. Hashing and writing happen in order on one
-    thread of this request, with up to IN_FLIGHT buffers of 8 MiB queued for it, so that
-    receiving goes on meanwhile and the event loop never waits on the disk or the hash.
+    single byte of the body is accepted. Where the temp file takes O_DIRECT writes, the body
+    is read in ``prepare`` straight into the writer's page-aligned buffer (no copy in this
+    process) and hashed there, a slice at a time, while a thread writes the full buffers.
+    Otherwise tornado streams the body to ``data_received`` and one thread of this request
+    hashes and writes it in order, with up to IN_FLIGHT buffers queued for it.
     """
 
     IN_FLIGHT = 4
@@ -261,6 +264,31 @@ class ChunkHandler(MLLabHandler):
             kwargs["project"], kwargs["upload"], int(kwargs["index"]), offset
         )
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mllab-upload")
+        if self._writer.in_place and self.request.headers.get("Content-Length"):
+            await self._receive_in_place(int(self.request.headers["Content-Length"]))
+
+    async def _receive_in_place(self, length: int) -> None:
+        """Read the body straight into the writer's aligned buffer (tornado's own body
+        reading copies every byte twice on this thread), hash it there, and let tornado
+        find an empty body. Runs in ``prepare``, before tornado reads any of the body."""
+        writer = self._writer
+        if writer.limit is not None and writer.size + length > writer.limit:
+            return  # the usual path answers 413 at the first byte too many
+        stream = getattr(self.request.connection, "stream", None)
+        if stream is None:
+            return
+        remaining = length
+        while remaining > 0:
+            with writer.receive_room() as room:
+                want = min(len(room), remaining, IN_PLACE_READ)
+                pending = writer.pending_write()
+                if want == len(room) and pending is not None:
+                    await asyncio.wrap_future(pending)  # the other buffer is being written
+                with room[:want] as target:
+                    n = await stream.read_into(target, partial=True)
+            writer.received(n)
+            remaining -= n
+        self.request.headers["Content-Length"] = "0"  # all of it is here already
 
     def on_finish(self) -> None:
         if self._executor is not None:
