@@ -106,6 +106,33 @@ def _run_parameters(pairs: list[list[str]]) -> dict[str, Any]:
     return out
 
 
+def _wait_with_progress(jobs: Any, job_id: str) -> dict[str, Any]:
+    """Wait for a run or a sweep, saying on one line how far it is."""
+    import sys
+    import time
+
+    shown = ""
+    while True:
+        job = jobs.get_job(job_id)
+        runs = job["children"] or [job]
+        counts = {
+            s: sum(1 for r in runs if r["status"] == s)
+            for s in ("COMPLETED", "FAILED", "CANCELLED", "RUNNING", "QUEUED")
+        }
+        done = counts["COMPLETED"] + counts["FAILED"] + counts["CANCELLED"]
+        line = f"{done}/{len(runs)} done" + "".join(
+            f", {n} {s.lower()}" for s, n in counts.items() if n and s != "COMPLETED"
+        )
+        if line != shown:
+            sys.stdout.write(f"\r{line}   ")
+            sys.stdout.flush()
+            shown = line
+        if job["status"] in jobs.TERMINAL:
+            sys.stdout.write("\n")
+            return job
+        time.sleep(0.5)
+
+
 def _job_rows(jobs: list[dict[str, Any]]) -> Table:
     def params(job: dict[str, Any]) -> str:
         return ", ".join(f"{k}={v}" for k, v in (job["parameters"] or {}).items())
@@ -208,7 +235,7 @@ class MLLabMagics(Magics):
         print(f"Queued {job['kind']} {job['id']} ({runs} run{'s' if runs > 1 else ''}).")
         if not args.wait:
             return job["id"]
-        job = jobs.wait_job(job["id"])
+        job = _wait_with_progress(jobs, job["id"])
         return _job_rows([job])
 
     def _dataset(self, args: argparse.Namespace) -> Any:

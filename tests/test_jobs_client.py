@@ -38,6 +38,7 @@ async def test_run_magic_grid_and_wait(
     assert isinstance(table, Table)
     out = capsys.readouterr().out
     assert "Queued sweep" in out and "(2 runs)" in out
+    assert "2/2 done" in out  # progress while it waited
     statuses = [row[2] for row in table.rows]
     assert statuses == ["COMPLETED"] * 3, table.rows
     assert "alpha=0.1, epochs=3" in repr(table) and "alpha=0.2, epochs=3" in repr(table)
