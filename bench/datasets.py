@@ -16,21 +16,18 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import http.client
-import json
-import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parent))
+from labserver import TOKEN, LabServer
+
 HERE = Path(__file__).parent
 FIXTURES = HERE / ".fixtures"
-TOKEN = "bench"
 CHUNK = 128 << 20
 
 
@@ -73,54 +70,9 @@ def make_fixtures(size_mb: int) -> tuple[Path, Path]:
     return csv_path, parquet_path
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
+class Server(LabServer):
     def __init__(self) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="mllab-bench-ds-"))
-        self.port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("MLLAB_", "MLFLOW_"))}
-        self.proc = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "jupyter"),
-                "server",
-                f"--port={self.port}",
-                "--ip=127.0.0.1",
-                f"--IdentityProvider.token={TOKEN}",
-                f"--ServerApp.root_dir={self.root}",
-                "--ServerApp.jpserver_extensions=jupyter_mllab=True",
-                "--allow-root",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=env,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                # wait for the whole set-up (MLflow's store is made in a child process)
-                self.call("GET", "/mllab/api/info?wait=true")
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise TimeoutError("the server did not start")
-
-    def conn(self) -> http.client.HTTPConnection:
-        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=600, blocksize=1 << 20)
-
-    def call(self, method: str, path: str, body: object = None) -> dict:
-        conn = self.conn()
-        data = json.dumps(body) if body is not None else None
-        conn.request(method, path, body=data, headers={"Authorization": f"token {TOKEN}"})
-        response = conn.getresponse()
-        text = response.read()
-        if response.status >= 400:
-            raise RuntimeError(f"{method} {path}: {response.status} {text[:300]!r}")
-        return json.loads(text) if text else {}
+        super().__init__(Path(tempfile.mkdtemp(prefix="mllab-bench-ds-")), timeout=60)
 
     def upload(self, path: Path, name: str) -> dict:
         size = path.stat().st_size
@@ -145,8 +97,7 @@ class Server:
         return self.call("POST", f"{base}/commit")
 
     def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
+        super().stop()
         shutil.rmtree(self.root, ignore_errors=True)
 
 

@@ -17,9 +17,6 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import http.client
-import json
-import os
 import shutil
 import subprocess
 import sys
@@ -31,7 +28,7 @@ import nbformat
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
-from datasets import TOKEN, free_port  # noqa: E402
+from labserver import LabServer  # noqa: E402
 
 PARAMS = "alpha = 0.5  # a parameter\nseed = 0"
 CELLS = [
@@ -47,50 +44,14 @@ def make_notebook(path: Path) -> Path:
     first.metadata["tags"] = ["parameters"]
     nb.cells = [first, *(nbformat.v4.new_code_cell(c) for c in CELLS)]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nb.metadata["language_info"] = {"name": "python"}
     nbformat.write(nb, path)
     return path
 
 
-class Server:
+class Server(LabServer):
     def __init__(self, root: Path, concurrency: int, extra: list[str] | None = None) -> None:
-        self.port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("MLLAB_", "MLFLOW_"))}
-        env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
-        self.proc = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "jupyter"),
-                "server",
-                f"--port={self.port}",
-                "--ip=127.0.0.1",
-                f"--IdentityProvider.token={TOKEN}",
-                f"--ServerApp.root_dir={root}",
-                "--ServerApp.jpserver_extensions=jupyter_mllab=True",
-                f"--MLLabApp.max_concurrent_runs={concurrency}",
-                "--allow-root",
-                *(extra or []),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=env,
-        )
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                self.call("GET", "/mllab/api/info?wait=true")
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise TimeoutError("the server did not start")
-
-    def call(self, method: str, path: str, body: object = None) -> dict:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
-        data = json.dumps(body) if body is not None else None
-        conn.request(method, path, body=data, headers={"Authorization": f"token {TOKEN}"})
-        response = conn.getresponse()
-        text = response.read()
-        if response.status >= 400:
-            raise RuntimeError(f"{method} {path}: {response.status} {text[:300]!r}")
-        return json.loads(text) if text else {}
+        super().__init__(root, [f"--MLLabApp.max_concurrent_runs={concurrency}", *(extra or [])])
 
     def sweep(self, values: list[float]) -> dict:
         job = self.call(
@@ -102,12 +63,9 @@ class Server:
             time.sleep(0.05)
             job = self.call("GET", f"/mllab/api/jobs/{job['id']}")
         if job["status"] != "COMPLETED":
-            raise RuntimeError(f"sweep ended {job['status']}: {job.get('counts')}")
+            errors = {c["error"]["message"] for c in job.get("children", []) if c.get("error")}
+            raise RuntimeError(f"sweep ended {job['status']}: {job.get('counts')} {errors}")
         return job
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
 
 
 def run_cli(nb: Path, out: Path, alpha: float) -> None:

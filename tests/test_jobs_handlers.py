@@ -388,3 +388,15 @@ async def test_metrics_logged_at_the_end_are_kept(
     assert job["status"] == "COMPLETED", job
     _, metrics = await api("GET", "jobs", job["id"], "metrics")
     assert [p["value"] for p in metrics["metrics"]["acc"]] == [0.0, 0.5, 1.0, 1.5, 2.0]
+
+
+async def test_a_notebook_without_language_metadata(api: Any, jp_root_dir: Path) -> None:
+    path = simple_notebook(jp_root_dir, "bare.ipynb")
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3"}}
+    nbformat.write(nb, path)
+    _, job = await api(
+        "POST", "jobs", body={"notebook": "bare.ipynb", "parameters": {"alpha": 2.0}}
+    )
+    job = await wait_for(api, job["id"])
+    assert job["status"] == "COMPLETED", job["error"]

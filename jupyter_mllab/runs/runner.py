@@ -337,6 +337,18 @@ async def _flush_kernel(kc: Any, timeout: float = 30) -> None:
             return
 
 
+def _language(nb: Any, kernel_name: str) -> str | None:
+    """The notebook's language for papermill's parameters cell: from its metadata, else
+    Python for a Python kernel (notebooks written by tools often carry no language)."""
+    meta = nb.metadata
+    named = (meta.get("kernelspec") or {}).get("language") or (meta.get("language_info") or {}).get(
+        "name"
+    )
+    if named:
+        return str(named)
+    return "python" if kernel_name.startswith("python") else None
+
+
 def _setup_code(env: dict[str, str], cwd: str) -> str:
     return (
         "import os as __o, sys as __s\n"
@@ -497,6 +509,7 @@ class JobRunner:
                         parameters=spec["parameters"] or None,
                         engine_name="mllab",
                         kernel_name=kernel_name,
+                        language=_language(nb, kernel_name),
                         progress_bar=False,
                         log_output=True,
                         stdout_file=stream,

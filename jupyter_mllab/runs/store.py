@@ -196,47 +196,35 @@ class JobStore:
             )
         return jobs
 
-    def update(self, job_id: str, **fields: Any) -> None:
+    def _set(self, job_id: str, fields: dict[str, Any], only_if: tuple[str, ...] = ()) -> bool:
+        """Update a job's fields (only while its status is one of ``only_if``, if given);
+        True when it changed."""
         if not fields:
-            return
+            return False
         sets = ", ".join(f"{k} = ?" for k in fields)
         values = [json.dumps(v) if k in _JSON and v is not None else v for k, v in fields.items()]
+        guard = f" AND status IN ({','.join('?' * len(only_if))})" if only_if else ""
         with self.db.connect() as conn:
-            conn.execute(f"UPDATE jobs SET {sets} WHERE id = ?", [*values, job_id])
+            cur = conn.execute(
+                f"UPDATE jobs SET {sets} WHERE id = ?{guard}", [*values, job_id, *only_if]
+            )
+            return cur.rowcount == 1
+
+    def update(self, job_id: str, **fields: Any) -> None:
+        self._set(job_id, fields)
 
     def claim(self, job_id: str, **fields: Any) -> bool:
         """QUEUED -> RUNNING, atomically; False when the job is no longer queued."""
-        sets = ", ".join(f"{k} = ?" for k in fields)
-        values = [json.dumps(v) if k in _JSON and v is not None else v for k, v in fields.items()]
-        with self.db.connect() as conn:
-            cur = conn.execute(
-                f"UPDATE jobs SET status = 'RUNNING', {sets} WHERE id = ? AND status = 'QUEUED'",
-                [*values, job_id],
-            )
-            return cur.rowcount == 1
+        return self._set(job_id, {"status": RUNNING, **fields}, (QUEUED,))
 
     def cancel_queued(self, job_id: str, now: float) -> bool:
         """QUEUED -> CANCELLED, atomically; False when it has started (or ended)."""
-        error = json.dumps({"reason": "cancelled", "message": "Cancelled before it started."})
-        with self.db.connect() as conn:
-            cur = conn.execute(
-                "UPDATE jobs SET status = 'CANCELLED', finished = ?, error = ? "
-                "WHERE id = ? AND status = 'QUEUED'",
-                (now, error, job_id),
-            )
-            return cur.rowcount == 1
+        error = {"reason": "cancelled", "message": "Cancelled before it started."}
+        return self._set(job_id, {"status": CANCELLED, "finished": now, "error": error}, (QUEUED,))
 
     def finish(self, job_id: str, status: str, **fields: Any) -> bool:
         """Make a job terminal (once: a terminal job stays as it is)."""
-        fields["status"] = status
-        sets = ", ".join(f"{k} = ?" for k in fields)
-        values = [json.dumps(v) if k in _JSON and v is not None else v for k, v in fields.items()]
-        with self.db.connect() as conn:
-            cur = conn.execute(
-                f"UPDATE jobs SET {sets} WHERE id = ? AND status IN ('QUEUED', 'RUNNING')",
-                [*values, job_id],
-            )
-            return cur.rowcount == 1
+        return self._set(job_id, {**fields, "status": status}, (QUEUED, RUNNING))
 
     # -- reads -------------------------------------------------------------------------
     def get(self, job_id: str, *, children: bool = False) -> Job:

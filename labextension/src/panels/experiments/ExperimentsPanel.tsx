@@ -198,42 +198,34 @@ function Jobs(props: {
           <b>Run as experiment</b> in its toolbar.
         </div>
       )}
-      {running.length > 0 && (
-        <>
-          <div className="jp-mllab-section-title">Queue</div>
-          <ul className="jp-mllab-jobs" aria-label="queue">
-            {running.map(j => (
-              <JobRow
-                key={j.id}
-                job={j}
-                open={props.open}
-                refresh={refresh}
-                expanded={expanded}
-                toggle={toggle}
-              />
-            ))}
-          </ul>
-        </>
-      )}
-      {done.length > 0 && (
-        <>
-          <div className="jp-mllab-section-title">
-            Recent{total > jobs.length ? ` (${jobs.length} of ${total})` : ''}
-          </div>
-          <ul className="jp-mllab-jobs" aria-label="recent runs">
-            {done.map(j => (
-              <JobRow
-                key={j.id}
-                job={j}
-                open={props.open}
-                refresh={refresh}
-                expanded={expanded}
-                toggle={toggle}
-              />
-            ))}
-          </ul>
-        </>
-      )}
+      {[
+        { label: 'Queue', aria: 'queue', list: running },
+        {
+          label:
+            'Recent' +
+            (total > jobs.length ? ` (${jobs.length} of ${total})` : ''),
+          aria: 'recent runs',
+          list: done
+        }
+      ]
+        .filter(section => section.list.length > 0)
+        .map(section => (
+          <React.Fragment key={section.aria}>
+            <div className="jp-mllab-section-title">{section.label}</div>
+            <ul className="jp-mllab-jobs" aria-label={section.aria}>
+              {section.list.map(j => (
+                <JobRow
+                  key={j.id}
+                  job={j}
+                  open={props.open}
+                  refresh={refresh}
+                  expanded={expanded}
+                  toggle={toggle}
+                />
+              ))}
+            </ul>
+          </React.Fragment>
+        ))}
     </div>
   );
 }
