@@ -54,5 +54,28 @@ async def wait_for(api: Any, job_id: str, statuses: tuple[str, ...] = TERMINAL,
         if job["status"] in statuses:
             return job
         if time.monotonic() > deadline:
-            raise AssertionError(f"job {job_id} still {job['status']} after {timeout} s: {job}")
+            raise AssertionError(
+                f"job {job_id} still {job['status']} after {timeout} s: {job}\n"
+                + await _what_is_going_on(api, job)
+            )
         await asyncio.sleep(0.2)
+
+
+async def _what_is_going_on(api: Any, job: dict[str, Any]) -> str:
+    """For a run that did not end in time: its log (and its children's), the machine's
+    load and our processes, so that a slow or stuck CI machine explains itself."""
+    import os
+
+    import psutil
+
+    lines = [f"load average: {os.getloadavg()}"]
+    for one in [job, *job.get("children", [])]:
+        code, log = await api("GET", "jobs", one["id"], "log")
+        text = log.get("text", "") if code == 200 else str(log)
+        lines.append(f"--- log of {one['id']} ({one['status']}):\n{text[-2000:]}")
+    lines.append("--- processes:")
+    for p in psutil.process_iter(["pid", "ppid", "status", "cpu_percent", "cmdline"]):
+        cmd = " ".join(p.info["cmdline"] or [])
+        if any(k in cmd for k in ("jupyter", "ipykernel", "mllab", "pytest", "papermill")):
+            lines.append(f"{p.info['pid']} {p.info['ppid']} {p.info['status']} {cmd[:160]}")
+    return "\n".join(lines)

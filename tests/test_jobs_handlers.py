@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -400,3 +401,29 @@ async def test_a_notebook_without_language_metadata(api: Any, jp_root_dir: Path)
     )
     job = await wait_for(api, job["id"])
     assert job["status"] == "COMPLETED", job["error"]
+
+
+async def test_a_worker_that_cannot_start_fails_the_run_not_the_queue(
+    api: Any, jp_root_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A runs worker that dies before it is ready fails its run with the worker's last
+    words; the queue goes on, and the next run gets a working worker."""
+    from jupyter_mllab.runs import executors
+
+    broken = [
+        sys.executable,
+        "-c",
+        "import sys; print('worker cannot start: no luck', file=sys.stderr); sys.exit(3)",
+    ]
+    monkeypatch.setattr(executors.LocalExecutor, "worker_command", lambda self: broken)
+    simple_notebook(jp_root_dir)
+    _, job = await api("POST", "jobs", body={"notebook": "train.ipynb"})
+    job = await wait_for(api, job["id"], timeout=60)
+    assert job["status"] == "FAILED", job
+    assert job["error"]["reason"] == "executor_error"
+    assert "exited (3)" in job["error"]["message"] and "no luck" in job["error"]["message"]
+
+    monkeypatch.undo()
+    _, job = await api("POST", "jobs", body={"notebook": "train.ipynb"})
+    job = await wait_for(api, job["id"])
+    assert job["status"] == "COMPLETED", job

@@ -7,6 +7,7 @@ cancel on request. A registry maps the ``executor`` trait's value to a class.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
@@ -20,6 +21,12 @@ from typing import Any
 log = logging.getLogger(__name__)
 OnEvent = Callable[[dict[str, Any]], Awaitable[None]]
 CANCEL_GRACE = 6.0  # seconds a worker has to report a cancel before it is killed
+WORKER_START_TIMEOUT = 120.0  # seconds a new worker has to say it is ready
+WORKER_START_TRIES = 2
+
+
+class ExecutorError(RuntimeError):
+    """A job could not be handed to its executor; the job fails with this message."""
 
 
 class Executor:
@@ -56,22 +63,37 @@ class _Worker:
         self.job: str | None = None
         self.kernel_pid: int | None = None
         self._reader: asyncio.Task[None] | None = None
+        self._stderr: asyncio.Task[None] | None = None
+        self.last_words: collections.deque[str] = collections.deque(maxlen=20)
 
     async def start(self) -> None:
         self.ready.clear()
         # PR_SET_PDEATHSIG in the worker fires when the thread that forked it exits:
         # this runs on the event loop's thread, which lives as long as the server.
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "jupyter_mllab.runs.worker",
-            str(self.executor.home),
+            *self.executor.worker_command(),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
             limit=2**26,
             start_new_session=True,
         )
+        self.last_words.clear()
         self._reader = asyncio.ensure_future(self._read(self.proc))
+        self._stderr = asyncio.ensure_future(self._relay_stderr(self.proc))
+
+    async def _relay_stderr(self, proc: asyncio.subprocess.Process) -> None:
+        """The worker's stderr (and its kernels' and papermill's) goes on to the server's,
+        and its last lines are kept to explain a worker that dies."""
+        assert proc.stderr is not None
+        while True:
+            line = await proc.stderr.readline()
+            if not line:
+                return
+            text = line.decode(errors="replace")
+            self.last_words.append(text.rstrip())
+            with contextlib.suppress(Exception):
+                sys.stderr.write(text)
 
     async def _read(self, proc: asyncio.subprocess.Process) -> None:
         assert proc.stdout is not None
@@ -119,11 +141,37 @@ class _Worker:
         self.executor._idle.set()
 
     async def run(self, spec: dict[str, Any]) -> None:
-        if self.proc is None or self.proc.returncode is not None:
-            await self.start()
-        await self.ready.wait()
+        await self.ensure_started()
         self.job = spec["id"]
         await self._send({"op": "run", "spec": spec})
+
+    async def ensure_started(self) -> None:
+        """A ready worker, started now if need be; ExecutorError when none would start
+        (it exited before saying it was ready, or did not say so in time)."""
+        problem = ""
+        for _ in range(WORKER_START_TRIES):
+            if self.proc is None or self.proc.returncode is not None:
+                await self.start()
+            assert self._reader is not None
+            ready = asyncio.ensure_future(self.ready.wait())
+            await asyncio.wait(
+                {ready, self._reader},
+                timeout=WORKER_START_TIMEOUT,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            if self.ready.is_set():
+                return
+            ready.cancel()
+            if self._reader.done():
+                problem = f"The runs worker exited ({self.proc and self.proc.returncode})"
+            else:
+                problem = f"The runs worker was not ready within {WORKER_START_TIMEOUT:.0f} s"
+                self.kill()
+                with contextlib.suppress(BaseException):
+                    await self._reader
+            log.warning("%s; its last words: %s", problem, " | ".join(self.last_words))
+        words = "\n".join(self.last_words)
+        raise ExecutorError(f"{problem}." + (f"\n{words}" if words else ""))
 
     async def _send(self, msg: dict[str, Any]) -> None:
         assert self.proc is not None and self.proc.stdin is not None
@@ -150,6 +198,9 @@ class _Worker:
         if self._reader is not None:
             with contextlib.suppress(BaseException):
                 await self._reader
+        if self._stderr is not None:  # a stray grandchild may still hold the pipe
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(self._stderr, 2)
 
 
 class LocalExecutor(Executor):
@@ -162,6 +213,9 @@ class LocalExecutor(Executor):
         self.workers = [_Worker(self, i) for i in range(self.slots)]
         self._idle = asyncio.Event()
         self._cancelling: set[str] = set()
+
+    def worker_command(self) -> list[str]:
+        return [sys.executable, "-m", "jupyter_mllab.runs.worker", str(self.home)]
 
     async def warm_up(self) -> None:
         for worker in self.workers:
@@ -271,7 +325,13 @@ class DaskExecutor(Executor):
         if self.client is None:
             if self._connecting is None:
                 self._connecting = asyncio.ensure_future(self._connect())
-            self.client = await asyncio.shield(self._connecting)
+            try:
+                self.client = await asyncio.shield(self._connecting)
+            except Exception as exc:
+                self._connecting = None  # the next job tries again
+                raise ExecutorError(
+                    f"Could not reach the Dask scheduler at {self.address or '(none set)'}: {exc}"
+                ) from exc
         return self.client
 
     async def _connect(self) -> Any:

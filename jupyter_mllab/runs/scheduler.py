@@ -143,7 +143,17 @@ class Scheduler:
                 basis = await run_sync(self.store.last_cell_durations, job.notebook)
                 self.live[job.id] = Live(basis=basis, gpus=gpus)
                 self.running.add(job.id)
-                await self.executor.submit(spec)
+                try:
+                    await self.executor.submit(spec)
+                except Exception as exc:  # no worker, no cluster: the job ends, not hangs
+                    log.warning("Job %s could not be started: %s", job.id, exc)
+                    await self._finished(
+                        job.id,
+                        {
+                            "status": FAILED,
+                            "error": {"reason": "executor_error", "message": str(exc)},
+                        },
+                    )
 
     def _free_gpus(self) -> list[int]:
         count = int((self.lab.gpu or {}).get("count") or 0)

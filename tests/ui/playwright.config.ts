@@ -11,6 +11,7 @@ module.exports = {
   workers: 1,
   retries: process.env.CI ? 1 : 0,
   timeout: 90_000,
+  globalTimeout: 20 * 60_000,
   use: {
     ...baseConfig.use,
     baseURL: 'http://localhost:8899',
