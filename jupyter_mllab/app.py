@@ -19,6 +19,7 @@ from .monitor.handlers import ROUTES as MONITOR_ROUTES
 from .projects.handlers import ROUTES as PROJECT_ROUTES
 from .projects.service import ProjectService
 from .runs.handlers import ROUTES as JOB_ROUTES
+from .tracking.handlers import ROUTES as RUN_ROUTES
 
 API = "mllab/api"
 
@@ -30,6 +31,7 @@ def route_table() -> list[tuple[str, Any]]:
     routes += DATASET_ROUTES
     routes += JOB_ROUTES
     routes += MONITOR_ROUTES
+    routes += RUN_ROUTES
     return [(f"/{API}/{pattern}", handler) for pattern, handler in routes]
 
 
@@ -62,6 +64,12 @@ class MLLabApp(ExtensionApp):
     )
     dask_scheduler_address = Unicode(
         "", config=True, help="Address of the Dask scheduler, for executor='dask'."
+    )
+    mlflow_ui_url = Unicode(
+        "",
+        config=True,
+        help="Address of an MLflow UI showing the same store (for 'Open in MLflow' links; "
+        "default: the tracking URI when it is an http(s) server, else none).",
     )
     max_sweep_runs = Integer(
         1000, config=True, help="At most this many runs in one sweep (grid or random search)."
@@ -126,6 +134,7 @@ class MLLabApp(ExtensionApp):
             executor=self.executor,
             max_concurrent_runs=self.max_concurrent_runs,
             dask_scheduler_address=self.dask_scheduler_address,
+            mlflow_ui_url=self.mlflow_ui_url,
             max_sweep_runs=self.max_sweep_runs,
             monitor_interval=self.monitor_interval,
             tracking_setup=self.tracking_setup,

@@ -21,6 +21,7 @@ from .runs.scheduler import Scheduler
 from .runs.service import JobService
 from .runs.store import JobStore
 from .tracking.experiments import ExperimentLink
+from .tracking.service import RunsService
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ class LabConfig:
     max_concurrent_runs: int
     dask_scheduler_address: str
     tracking_setup: str = "process"
+    mlflow_ui_url: str = ""
     max_upload_size: int = 100 * 2**30
     max_sweep_runs: int = 1000
     monitor_interval: float = 1.0
@@ -47,6 +49,7 @@ class Lab:
     ):
         self.config = config
         self.experiments = ExperimentLink(config.tracking_uri, config.artifact_root)
+        self.runs = RunsService(self)
         store = ProjectStore(config.home)
         self.projects = project_service_class(store, self.experiments)
         self.datasets = DatasetService(store, config.max_upload_size, config.archive_limits)

@@ -176,10 +176,12 @@ def log_figure(figure: Any, name: str = "figure.png") -> None:
 
 def _experiment_id(project: str) -> str:
     from .. import paths
-    from ..projects.store import ProjectStore
+    from ..projects.store import DEFAULT_PROJECT, ProjectStore
     from ..tracking.experiments import ExperimentLink
 
     store = ProjectStore(home())
+    if project == DEFAULT_PROJECT:  # a home no lab server has opened yet
+        store.ensure(DEFAULT_PROJECT)
     record = store.get(project)
     link = ExperimentLink(tracking_uri(), paths.default_artifact_root(home()))
     experiment_id = link.ensure(record)
