@@ -110,3 +110,54 @@ def test_a_killed_kernel_loses_at_most_the_last_second(lab: MlflowClient, tmp_pa
     steps = sorted(m.step for m in lab.get_metric_history(run_id, "x"))
     assert steps == list(range(len(steps)))  # in order, no gap, no duplicate
     assert steps[-1] >= reached, (steps[-1], reached)
+
+
+def test_direct_sqlite_writes_match_mlflows_log_batch(lab: MlflowClient) -> None:
+    """The embedded store's fast path stores what MLflow's own log_batch stores for the
+    same points: out-of-order steps, repeated points, equal steps, NaN and infinities."""
+    import math
+
+    from mlflow.entities import Metric
+
+    from jupyter_mllab.tracking.fastlog import RunNotActive, SqliteMetricWriter
+
+    points = [
+        ("loss", 0.5, 1000, 3),
+        ("loss", 0.9, 1000, 1),
+        ("loss", 0.5, 1000, 3),  # the same point again: stored once
+        ("loss", 0.4, 1001, 3),  # same step, later: the latest
+        ("loss", 0.3, 999, 2),
+        ("acc", float("nan"), 1000, 0),
+        ("acc", float("inf"), 1000, 1),
+        ("gain", float("-inf"), 5, 0),
+        ("gain", 7.0, 5, 0),  # same step and time, greater value: the latest
+    ]
+    experiment = lab.create_experiment("fastlog")
+    ours = lab.create_run(experiment).info.run_id
+    theirs = lab.create_run(experiment).info.run_id
+    writer = SqliteMetricWriter(lab.tracking_uri)
+    assert writer.usable()
+    writer.write(ours, points[:4])
+    writer.write(ours, points[4:])
+    lab.log_batch(theirs, metrics=[Metric(k, v, ts, s) for k, v, ts, s in points[:4]])
+    lab.log_batch(theirs, metrics=[Metric(k, v, ts, s) for k, v, ts, s in points[4:]])
+
+    def same(a: float, b: float) -> bool:
+        return (math.isnan(a) and math.isnan(b)) or a == b
+
+    for key in ("loss", "acc", "gain"):
+        a = sorted((m.step, m.timestamp, m.value) for m in lab.get_metric_history(ours, key))
+        b = sorted((m.step, m.timestamp, m.value) for m in lab.get_metric_history(theirs, key))
+        assert len(a) == len(b) and all(
+            x[:2] == y[:2] and same(x[2], y[2]) for x, y in zip(a, b, strict=True)
+        ), (key, a, b)
+    latest_ours = lab.get_run(ours).data.metrics
+    latest_theirs = lab.get_run(theirs).data.metrics
+    assert latest_ours.keys() == latest_theirs.keys()
+    assert all(same(latest_ours[k], latest_theirs[k]) for k in latest_ours), (
+        latest_ours,
+        latest_theirs,
+    )
+    lab.delete_run(ours)
+    with pytest.raises(RunNotActive):
+        writer.write(ours, points[:1])

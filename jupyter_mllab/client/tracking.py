@@ -87,15 +87,37 @@ class _MetricBuffer:
 
 
 def _send_points(points: list[tuple[str, str, float, int, int]]) -> None:
+    """To an embedded store: straight into MLflow's tables (see tracking/fastlog.py);
+    elsewhere: MLflow's batch call, 1,000 points at a time."""
+    by_run: dict[str, list[tuple[str, float, int, int]]] = {}
+    for run_id, key, value, ts, step in points:
+        by_run.setdefault(run_id, []).append((key, value, ts, step))
+    writer = _writer()
+    if writer is not None:
+        for run_id, run_points in by_run.items():
+            writer.write(run_id, run_points)
+        return
     from mlflow.entities import Metric
 
     client = _client()
-    by_run: dict[str, list[Any]] = {}
-    for run_id, key, value, ts, step in points:
-        by_run.setdefault(run_id, []).append(Metric(key, value, ts, step))
-    for run_id, metrics in by_run.items():
+    for run_id, run_points in by_run.items():
+        metrics = [Metric(k, v, ts, step) for k, v, ts, step in run_points]
         for i in range(0, len(metrics), BATCH):
             client.log_batch(run_id, metrics=metrics[i : i + BATCH], synchronous=True)
+
+
+_writers: dict[str, Any] = {}
+
+
+def _writer() -> Any:
+    """The direct SQLite writer for this process's store, when it can be used."""
+    uri = tracking_uri()
+    if uri not in _writers:
+        from ..tracking.fastlog import SqliteMetricWriter
+
+        writer = SqliteMetricWriter(uri)
+        _writers[uri] = writer if writer.usable() else None
+    return _writers[uri]
 
 
 _buffer = _MetricBuffer()

@@ -317,24 +317,38 @@ class RunsTable:
         return [_decorate(r) for r in runs.values()]
 
     def _fast_columns(self, experiment_ids: list[str]) -> dict[str, list[str]]:
+        """The parameter, metric and tag keys that the experiment's live runs have.
+
+        Each table's distinct keys come from its (key, run_uuid) index by a loose index scan
+        (one seek per key, not a pass over every row); each key is then kept if one live run
+        of the experiment has it (a lookup that stops at the first)."""
         conn = self._conn()
         marks = ", ".join("?" * len(experiment_ids))
-        live = (
-            f"SELECT run_uuid FROM runs WHERE experiment_id IN ({marks}) "
-            "AND lifecycle_stage = 'active'"
-        )
 
         def keys(table: str) -> list[str]:
-            return [
+            every = [
                 k
                 for (k,) in conn.execute(
-                    f"SELECT DISTINCT key FROM {table} WHERE run_uuid IN ({live}) ORDER BY key",
-                    experiment_ids,
+                    f"WITH RECURSIVE k(key) AS (SELECT MIN(key) FROM {table} UNION ALL "
+                    f"SELECT (SELECT MIN(key) FROM {table} WHERE key > k.key) FROM k "
+                    "WHERE k.key IS NOT NULL) SELECT key FROM k WHERE key IS NOT NULL"
                 )
             ]
+            kept = []
+            for key in every:
+                if table == "tags" and key.startswith("mlflow.") and key not in KEPT_MLFLOW_TAGS:
+                    continue
+                found = conn.execute(
+                    f"SELECT 1 FROM {table} x JOIN runs r ON r.run_uuid = x.run_uuid "
+                    f"WHERE x.key = ? AND r.experiment_id IN ({marks}) "
+                    "AND r.lifecycle_stage = 'active' LIMIT 1",
+                    [key, *experiment_ids],
+                ).fetchone()
+                if found:
+                    kept.append(key)
+            return kept
 
-        tags = [k for k in keys("tags") if not k.startswith("mlflow.") or k in KEPT_MLFLOW_TAGS]
-        return {"params": keys("params"), "metrics": keys("latest_metrics"), "tags": tags}
+        return {"params": keys("params"), "metrics": keys("latest_metrics"), "tags": keys("tags")}
 
     # -- any store: MLflow's client ------------------------------------------------------
     @property
