@@ -21,6 +21,7 @@ import {
 import { RUNS_DRIVE, RunsDrive } from './drive';
 import { mllabIcon } from './icons';
 import { jobOpener } from './panels/experiments';
+import { openCompareView, openRunsView } from './panels/runs';
 import { notebookName } from './panels/experiments/format';
 import { RunForm } from './panels/experiments/RunForm';
 import { ILabModel } from './tokens';
@@ -30,6 +31,8 @@ export namespace ExperimentCommands {
   export const toggleParameters = 'mllab:toggle-parameters-cell';
   export const openJob = 'mllab:open-job';
   export const openOutput = 'mllab:open-job-output';
+  export const openRuns = 'mllab:open-runs';
+  export const compareRuns = 'mllab:compare-runs';
 }
 
 /** What this plugin needs of a notebook panel (typed loosely: no notebook package import). */
@@ -127,6 +130,20 @@ export const experimentsPlugin: JupyterFrontEndPlugin<void> = {
         openOutput({ id: args.id, notebook: args.notebook } as IJob)
     });
 
+    commands.addCommand(ExperimentCommands.compareRuns, {
+      label: 'Compare Runs',
+      execute: args => openCompareView(shell, args.ids as string[])
+    });
+    commands.addCommand(ExperimentCommands.openRuns, {
+      label: 'Open Runs Table',
+      caption: "The current project's runs: filter, sort, compare, export",
+      execute: args =>
+        openRunsView(shell, (args.project as string) || model.current, {
+          compare: ids => openCompareView(shell, ids),
+          openJob
+        })
+    });
+
     commands.addCommand(ExperimentCommands.run, {
       label: 'Run as Experiment…',
       caption:
@@ -204,7 +221,8 @@ export const experimentsPlugin: JupyterFrontEndPlugin<void> = {
 
     for (const command of [
       ExperimentCommands.run,
-      ExperimentCommands.toggleParameters
+      ExperimentCommands.toggleParameters,
+      ExperimentCommands.openRuns
     ]) {
       palette?.addItem({ command, category: 'ML Lab' });
     }

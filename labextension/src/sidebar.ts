@@ -43,8 +43,10 @@ export function createSidebar(
   sidebar.header.addWidget(new ProjectPicker(model, commands));
   for (const panel of [
     createDatasetsPanel(model, shell),
-    createExperimentsPanel(model, id =>
-      commands.execute('mllab:open-job', { id })
+    createExperimentsPanel(
+      model,
+      id => commands.execute('mllab:open-job', { id }),
+      () => commands.execute('mllab:open-runs')
     ),
     createHardwarePanel(model, id =>
       commands.execute('mllab:open-job', { id })

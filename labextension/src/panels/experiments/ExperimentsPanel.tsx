@@ -234,7 +234,8 @@ function Jobs(props: {
 export class ExperimentsPanel extends ReactWidget {
   constructor(
     private readonly model: LabModel,
-    private readonly open: OpenJob
+    private readonly open: OpenJob,
+    private readonly openRuns: () => void = () => undefined
   ) {
     super();
     this.id = 'jp-mllab-experiments';
@@ -245,12 +246,23 @@ export class ExperimentsPanel extends ReactWidget {
 
   render(): JSX.Element {
     return (
-      <Jobs
-        key={this.model.current}
-        model={this.model}
-        open={this.open}
-        visible={() => this.isVisible}
-      />
+      <>
+        <div className="jp-mllab-panel-actions">
+          <button
+            className="jp-mllab-button"
+            onClick={this.openRuns}
+            title="Every run of this project: filter, sort, compare, export"
+          >
+            Runs table
+          </button>
+        </div>
+        <Jobs
+          key={this.model.current}
+          model={this.model}
+          open={this.open}
+          visible={() => this.isVisible}
+        />
+      </>
     );
   }
 }

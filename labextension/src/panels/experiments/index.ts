@@ -27,7 +27,8 @@ export function jobOpener(
 
 export function createExperimentsPanel(
   model: LabModel,
-  open: (id: string) => void
+  open: (id: string) => void,
+  openRuns: () => void
 ): ExperimentsPanel {
-  return new ExperimentsPanel(model, open);
+  return new ExperimentsPanel(model, open, openRuns);
 }
