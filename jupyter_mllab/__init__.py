@@ -22,7 +22,9 @@ from .client.datasets import (
     upload_dataset,
 )
 from .client.jobs import cancel_job, get_job, list_jobs, run_notebook, wait_job
+from .client.runs_table import list_runs
 from .client.tracking import (
+    autolog,
     flush,
     log_artifact,
     log_figure,
@@ -37,6 +39,7 @@ from .client.tracking import (
 
 __all__ = [
     "__version__",
+    "autolog",
     "cancel_job",
     "create_project",
     "current_project",
@@ -45,9 +48,11 @@ __all__ = [
     "get_dataset",
     "get_job",
     "info",
+    "keras",
     "list_datasets",
     "list_jobs",
     "list_projects",
+    "list_runs",
     "load_dataset",
     "load_ipython_extension",
     "log_artifact",
@@ -64,6 +69,15 @@ __all__ = [
     "upload_dataset",
     "wait_job",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``mllab.keras`` (the Keras callback) loads Keras only when first used."""
+    if name == "keras":
+        import importlib
+
+        return importlib.import_module(f"{__name__}.keras")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:

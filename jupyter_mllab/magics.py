@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import html
+import numbers
 import shlex
-from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, magics_class
 
 from . import client
 from .errors import MLLabError
+from .magic_tables import Table, job_rows, monitor_table, runs_rows, size
 
 USAGE = """%mllab info                      where this kernel's lab lives
 %mllab projects                  the lab's projects (* marks the current one)
@@ -27,31 +26,11 @@ USAGE = """%mllab info                      where this kernel's lab lives
            [--gpus N] [--wait]     a tracked run; several values make a grid (a sweep)
 %mllab jobs [--status S]         recent runs and sweeps of the current project
 %mllab cancel ID                 cancel a run or a sweep
+%mllab runs [--filter F] [--sort S] [--status S] [--sweep ID] [--limit N]
+                                 the project's MLflow runs (filter and sort as in MLflow)
+%%mllab track [--name N] [--log VAR,VAR] [--param NAME=VALUE ...]
+                                 run the cell inside an MLflow run; log the named variables
 %mllab monitor                   CPU, memory, disk, network and GPUs now"""
-
-
-class Table:
-    """Rows shown as an HTML table in notebooks and as aligned text elsewhere."""
-
-    def __init__(self, columns: Sequence[str], rows: Sequence[Sequence[Any]]):
-        self.columns = list(columns)
-        self.rows = [["" if v is None else str(v) for v in row] for row in rows]
-
-    def _repr_html_(self) -> str:
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row) + "</tr>"
-            for row in self.rows
-        )
-        return f'<table class="jp-mllab-table"><tr>{head}</tr>{body}</table>'
-
-    def __repr__(self) -> str:
-        widths = [
-            max([len(c)] + [len(r[i]) for r in self.rows]) for i, c in enumerate(self.columns)
-        ]
-        lines = ["  ".join(c.ljust(w) for c, w in zip(self.columns, widths, strict=True))]
-        lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in self.rows]
-        return "\n".join(line.rstrip() for line in lines)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -90,6 +69,20 @@ def _parser() -> argparse.ArgumentParser:
     cancel = sub.add_parser("cancel", add_help=False)
     cancel.add_argument("id")
     sub.add_parser("monitor", add_help=False)
+    runs = sub.add_parser("runs", add_help=False)
+    runs.add_argument("--filter", default="")
+    runs.add_argument("--sort", action="append", default=[])
+    runs.add_argument("--status", default=None)
+    runs.add_argument("--sweep", default=None)
+    runs.add_argument("--notebook", default=None)
+    runs.add_argument("--dataset", default=None)
+    runs.add_argument("--tag", default=None)
+    runs.add_argument("--limit", type=int, default=20)
+    track = sub.add_parser("track", add_help=False)
+    track.add_argument("--name", default=None)
+    track.add_argument("--log", default="")
+    track.add_argument("--param", action="append", default=[])
+    track.add_argument("--project", default=None)
     return parser
 
 
@@ -133,48 +126,20 @@ def _wait_with_progress(jobs: Any, job_id: str) -> dict[str, Any]:
         time.sleep(0.5)
 
 
-def _job_rows(jobs: list[dict[str, Any]]) -> Table:
-    def params(job: dict[str, Any]) -> str:
-        return ", ".join(f"{k}={v}" for k, v in (job["parameters"] or {}).items())
-
-    rows = []
-    for job in jobs:
-        took = f"{job['duration']:.1f} s" if job["duration"] is not None else ""
-        error = (job["error"] or {}).get("message", "")
-        rows.append(
-            [
-                job["id"],
-                job["kind"],
-                job["status"],
-                job["notebook"].rsplit("/", 1)[-1],
-                params(job),
-                took,
-                error,
-            ]
-        )
-        for child in job.get("children", []):
-            c_took = f"{child['duration']:.1f} s" if child["duration"] is not None else ""
-            rows.append(
-                [
-                    "  " + child["id"],
-                    "",
-                    child["status"],
-                    "",
-                    params(child),
-                    c_took,
-                    (child["error"] or {}).get("message", ""),
-                ]
-            )
-    return Table(["id", "kind", "status", "notebook", "parameters", "took", "error"], rows)
-
-
 @magics_class
 class MLLabMagics(Magics):
-    @line_magic
-    def mllab(self, line: str) -> Any:
+    @line_cell_magic
+    def mllab(self, line: str, cell: str | None = None) -> Any:
         """The ML Lab from a cell: see ``%mllab`` with no arguments for the commands."""
         args = _parser().parse_args(shlex.split(line))
+        if (cell is None) == (args.command == "track"):
+            raise UsageError(
+                "Use %%mllab track as a cell magic (the cell's first line), and the other "
+                "commands as line magics (%mllab ...)."
+            )
         try:
+            if cell is not None:
+                return self._track(args, cell)
             return self._dispatch(args)
         except MLLabError as exc:
             raise UsageError(exc.message) from None
@@ -204,7 +169,21 @@ class MLLabMagics(Magics):
         if args.command in ("run", "jobs", "cancel"):
             return self._jobs(args)
         if args.command == "monitor":
-            return _monitor_table()
+            return monitor_table()
+        if args.command == "runs":
+            from .client.runs_table import list_runs
+
+            page = list_runs(
+                args.filter,
+                args.sort,
+                status=args.status,
+                sweep=args.sweep,
+                notebook=args.notebook,
+                dataset=args.dataset,
+                tag=args.tag,
+                limit=args.limit,
+            )
+            return runs_rows(page)
         if args.command == "use":
             name = client.set_project(args.name)
             print(f"This kernel now works in project '{name}'.")
@@ -212,11 +191,48 @@ class MLLabMagics(Magics):
         print(USAGE)
         return None
 
+    def _track(self, args: argparse.Namespace, cell: str) -> Any:
+        """Run the cell in the user's namespace inside ``mllab.start_run``; afterwards log
+        each ``--log`` variable: numbers as metrics, anything else as a parameter."""
+        from .client import tracking
+
+        params: dict[str, str] = {}
+        for item in args.param:
+            name, sep, value = item.partition("=")
+            if not sep or not name:
+                raise UsageError(f"--param takes NAME=VALUE; got {item!r}.")
+            params[name] = value
+        names = [n.strip() for n in args.log.split(",") if n.strip()]
+        shell = self.shell
+        assert shell is not None  # a registered magic always has its shell
+        code = shell.transform_cell(cell)
+        with tracking.start_run(name=args.name, params=params, project=args.project) as run:
+            exec(compile(code, "<%%mllab track>", "exec"), shell.user_ns)
+            missing = [n for n in names if n not in shell.user_ns]
+            metrics: dict[str, float] = {}
+            logged: dict[str, Any] = {}
+            for name in names:
+                if name in missing:
+                    continue
+                value = shell.user_ns[name]
+                if isinstance(value, numbers.Real) and not isinstance(value, bool):
+                    metrics[name] = float(value)
+                else:
+                    logged[name] = value
+            if metrics:
+                tracking.log_metrics(metrics)
+            if logged:
+                tracking.log_params(logged)
+        print(f"Run {run.info.run_id} ({run.info.run_name}): FINISHED")
+        if missing:
+            print(f"Not logged (no such variable after the cell): {', '.join(missing)}")
+        return None
+
     def _jobs(self, args: argparse.Namespace) -> Any:
         from .client import jobs
 
         if args.command == "jobs":
-            return _job_rows(jobs.list_jobs(status=args.status, limit=args.limit))
+            return job_rows(jobs.list_jobs(status=args.status, limit=args.limit))
         if args.command == "cancel":
             job = jobs.cancel_job(args.id)
             print(f"Job {job['id']}: {job['status']}")
@@ -236,7 +252,7 @@ class MLLabMagics(Magics):
         if not args.wait:
             return job["id"]
         job = _wait_with_progress(jobs, job["id"])
-        return _job_rows([job])
+        return job_rows([job])
 
     def _dataset(self, args: argparse.Namespace) -> Any:
         from .client import datasets
@@ -249,7 +265,7 @@ class MLLabMagics(Magics):
                     [
                         r["latest"]["key"],
                         r["versions"],
-                        _size(r["latest"]["size"]),
+                        size(r["latest"]["size"]),
                         r["latest"]["media_type"],
                         r["updated"],
                     ]
@@ -271,62 +287,6 @@ class MLLabMagics(Magics):
             extract=args.extract,
         )
         print(
-            f"Uploaded {version['key']} ({_size(version['size'])}, sha256 {version['sha256'][:12]})"
+            f"Uploaded {version['key']} ({size(version['size'])}, sha256 {version['sha256'][:12]})"
         )
         return version["key"]
-
-
-def _monitor_table() -> Table:
-    """A snapshot of the machine (two samples half a second apart, for the rates)."""
-    import time
-
-    from .monitor.sampler import Sampler, cgroup_limits
-
-    home = client.home()
-    sampler = Sampler(home if home.exists() else Path.cwd())
-    sampler.sample()
-    time.sleep(0.5)
-    p = sampler.sample()
-    rows = [
-        [
-            "CPU",
-            f"{p['cpu_percent']:.0f}% of {len(p['cpu_per_core'])} cores "
-            f"({', '.join(f'{c:.0f}' for c in p['cpu_per_core'])})",
-        ],
-        ["load", " ".join(str(x) for x in p["load"])],
-        ["memory", f"{_size(p['memory_used_bytes'])} of {_size(p['memory_total_bytes'])}"],
-        ["swap", f"{_size(p['swap_used_bytes'])} of {_size(p['swap_total_bytes'])}"],
-        ["disk (lab home)", f"{_size(p['disk_used_bytes'])} of {_size(p['disk_total_bytes'])}"],
-        [
-            "disk I/O",
-            f"read {_size(int(p['disk_read_bps']))}/s, write {_size(int(p['disk_write_bps']))}/s",
-        ],
-        ["network", f"in {_size(int(p['net_recv_bps']))}/s, out {_size(int(p['net_sent_bps']))}/s"],
-    ]
-    limits = cgroup_limits()
-    if limits["cpus"] or limits["memory_bytes"]:
-        cpus = f"{limits['cpus']:g} CPUs" if limits["cpus"] else "no CPU limit"
-        mem = _size(int(limits["memory_bytes"])) if limits["memory_bytes"] else "no memory limit"
-        rows.append(["container", f"{cpus}, {mem}"])
-    for gpu in p["gpus"]:
-        rows.append(
-            [
-                f"GPU {gpu['index']}",
-                f"{gpu.get('name', '')}: {gpu.get('utilization_percent', 0):.0f}%, "
-                f"{_size(gpu.get('memory_used_bytes', 0))} of "
-                f"{_size(gpu.get('memory_total_bytes', 0))}, "
-                f"{gpu.get('temperature_c', 0):.0f} °C, {gpu.get('power_w', 0):.0f} W",
-            ]
-        )
-    if not p["gpus"]:
-        rows.append(["GPU", "none"])
-    return Table(["", "now"], rows)
-
-
-def _size(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"

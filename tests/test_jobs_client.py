@@ -12,7 +12,7 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from jobs_helpers import make_notebook, simple_notebook, wait_for
 
-from jupyter_mllab.magics import Table
+from jupyter_mllab.magic_tables import Table
 
 
 @pytest.fixture

@@ -64,3 +64,47 @@ def test_monitor_magic() -> None:
     assert rows["CPU"].endswith(")") and "cores" in rows["CPU"]
     assert " of " in rows["memory"]
     assert rows.get("GPU") == "none" or any(k.startswith("GPU ") for k in rows)
+
+
+def test_track_cell_magic_and_runs_table(
+    shell: InteractiveShell, capsys: pytest.CaptureFixture
+) -> None:
+    for lr in (0.1, 0.3):
+        shell.run_cell_magic(
+            "mllab",
+            f"track --name lr{lr} --log acc,kind,ghost --param lr={lr}",
+            f"acc = 1 - {lr}\nkind = 'forest'\nimport jupyter_mllab as mllab\n"
+            "mllab.log_metric('loss', acc / 2)",
+        )
+    out = capsys.readouterr().out
+    assert (
+        out.count(": FINISHED") == 2
+        and "Not logged (no such variable after the cell): ghost" in out
+    )
+    assert shell.user_ns["acc"] == pytest.approx(0.7)  # the cell ran in the user's namespace
+
+    table = shell.run_line_magic("mllab", "runs --sort 'metrics.acc DESC'")
+    assert "2 of 2 runs of project 'default'" in capsys.readouterr().out
+    columns = table.columns
+    assert columns[:5] == ["run", "name", "status", "started", "took"]
+    assert {"lr", "kind", "acc", "loss"} <= set(columns)
+    rows = [dict(zip(columns, row, strict=True)) for row in table.rows]
+    assert [r["name"] for r in rows] == ["lr0.1", "lr0.3"]
+    assert rows[0]["acc"] == "0.9" and rows[0]["kind"] == "forest" and rows[0]["lr"] == "0.1"
+    assert rows[1]["loss"] == "0.35"
+
+    table = shell.run_line_magic("mllab", "runs --filter \"params.lr = '0.3'\"")
+    assert [r[1] for r in table.rows] == ["lr0.3"]
+    with pytest.raises(UsageError, match="Invalid clause"):
+        shell.run_line_magic("mllab", "runs --filter 'metrics.acc >'")
+
+
+def test_track_marks_a_failing_cell_failed(shell: InteractiveShell) -> None:
+    with pytest.raises(ZeroDivisionError):
+        shell.run_cell_magic("mllab", "track --name broken", "x = 1 / 0")
+    table = shell.run_line_magic("mllab", "runs --status FAILED")
+    assert [r[1:3] for r in table.rows] == [["broken", "FAILED"]]
+    with pytest.raises(UsageError, match="as a cell magic"):
+        shell.run_line_magic("mllab", "track")
+    with pytest.raises(UsageError, match="NAME=VALUE"):
+        shell.run_cell_magic("mllab", "track --param oops", "pass")

@@ -239,6 +239,7 @@ def start_run(
         tags=[RunTag(k, v) for k, v in all_tags.items()],
     )
     _runs.append(run_id)
+    fluent = _push_fluent(run_id)
     status = "FINISHED"
     try:
         yield client.get_run(run_id)
@@ -248,7 +249,41 @@ def start_run(
     finally:
         _runs.remove(run_id)
         flush()
+        if fluent:
+            import mlflow
+
+            mlflow.end_run(status)
         client.set_terminated(run_id, status)
+
+
+def _push_fluent(run_id: str) -> bool:
+    """Make ``run_id`` MLflow's active run too, so that ``mlflow.log_*`` and autologging
+    (``mllab.autolog``) in the same block land in it; True if it was pushed."""
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri())
+    active = mlflow.active_run()
+    if active is not None and active.info.run_id == run_id:
+        return False
+    mlflow.start_run(run_id=run_id, nested=active is not None)
+    return True
+
+
+def autolog(**options: Any) -> None:
+    """``mlflow.autolog`` wired to the lab: scikit-learn, TensorFlow/Keras and the other
+    libraries MLflow knows log into the current run (a tracked job's, or the one ``with
+    mllab.start_run()`` opens); outside any run MLflow's own runs go to the current
+    project's experiment. ``options`` go to ``mlflow.autolog`` (``log_models=False``, ...)."""
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri())
+    run_id = (_runs[-1] if _runs else None) or os.environ.get("MLLAB_RUN_ID")
+    if run_id:
+        _push_fluent(run_id)
+    else:
+        mlflow.set_experiment(experiment_id=_experiment_id(current_project()))
+    options.setdefault("silent", True)
+    mlflow.autolog(**options)
 
 
 def run_experiment(

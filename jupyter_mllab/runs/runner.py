@@ -451,7 +451,8 @@ class JobRunner:
             nb = nbformat.reads(spec["notebook_content"], as_version=4)
             kernel_name = spec["kernel"]
             cwd = spec["cwd"]
-            env = {**spec["env"], "MLLAB_RUN_ID": run_id}
+            # MLFLOW_RUN_ID too: plain mlflow.log_* and autologging in the notebook resume it
+            env = {**spec["env"], "MLLAB_RUN_ID": run_id, "MLFLOW_RUN_ID": run_id}
             if spec.get("cuda_visible_devices") is not None:
                 env["CUDA_VISIBLE_DEVICES"] = spec["cuda_visible_devices"]
             km, warm = self.kernels.take(kernel_name, env, cwd)
