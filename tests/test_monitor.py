@@ -13,7 +13,10 @@ from typing import Any
 import psutil
 import pytest
 
+from jupyter_mllab.monitor.gpu import gpu_inventory
 from jupyter_mllab.monitor.sampler import Gpus, Sampler, cgroup_limits, downsample, prometheus
+
+REAL_GPUS = gpu_inventory()
 
 
 def test_sample_is_plausible_against_psutil(tmp_path: Path) -> None:
@@ -28,7 +31,22 @@ def test_sample_is_plausible_against_psutil(tmp_path: Path) -> None:
     assert point["disk_total_bytes"] == psutil.disk_usage(str(tmp_path)).total
     assert point["net_recv_bps"] >= 0 and point["disk_write_bps"] >= 0
     assert len(point["load"]) == 3
-    assert point["gpus"] == []  # no GPU here: a normal state, not an error
+    if not REAL_GPUS["available"]:
+        assert point["gpus"] == []  # no GPU: a normal state, not an error
+
+
+@pytest.mark.skipif(not REAL_GPUS["available"], reason="no NVIDIA GPU with NVML here")
+def test_real_gpus_through_nvml(tmp_path: Path) -> None:
+    """The real NVML, on a machine with an NVIDIA GPU (CI has none: there it is skipped)."""
+    sampler = Sampler(tmp_path)
+    gpus = sampler.sample()["gpus"]
+    assert [g["name"] for g in gpus] == REAL_GPUS["names"]
+    for gpu in gpus:
+        assert 0 <= gpu["memory_used_bytes"] <= gpu["memory_total_bytes"]
+        assert gpu["memory_total_bytes"] > 2**30
+        assert 0 <= gpu["utilization_percent"] <= 100
+        assert 0 < gpu.get("temperature_c", 40) < 120
+        assert gpu.get("power_w", 0) >= 0
 
 
 def test_history_downsamples_to_minutes(tmp_path: Path) -> None:
