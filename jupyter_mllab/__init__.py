@@ -23,6 +23,7 @@ from .client.datasets import (
 )
 from .client.jobs import cancel_job, get_job, list_jobs, run_notebook, wait_job
 from .client.runs_table import list_runs
+from .client.tensorboard import tensorboard_dir
 from .client.tracking import (
     autolog,
     flush,
@@ -66,6 +67,7 @@ __all__ = [
     "set_project",
     "set_tags",
     "start_run",
+    "tensorboard_dir",
     "upload_dataset",
     "wait_job",
 ]

@@ -20,6 +20,7 @@ from .projects.handlers import ROUTES as PROJECT_ROUTES
 from .projects.service import ProjectService
 from .runs.handlers import ROUTES as JOB_ROUTES
 from .tracking.handlers import ROUTES as RUN_ROUTES
+from .tracking.tensorboard_handlers import ROUTES as TENSORBOARD_ROUTES
 
 API = "mllab/api"
 
@@ -32,6 +33,7 @@ def route_table() -> list[tuple[str, Any]]:
     routes += JOB_ROUTES
     routes += MONITOR_ROUTES
     routes += RUN_ROUTES
+    routes += TENSORBOARD_ROUTES
     return [(f"/{API}/{pattern}", handler) for pattern, handler in routes]
 
 

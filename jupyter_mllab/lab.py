@@ -22,6 +22,7 @@ from .runs.service import JobService
 from .runs.store import JobStore
 from .tracking.experiments import ExperimentLink
 from .tracking.service import RunsService
+from .tracking.tensorboard import TensorBoardManager
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class Lab:
         self.config = config
         self.experiments = ExperimentLink(config.tracking_uri, config.artifact_root)
         self.runs = RunsService(self)
+        self.tensorboard = TensorBoardManager(config.home, config.tracking_uri)
         store = ProjectStore(config.home)
         self.projects = project_service_class(store, self.experiments)
         self.datasets = DatasetService(store, config.max_upload_size, config.archive_limits)
@@ -129,6 +131,7 @@ class Lab:
 
     async def stop(self) -> None:
         self.monitor.stop()
+        await self.tensorboard.stop_all()
         await self.scheduler.stop()
         proc = self._tracking_proc
         if proc is not None and proc.returncode is None:

@@ -9,6 +9,7 @@ HOME_ENV = "MLLAB_HOME"
 PROJECT_ENV = "MLLAB_PROJECT"
 TRACKING_ENV = "MLFLOW_TRACKING_URI"
 ARTIFACTS_ENV = "MLLAB_ARTIFACT_ROOT"
+TENSORBOARD_TAG = "mllab.tensorboard"  # on a run with TensorBoard logs: their folder
 
 
 def default_home(root_dir: str | os.PathLike[str] | None = None) -> Path:
@@ -37,3 +38,8 @@ def default_artifact_root(home: Path) -> Path:
 def db_path(home: Path) -> Path:
     """The lab's own metadata (projects, later jobs): SQLite in WAL mode."""
     return home / "mllab.db"
+
+
+def tensorboard_root(home: Path) -> Path:
+    """Where runs' TensorBoard logs go: ``<home>/tensorboard/<run_id>``."""
+    return home / "tensorboard"

@@ -1,3 +1,4 @@
 import './base.css';
 import './experiments.css';
 import './hardware.css';
+import './tensorboard.css';

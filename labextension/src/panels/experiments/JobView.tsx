@@ -16,11 +16,13 @@ import { formatBytes } from '../datasets/format';
 import { ProgressBar } from './ExperimentsPanel';
 import { notebookName, seconds } from './format';
 import { LineChart } from './LineChart';
+import { TensorBoardButton } from './TensorBoard';
 
 export interface IJobActions {
   openOutput: (job: IJob) => void;
   openJob: (id: string) => void;
   rerun: (job: IJob) => void;
+  openTensorBoard: (runId: string) => Promise<void>;
 }
 
 function Page(props: { id: string; actions: IJobActions }): JSX.Element {
@@ -101,6 +103,11 @@ function Page(props: { id: string; actions: IJobActions }): JSX.Element {
               Open output notebook
             </button>
           )}
+          <TensorBoardButton
+            runId={job.mlflow_run_id}
+            finished={TERMINAL.includes(job.status)}
+            open={props.actions.openTensorBoard}
+          />
           {!TERMINAL.includes(job.status) && (
             <button
               className="jp-mod-styled jp-mod-warn"

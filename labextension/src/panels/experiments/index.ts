@@ -4,12 +4,14 @@ import { Widget } from '@lumino/widgets';
 import { LabModel } from '../../model';
 import { ExperimentsPanel } from './ExperimentsPanel';
 import { createJobView, IJobActions } from './JobView';
+import { tensorBoardOpener } from './TensorBoard';
 
 /** Opens (or shows) a run's page in the main area. */
 export function jobOpener(
   shell: ILabShell,
-  actions: Omit<IJobActions, 'openJob'>
+  actions: Omit<IJobActions, 'openJob' | 'openTensorBoard'>
 ): (id: string) => void {
+  const openTensorBoard = tensorBoardOpener(shell);
   const open = (id: string) => {
     const widgetId = `jp-mllab-job-${id}`;
     for (const widget of shell.widgets('main')) {
@@ -18,7 +20,11 @@ export function jobOpener(
         return;
       }
     }
-    const view: Widget = createJobView(id, { ...actions, openJob: open });
+    const view: Widget = createJobView(id, {
+      ...actions,
+      openJob: open,
+      openTensorBoard
+    });
     shell.add(view, 'main');
     shell.activateById(widgetId);
   };

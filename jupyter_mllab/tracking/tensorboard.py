@@ -1,0 +1,322 @@
+"""One TensorBoard process per run, started on demand, on 127.0.0.1 only.
+
+The browser never talks to TensorBoard directly: the server proxies it under its own
+authentication (see tensorboard_handlers.py), so each process is started with
+``--path_prefix`` set to the proxy's path and its own links work through the proxy. A
+process is reused while alive, stopped after ``idle_after`` seconds without a request,
+and all are stopped with the server. Plain Python: the blocking parts (fork, waiting for
+the process to answer, killing it) run in threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http.client
+import importlib.util
+import logging
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import unquote
+
+from .. import paths
+from .._threads import run_sync
+from ..errors import BadRequest, MLLabError, NotFound, Unavailable
+
+log = logging.getLogger(__name__)
+
+RUN_ID = re.compile(r"[0-9a-f]{32}")  # MLflow's run ids: safe as a folder name
+IDLE_AFTER = 30 * 60.0  # seconds without a request before a TensorBoard is stopped
+CHECK_EVERY = 60.0  # seconds between looks for idle ones
+START_TIMEOUT = 120.0  # seconds for a new TensorBoard to answer (it imports tensorflow)
+
+
+def check_run_id(run_id: str) -> str:
+    if not RUN_ID.fullmatch(run_id):
+        raise BadRequest(
+            f"'{run_id}' is not an MLflow run id (32 hex characters).", reason="bad_run_id"
+        )
+    return run_id
+
+
+def tensorboard_installed() -> bool:
+    return importlib.util.find_spec("tensorboard") is not None
+
+
+def free_port() -> int:
+    """A port nobody listens on now (the OS's pick for port 0)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Board:
+    """A running TensorBoard: its process, where it listens, when it was last used."""
+
+    run_id: str
+    logdir: Path
+    port: int
+    prefix: str
+    process: subprocess.Popen[bytes]
+    output: IO[bytes]  # its stdout and stderr, for the error message if it dies
+    last_used: float = field(default_factory=time.monotonic)
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def touch(self) -> None:
+        self.last_used = time.monotonic()
+
+    def output_tail(self, lines: int = 12) -> str:
+        with contextlib.suppress(OSError, ValueError):
+            self.output.seek(0, os.SEEK_END)
+            size = self.output.tell()
+            self.output.seek(max(0, size - 8192))
+            text = self.output.read().decode(errors="replace")
+            return "\n".join(text.strip().splitlines()[-lines:])
+        return ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "logdir": str(self.logdir), "pid": self.process.pid}
+
+
+class TensorBoardManager:
+    def __init__(
+        self,
+        home: Path,
+        tracking_uri: str,
+        idle_after: float = IDLE_AFTER,
+        start_timeout: float = START_TIMEOUT,
+    ):
+        self.root = paths.tensorboard_root(home)
+        self.tracking_uri = tracking_uri
+        self.idle_after = idle_after
+        self.start_timeout = start_timeout
+        self.extra_args: list[str] = []  # more TensorBoard flags
+        self._boards: dict[str, Board] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._reaper: asyncio.Task[None] | None = None
+        self._client: Any = None
+
+    # -- which runs have logs ----------------------------------------------------------
+    def logdir(self, run_id: str) -> Path:
+        return self.root / check_run_id(run_id)
+
+    def _tagged(self, run_id: str) -> bool:
+        """Whether MLflow has the run with the ``mllab.tensorboard`` tag (blocking)."""
+        from mlflow.exceptions import MlflowException
+
+        if self._client is None:
+            from mlflow.tracking import MlflowClient
+
+            self._client = MlflowClient(self.tracking_uri)
+        try:
+            run = self._client.get_run(run_id)
+        except MlflowException:
+            return False
+        return paths.TENSORBOARD_TAG in run.data.tags
+
+    def has_logs(self, run_id: str) -> bool:
+        """The run's log folder exists, or MLflow says it has one (blocking)."""
+        return self.logdir(run_id).is_dir() or self._tagged(run_id)
+
+    async def status(self, run_id: str) -> dict[str, Any]:
+        logdir = self.logdir(run_id)
+        board = self.get(run_id)
+        return {
+            "run_id": run_id,
+            "logdir": str(logdir),
+            "available": bool(board) or await run_sync(self.has_logs, run_id),
+            "running": bool(board),
+            "installed": tensorboard_installed(),
+        }
+
+    # -- processes ---------------------------------------------------------------------
+    def get(self, run_id: str) -> Board | None:
+        """The run's live TensorBoard, if any."""
+        board = self._boards.get(run_id)
+        return board if board is not None and board.alive else None
+
+    async def ensure(self, run_id: str, prefix: str) -> Board:
+        """The run's TensorBoard, started if need be; ``prefix``: the proxy's URL path
+        (as the browser sends it, percent-encoded) without a trailing slash."""
+        check_run_id(run_id)
+        board = self.get(run_id)
+        if board is None:
+            async with self._locks.setdefault(run_id, asyncio.Lock()):
+                board = self.get(run_id)
+                if board is None:
+                    board = await self._replace(run_id, prefix)
+        board.touch()
+        return board
+
+    async def _replace(self, run_id: str, prefix: str) -> Board:
+        dead = self._boards.pop(run_id, None)
+        if dead is not None:  # it exited on its own: start a new one
+            log.warning("TensorBoard for run %s had exited: %s", run_id, dead.output_tail(3))
+            await run_sync(_kill, dead)
+        if not tensorboard_installed():
+            raise MLLabError(
+                "TensorBoard is not installed on the server: `pip install tensorboard` "
+                "in its environment, then restart it.",
+                reason="tensorboard_missing",
+                status=501,
+            )
+        if not await run_sync(self.has_logs, run_id):
+            raise NotFound(
+                f"Run {run_id} has no TensorBoard logs: write them to "
+                "`mllab.tensorboard_dir()` in the run.",
+                reason="no_tensorboard_logs",
+            )
+        board = await run_sync(self._start, run_id, prefix)
+        self._boards[run_id] = board
+        if self._reaper is None or self._reaper.done():
+            self._reaper = asyncio.ensure_future(self._reap_idle())
+        return board
+
+    def _start(self, run_id: str, prefix: str) -> Board:
+        """Start a TensorBoard and wait until it answers (blocking)."""
+        logdir = self.logdir(run_id)
+        logdir.mkdir(parents=True, exist_ok=True)
+        port = free_port()
+        # TensorBoard compares the prefix with the decoded request path.
+        decoded_prefix = unquote(prefix).rstrip("/")
+        command = [
+            sys.executable, "-m", "tensorboard.main",
+            "--logdir", str(logdir),
+            "--host", "127.0.0.1",
+            "--port", str(port),
+            "--path_prefix", decoded_prefix,
+            *self.extra_args,
+        ]  # fmt: skip
+        output = tempfile.TemporaryFile(prefix="mllab-tensorboard-")  # noqa: SIM115 (the board's)
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=env,
+            # its own process group: stopping it also stops its data server child
+            start_new_session=True,
+        )
+        board = Board(run_id, logdir, port, decoded_prefix, process, output)
+        log.info("Starting TensorBoard for run %s on port %s (pid %s)", run_id, port, process.pid)
+        deadline = time.monotonic() + self.start_timeout
+        while True:
+            if not board.alive:
+                tail = board.output_tail()
+                _kill(board)
+                raise Unavailable(
+                    f"TensorBoard for run {run_id} exited with code "
+                    f"{process.returncode}: {tail or 'no output'}",
+                    reason="tensorboard_failed",
+                )
+            if _answers(port, decoded_prefix):
+                return board
+            if time.monotonic() > deadline:
+                tail = board.output_tail()
+                _kill(board)
+                raise Unavailable(
+                    f"TensorBoard for run {run_id} did not answer within "
+                    f"{self.start_timeout:.0f} s: {tail or 'no output'}",
+                    reason="tensorboard_timeout",
+                )
+            time.sleep(0.2)
+
+    async def stop(self, run_id: str) -> bool:
+        """Stop the run's TensorBoard; whether one was running."""
+        board = self._boards.pop(check_run_id(run_id), None)
+        if board is None:
+            return False
+        await run_sync(_kill, board)
+        return True
+
+    async def stop_idle(self) -> list[str]:
+        """Stop those unused for ``idle_after`` seconds (and forget dead ones)."""
+        now = time.monotonic()
+        stale = [
+            run_id
+            for run_id, board in self._boards.items()
+            if not board.alive or now - board.last_used >= self.idle_after
+        ]
+        for run_id in stale:
+            await self.stop(run_id)
+        if stale:
+            log.info("Stopped idle TensorBoards: %s", ", ".join(stale))
+        return stale
+
+    async def _reap_idle(self) -> None:
+        while self._boards:
+            await asyncio.sleep(max(1.0, min(CHECK_EVERY, self.idle_after)))
+            try:
+                await self.stop_idle()
+            except Exception:
+                log.exception("Stopping idle TensorBoards failed")
+
+    async def stop_all(self) -> None:
+        if self._reaper is not None:
+            self._reaper.cancel()
+            with contextlib.suppress(BaseException):
+                await self._reaper
+            self._reaper = None
+        boards, self._boards = list(self._boards.values()), {}
+        for board in boards:
+            await run_sync(_kill, board)
+
+
+def _answers(port: int, prefix: str) -> bool:
+    """Whether TensorBoard serves on the port yet (no proxy settings: a direct socket)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+    try:
+        conn.request("GET", prefix + "/data/logdir")
+        return conn.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        conn.close()
+
+
+def _kill(board: Board, grace: float = 5.0) -> None:
+    """SIGTERM its process group, SIGKILL what is left after ``grace`` seconds, and wait
+    until the whole group (TensorBoard and its data server) is gone (blocking)."""
+    pgid = board.process.pid  # start_new_session: the group's id is the leader's pid
+    _signal_group(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        board.process.wait(grace)
+    if not _group_gone(pgid, deadline):
+        _signal_group(pgid, signal.SIGKILL)
+        _group_gone(pgid, time.monotonic() + grace)
+    board.process.wait()
+    board.output.close()
+
+
+def _signal_group(pgid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signum)
+
+
+def _group_gone(pgid: int, deadline: float) -> bool:
+    """Wait until no process is left in the group, or the deadline passes."""
+    while True:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
