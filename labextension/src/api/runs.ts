@@ -2,7 +2,7 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import { apiUrl, MLLabApiError, requestAPI } from './request';
 
-/** The runs table: the shapes of GET runs and GET runs/compare (docs/runs-api.md). */
+/** The runs table: the shapes of GET runs and GET runs/compare (jupyter_mllab/tracking/table.py). */
 export interface IRunRow {
   run_id: string;
   name: string | null;

@@ -41,6 +41,10 @@ test('the runs table: a sweep of three, filter it, select them, compare', async 
   await expect(view.locator('.jp-mllab-pager')).toContainText('1–4 of 4');
   await expect(view.locator('thead')).toContainText('n_estimators');
   await expect(view.locator('thead')).toContainText('accuracy');
+  // each run's resources, from the hardware sampler (no GPU column without a GPU)
+  await expect(view.locator('thead')).toContainText('peak RSS MB');
+  await expect(view.locator('thead')).toContainText('mean CPU %');
+  await expect(view.locator('thead')).not.toContainText('peak GPU MB');
 
   // sort by n_estimators, then filter with MLflow's syntax
   await view.locator('thead th', { hasText: 'n_estimators' }).click(); // descending

@@ -41,8 +41,20 @@ function defaultColumns(page: IRunsPage): Column[] {
     .filter(k => !k.startsWith('system/'))
     .slice(0, 4)
     .map(key => ({ kind: 'metrics' as const, key }));
-  return [...params, ...metrics];
+  // each tracked run's resources (the hardware sampler's summary), when runs have them
+  const resources = Object.keys(RESOURCES)
+    .filter(k => page.columns.metrics.includes(k))
+    .filter(k => !k.includes('gpu') || page.runs.some(r => r.metrics[k]))
+    .map(key => ({ kind: 'metrics' as const, key }));
+  return [...params, ...metrics, ...resources];
 }
+
+/** Short headers for the resource columns. */
+const RESOURCES: Record<string, string> = {
+  'system/peak_rss_mb': 'peak RSS MB',
+  'system/mean_cpu_percent': 'mean CPU %',
+  'system/peak_gpu_memory_mb': 'peak GPU MB'
+};
 
 function Runs(props: { project: string; actions: IRunsActions }): JSX.Element {
   const [filter, setFilter] = useState('');
@@ -199,7 +211,7 @@ function Runs(props: { project: string; actions: IRunsActions }): JSX.Element {
                     className={c.kind === 'metrics' ? 'jp-mllab-num' : ''}
                     title={colId(c)}
                   >
-                    {c.key}
+                    {RESOURCES[c.key] ?? c.key}
                     {arrow(c)}
                   </th>
                 ))}
