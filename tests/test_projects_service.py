@@ -77,3 +77,36 @@ async def test_unreachable_tracking_store_does_not_lose_the_project(tmp_path: Pa
     created = await service.create("offline")
     assert created["experiment_id"] is None
     assert service.store.get("offline").name == "offline"
+
+
+def test_concurrent_ensure_makes_one_experiment(service: ProjectService) -> None:
+    """A sweep's runs, a runs-table request and kernels ask for a new project's experiment at
+    the same moment: one is created and all get it (separate links: as separate processes)."""
+    import threading
+
+    project = service.store.create("racing", "")
+    uri, root = service.experiments.tracking_uri, service.experiments.artifact_root
+    links = [ExperimentLink(uri, root) for _ in range(6)]
+    for link in links:
+        link.client.search_experiments()  # connected, so that the threads start together
+    barrier = threading.Barrier(len(links) * 2)
+    ids: list[str] = []
+    errors: list[BaseException] = []
+
+    def ensure(link: ExperimentLink) -> None:
+        barrier.wait()
+        try:
+            ids.append(link.ensure(project))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ensure, args=(link,)) for link in links for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(set(ids)) == 1 and len(ids) == 12
+    found = service.experiments.client.search_experiments(
+        filter_string=f"name = '{experiment_name('racing')}'"
+    )
+    assert [e.experiment_id for e in found] == ids[:1]

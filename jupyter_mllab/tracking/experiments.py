@@ -34,6 +34,7 @@ class ExperimentLink:
         self._client: MlflowClient | None = None
         # Per instance: functools.cached_property in Python 3.11 locks all instances at once.
         self._lock = threading.Lock()
+        self._ensure_lock = threading.Lock()
 
     @property
     def client(self) -> MlflowClient:
@@ -65,7 +66,21 @@ class ExperimentLink:
         SqlAlchemyStore(self.tracking_uri, (self.artifact_root / "0").as_uri())
 
     def ensure(self, project: Project) -> str:
-        """The id of the project's experiment, created (or renamed to match) when needed."""
+        """The id of the project's experiment, created (or renamed to match) when needed.
+
+        Threads of this process take turns; another process (a kernel, a second worker)
+        creating the same experiment at the same moment is no error: its experiment is
+        the one to use."""
+        with self._ensure_lock:
+            try:
+                return self._ensure(project)
+            except Exception:
+                exp = self.client.get_experiment_by_name(experiment_name(project.name))
+                if exp is not None and exp.lifecycle_stage == "active":
+                    return str(exp.experiment_id)
+                raise
+
+    def _ensure(self, project: Project) -> str:
         client = self.client
         name = experiment_name(project.name)
         if project.experiment_id:
