@@ -59,6 +59,11 @@ test('the runs table: a sweep of three, filter it, select them, compare', async 
   await expect(view.locator('.jp-mllab-error')).toContainText('Invalid clause');
   await view.locator('input[aria-label="filter"]').fill('');
   await view.locator('button', { hasText: 'Apply' }).click();
+  // quick filter by tag: the sweep's runs carry mllab.sweep_id, its parent does not
+  await view.locator('input[aria-label="tag"]').fill('mllab.sweep_id');
+  await expect(rows).toHaveCount(3);
+  await view.locator('input[aria-label="tag"]').fill('');
+  await expect(rows).toHaveCount(4);
 
   // the sweep's own runs, all three selected
   await view.locator('.jp-mllab-chip', { hasText: 'sweep' }).first().click();

@@ -61,6 +61,8 @@ function Runs(props: { project: string; actions: IRunsActions }): JSX.Element {
   const [draft, setDraft] = useState('');
   const [status, setStatus] = useState('');
   const [notebook, setNotebook] = useState('');
+  const [dataset, setDataset] = useState('');
+  const [tag, setTag] = useState('');
   const [sweep, setSweep] = useState('');
   const [order, setOrder] = useState('');
   const [offset, setOffset] = useState(0);
@@ -75,6 +77,8 @@ function Runs(props: { project: string; actions: IRunsActions }): JSX.Element {
     filter,
     status,
     notebook,
+    dataset,
+    tag,
     sweep,
     order_by: order,
     offset,
@@ -92,7 +96,17 @@ function Runs(props: { project: string; actions: IRunsActions }): JSX.Element {
     } finally {
       setLoading(false);
     }
-  }, [props.project, filter, status, notebook, sweep, order, offset]);
+  }, [
+    props.project,
+    filter,
+    status,
+    notebook,
+    dataset,
+    tag,
+    sweep,
+    order,
+    offset
+  ]);
   useEffect(() => {
     void load();
   }, [load]);
@@ -149,16 +163,25 @@ function Runs(props: { project: string; actions: IRunsActions }): JSX.Element {
             <option key={s}>{s}</option>
           ))}
         </select>
-        <input
-          className="jp-mllab-input"
-          placeholder="Notebook"
-          aria-label="notebook"
-          value={notebook}
-          onChange={e => {
-            setNotebook(e.target.value);
-            setOffset(0);
-          }}
-        />
+        {(
+          [
+            ['notebook', 'Notebook', notebook, setNotebook],
+            ['dataset', 'Dataset (wine@2)', dataset, setDataset],
+            ['tag', 'Tag (key=value)', tag, setTag]
+          ] as const
+        ).map(([label, placeholder, value, set]) => (
+          <input
+            key={label}
+            className="jp-mllab-input jp-mllab-quick"
+            placeholder={placeholder}
+            aria-label={label}
+            value={value}
+            onChange={e => {
+              set(e.target.value);
+              setOffset(0);
+            }}
+          />
+        ))}
         {sweep && (
           <button
             className="jp-mllab-chip"
@@ -237,7 +260,7 @@ function Runs(props: { project: string; actions: IRunsActions }): JSX.Element {
                         onChange={() => toggle(r.run_id)}
                       />
                     </td>
-                    <td className="jp-mllab-runname">
+                    <td className="jp-mllab-runname" title={r.name ?? r.run_id}>
                       {r.job_id ? (
                         <a
                           onClick={() => props.actions.openJob(r.job_id!)}
