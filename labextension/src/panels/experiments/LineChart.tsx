@@ -1,6 +1,7 @@
 import React, { useEffect, useRef } from 'react';
 
 import { IMetricPoint } from '../../api/jobs';
+import { prepareCanvas } from '../../canvas';
 
 /** A small canvas line chart of one metric's points by step (no library needed). */
 export function LineChart(props: {
@@ -10,24 +11,15 @@ export function LineChart(props: {
   const canvas = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
     const el = canvas.current;
-    if (!el) {
+    const prepared = prepareCanvas(el, 280, 140);
+    if (!el || !prepared) {
       return;
     }
-    const ratio = window.devicePixelRatio || 1;
-    const width = el.clientWidth || 280;
-    const height = el.clientHeight || 140;
-    el.width = width * ratio;
-    el.height = height * ratio;
-    const ctx = el.getContext('2d');
-    if (!ctx) {
-      return;
-    }
-    ctx.scale(ratio, ratio);
+    const { ctx, width, height } = prepared;
     const style = getComputedStyle(el);
     const fg = style.getPropertyValue('--jp-ui-font-color2') || '#666';
     const line = style.getPropertyValue('--jp-brand-color1') || '#1976d2';
     const grid = style.getPropertyValue('--jp-border-color2') || '#ddd';
-    ctx.clearRect(0, 0, width, height);
     const pts = props.points;
     if (pts.length === 0) {
       return;

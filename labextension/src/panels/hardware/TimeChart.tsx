@@ -1,5 +1,7 @@
 import React, { useEffect, useRef } from 'react';
 
+import { prepareCanvas } from '../../canvas';
+
 export interface ISeries {
   label: string;
   color: string;
@@ -17,19 +19,11 @@ export function TimeChart(props: {
   const canvas = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
     const el = canvas.current;
-    const ctx = el?.getContext('2d');
-    if (!el || !ctx) {
+    const prepared = prepareCanvas(el, 240, 70);
+    if (!el || !prepared) {
       return;
     }
-    const ratio = window.devicePixelRatio || 1;
-    const width = el.clientWidth || 240;
-    const height = el.clientHeight || 70;
-    if (el.width !== width * ratio || el.height !== height * ratio) {
-      el.width = width * ratio;
-      el.height = height * ratio;
-    }
-    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-    ctx.clearRect(0, 0, width, height);
+    const { ctx, width, height } = prepared;
     const { times } = props;
     if (times.length < 2) {
       return;

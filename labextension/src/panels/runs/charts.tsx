@@ -1,5 +1,7 @@
 import React, { useEffect, useRef } from 'react';
 
+import { prepareCanvas } from '../../canvas';
+
 /** One colour per compared run (the legend, curves, lines and points share them). */
 export const COLORS = [
   '#1f77b4',
@@ -48,16 +50,11 @@ export function OverlaidCurves(props: {
   const canvas = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
     const el = canvas.current;
-    const ctx = el?.getContext('2d');
-    if (!el || !ctx) {
+    const prepared = prepareCanvas(el, 360, 180);
+    if (!el || !prepared) {
       return;
     }
-    const ratio = window.devicePixelRatio || 1;
-    const width = el.clientWidth || 360;
-    const height = el.clientHeight || 180;
-    el.width = width * ratio;
-    el.height = height * ratio;
-    ctx.scale(ratio, ratio);
+    const { ctx, width, height } = prepared;
     const style = getComputedStyle(el);
     const fg = (style.getPropertyValue('--jp-ui-font-color2') || '#666').trim();
     const grid = (
@@ -66,7 +63,6 @@ export function OverlaidCurves(props: {
     const all = props.series.flatMap(s =>
       s.points.filter(p => p[1] !== null)
     ) as [number, number][];
-    ctx.clearRect(0, 0, width, height);
     if (all.length === 0) {
       return;
     }
