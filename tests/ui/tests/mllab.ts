@@ -77,6 +77,28 @@ export class MLLabSidebar {
     });
   }
 
+  /** Submits a run or sweep through the REST API and waits until it has COMPLETED. */
+  async runToCompletion(
+    data: Record<string, unknown>,
+    timeout = 180_000
+  ): Promise<{ id: string }> {
+    const submitted = await this.page.request.post('/mllab/api/jobs', { data });
+    expect(submitted.status()).toBe(201);
+    const job = await submitted.json();
+    await expect
+      .poll(
+        async () =>
+          (
+            await (
+              await this.page.request.get(`/mllab/api/jobs/${job.id}`)
+            ).json()
+          ).status,
+        { timeout, intervals: [1000] }
+      )
+      .toBe('COMPLETED');
+    return job;
+  }
+
   async shot(testInfo: TestInfo, name: string): Promise<void> {
     fs.mkdirSync(SCREENSHOTS, { recursive: true });
     const file = path.join(SCREENSHOTS, `${name}.png`);

@@ -13,23 +13,11 @@ test('the runs table: a sweep of three, filter it, select them, compare', async 
   await lab.createProject('compare-demo');
 
   // three runs of the example notebook, one grid, through the REST API
-  const submitted = await page.request.post('/mllab/api/jobs', {
-    data: {
-      notebook: 'train_wine.ipynb',
-      project: 'compare-demo',
-      parameters: { n_estimators: { values: [10, 20, 40] }, max_depth: 3 }
-    }
+  await lab.runToCompletion({
+    notebook: 'train_wine.ipynb',
+    project: 'compare-demo',
+    parameters: { n_estimators: { values: [10, 20, 40] }, max_depth: 3 }
   });
-  expect(submitted.status()).toBe(201);
-  const sweep = await submitted.json();
-  await expect
-    .poll(
-      async () =>
-        (await (await page.request.get(`/mllab/api/jobs/${sweep.id}`)).json())
-          .status,
-      { timeout: 180_000, intervals: [1000] }
-    )
-    .toBe('COMPLETED');
 
   // the Experiments panel's "Runs table": the sweep and its three runs, newest first
   await page

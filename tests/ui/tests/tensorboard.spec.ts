@@ -55,19 +55,10 @@ test("a run's TensorBoard, opened from its page through the server", async ({
       await page.request.put('/api/contents/tb_curve.ipynb', { data: NOTEBOOK })
     ).ok()
   ).toBe(true);
-  const submitted = await page.request.post('/mllab/api/jobs', {
-    data: { notebook: 'tb_curve.ipynb' }
-  });
-  expect(submitted.status()).toBe(201);
-  const job = await submitted.json();
-  await expect
-    .poll(
-      async () =>
-        (await (await page.request.get(`/mllab/api/jobs/${job.id}`)).json())
-          .status,
-      { timeout: 120_000, intervals: [1000] }
-    )
-    .toBe('COMPLETED');
+  const job = await lab.runToCompletion(
+    { notebook: 'tb_curve.ipynb' },
+    120_000
+  );
 
   await page.evaluate(async id => {
     await (window as any).jupyterapp.commands.execute('mllab:open-job', { id });
