@@ -11,6 +11,8 @@ module.exports = {
   workers: 1,
   retries: process.env.CI ? 1 : 0,
   timeout: 90_000,
+  // CI machines are slower than a laptop: a panel's first query may take seconds there
+  expect: { timeout: 15_000 },
   globalTimeout: 20 * 60_000,
   use: {
     ...baseConfig.use,

@@ -1,9 +1,9 @@
-import { expect, test } from '@jupyterlab/galata';
+import { expect, test } from './fixtures';
 import * as fs from 'fs';
 
 import { MLLabSidebar } from './mllab';
 
-test.use({ autoGoto: true });
+test.use({ autoGoto: true, project: 'cellar' });
 
 const CSV =
   'name,alcohol,quality\n' +
@@ -25,11 +25,9 @@ test('drop a CSV, preview it, upload a second version, copy the key, download', 
   const item = panel.locator('.jp-mllab-dataset[data-name="wine"]');
   await expect(item.locator('.jp-mllab-dataset-latest')).toHaveText('v1');
   // the new version opens in the main area with its preview
-  const view = page.locator(
-    '.jp-mllab-dataset-view[data-key="default/wine@1"]'
-  );
+  const view = page.locator('.jp-mllab-dataset-view[data-key="cellar/wine@1"]');
   const preview = view.locator('.jp-mllab-preview');
-  await expect(view.locator('h2')).toHaveText('default/wine@1');
+  await expect(view.locator('h2')).toHaveText('cellar/wine@1');
   await expect(preview.locator('th').first()).toContainText('name');
   await expect(preview.locator('tbody tr')).toHaveCount(3);
   // an HTML-looking cell is shown as text, never rendered
@@ -46,25 +44,23 @@ test('drop a CSV, preview it, upload a second version, copy the key, download', 
     '2 versions'
   );
   const view2 = page.locator(
-    '.jp-mllab-dataset-view[data-key="default/wine@2"]'
+    '.jp-mllab-dataset-view[data-key="cellar/wine@2"]'
   );
   await expect(view2.locator('.jp-mllab-preview tbody tr')).toHaveCount(4);
-  await expect(view2).toContainText('mllab.load_dataset("default/wine@2")');
+  await expect(view2).toContainText('mllab.load_dataset("cellar/wine@2")');
   await lab.shot(testInfo, 'datasets');
 
   await item
     .locator('.jp-mllab-version[data-version="2"] .jp-mllab-copy-key')
     .click();
   await expect(
-    page
-      .locator('.Toastify__toast')
-      .filter({ hasText: 'Copied default/wine@2' })
+    page.locator('.Toastify__toast').filter({ hasText: 'Copied cellar/wine@2' })
   ).toBeVisible();
   const copied = await page.evaluate(() =>
     navigator.clipboard.readText().catch(() => null)
   );
   if (copied !== null) {
-    expect(copied).toBe('default/wine@2');
+    expect(copied).toBe('cellar/wine@2');
   }
 
   const [download] = await Promise.all([
@@ -103,7 +99,7 @@ test('upload as dataset from the file browser', async ({ page, tmpPath }) => {
     .click({ button: 'right' });
   await page.locator('.lm-Menu-item', { hasText: 'Upload as Dataset' }).click();
   await expect(
-    page.locator('.Toastify__toast').filter({ hasText: 'Added default/reds@1' })
+    page.locator('.Toastify__toast').filter({ hasText: 'Added cellar/reds@1' })
   ).toBeVisible();
   await lab.open();
   await expect(

@@ -1,4 +1,4 @@
-import { expect, test } from '@jupyterlab/galata';
+import { expect, test } from './fixtures';
 
 import { MLLabSidebar } from './mllab';
 
@@ -11,6 +11,7 @@ test('the runs table: a sweep of three, filter it, select them, compare', async 
   const lab = new MLLabSidebar(page);
   await lab.open();
   await lab.createProject('compare-demo');
+  await expect.poll(() => lab.current()).toBe('compare-demo');
 
   // three runs of the example notebook, one grid, through the REST API
   await lab.runToCompletion({

@@ -1,4 +1,4 @@
-import { expect, test } from '@jupyterlab/galata';
+import { expect, test } from './fixtures';
 import * as fs from 'fs';
 import * as path from 'path';
 
@@ -7,13 +7,6 @@ import { MLLabSidebar } from './mllab';
 test.use({ autoGoto: true });
 
 const PROJECT = 'wine-tasting';
-
-test.afterEach(async ({ page }) => {
-  await page.request.put('/mllab/api/current-project', {
-    data: { name: 'default' }
-  });
-  await page.request.delete(`/mllab/api/projects/${PROJECT}?force=true`);
-});
 
 test('a project with a dataset, as the README shows it', async ({
   page
