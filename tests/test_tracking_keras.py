@@ -119,6 +119,20 @@ def test_autolog_and_plain_mlflow_land_in_the_lab_run(lab: MlflowClient) -> None
     assert len(lab.search_runs([experiment])) == 1  # autologging made no run of its own
 
 
+def test_autolog_logs_keras_training_into_the_lab_run(lab: MlflowClient) -> None:
+    x, y = _data()
+    with mllab.start_run(name="keras-autolog") as run:
+        mllab.autolog(log_models=False, log_datasets=False)
+        _tiny_model().fit(x, y, epochs=3, batch_size=16, verbose=0)
+    stored = lab.get_run(run.info.run_id)
+    assert stored.info.status == "FINISHED"
+    assert stored.data.params["epochs"] == "3"
+    assert stored.data.params["batch_size"] == "16"
+    history = lab.get_metric_history(run.info.run_id, "loss")
+    assert sorted(m.step for m in history) == [0, 1, 2]  # a point per epoch
+    assert len(lab.search_runs([stored.info.experiment_id])) == 1  # no run of its own
+
+
 # -- inside a tracked job: a real kernel, papermill and the server ---------------------------
 
 
