@@ -1,4 +1,6 @@
 import { ReactWidget } from '@jupyterlab/ui-components';
+import { Message } from '@lumino/messaging';
+import { ISignal, Signal } from '@lumino/signaling';
 import React, { useEffect, useRef, useState } from 'react';
 
 import { getHistory, getMonitor, IMonitor, ISample } from '../../api/monitor';
@@ -19,6 +21,7 @@ function rate(v: number): string {
 
 function Hardware(props: {
   visible: () => boolean;
+  shown: ISignal<HardwarePanel, void>;
   openJob: (id: string) => void;
 }): JSX.Element {
   const [points, setPoints] = useState<ISample[]>([]);
@@ -27,10 +30,16 @@ function Hardware(props: {
   const last = useRef(0);
   useEffect(() => {
     let active = true;
+    let busy = false;
     let timer = 0;
     const tick = async () => {
+      window.clearTimeout(timer);
+      if (busy) {
+        return; // the tick in flight schedules the next
+      }
       // charts pause while the panel or the page is hidden
       if (props.visible() && document.visibilityState === 'visible') {
+        busy = true;
         try {
           const since = last.current || Date.now() / 1000 - WINDOW;
           const [fresh, now] = await Promise.all([
@@ -49,16 +58,24 @@ function Hardware(props: {
           setError('');
         } catch (e) {
           setError((e as Error).message);
+        } finally {
+          busy = false;
         }
       }
       if (active) {
         timer = window.setTimeout(tick, 1000);
       }
     };
+    // shown again (the panel or the page): fresh figures at once, not up to a second later
+    const now = () => void tick();
+    props.shown.connect(now);
+    document.addEventListener('visibilitychange', now);
     void tick();
     return () => {
       active = false;
       window.clearTimeout(timer);
+      props.shown.disconnect(now);
+      document.removeEventListener('visibilitychange', now);
     };
   }, []);
   const now = monitor?.latest;
@@ -222,7 +239,20 @@ export class HardwarePanel extends ReactWidget {
     this.addClass('jp-mllab-panel');
   }
 
-  render(): JSX.Element {
-    return <Hardware visible={() => this.isVisible} openJob={this.openJob} />;
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    this._shown.emit();
   }
+
+  render(): JSX.Element {
+    return (
+      <Hardware
+        visible={() => this.isVisible}
+        shown={this._shown}
+        openJob={this.openJob}
+      />
+    );
+  }
+
+  private _shown = new Signal<this, void>(this);
 }

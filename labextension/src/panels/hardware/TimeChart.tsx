@@ -58,7 +58,10 @@ export function TimeChart(props: {
         {props.series.map(s => (
           <span key={s.label} className="jp-mllab-hw-legend">
             <i style={{ background: s.color }} />
-            {s.label} {props.format(s.values[s.values.length - 1] ?? 0)}
+            {s.label}{' '}
+            {s.values.length
+              ? props.format(s.values[s.values.length - 1])
+              : '—'}
           </span>
         ))}
       </figcaption>
