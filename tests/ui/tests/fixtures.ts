@@ -11,23 +11,21 @@
  * takes its numbers with it.)
  */
 import { expect, test as base } from '@jupyterlab/galata';
-import { APIRequestContext, Page, TestInfo } from '@playwright/test';
+import {
+  APIRequestContext,
+  APIResponse,
+  Page,
+  TestInfo
+} from '@playwright/test';
 
-async function ok(
-  what: string,
-  response: Promise<{
-    ok(): boolean;
-    status(): number;
-    text(): Promise<string>;
-  }>
-): Promise<void> {
+async function ok(what: string, response: Promise<APIResponse>): Promise<void> {
   const r = await response;
   if (!r.ok()) {
     throw new Error(`${what}: ${r.status()} ${await r.text()}`);
   }
 }
 
-export async function resetLab(
+async function resetLab(
   request: APIRequestContext,
   project = 'default'
 ): Promise<void> {
