@@ -22,3 +22,12 @@ export function prepareCanvas(
   ctx.clearRect(0, 0, width, height);
   return { ctx, width, height };
 }
+
+/** A colour of the JupyterLab theme (a CSS variable such as `--jp-border-color2`). */
+export function themeColor(
+  el: Element,
+  variable: string,
+  fallback: string
+): string {
+  return getComputedStyle(el).getPropertyValue(variable).trim() || fallback;
+}

@@ -1,7 +1,7 @@
 import React, { useEffect, useRef } from 'react';
 
 import { IMetricPoint } from '../../api/jobs';
-import { prepareCanvas } from '../../canvas';
+import { prepareCanvas, themeColor } from '../../canvas';
 
 /** A small canvas line chart of one metric's points by step (no library needed). */
 export function LineChart(props: {
@@ -16,10 +16,9 @@ export function LineChart(props: {
       return;
     }
     const { ctx, width, height } = prepared;
-    const style = getComputedStyle(el);
-    const fg = style.getPropertyValue('--jp-ui-font-color2') || '#666';
-    const line = style.getPropertyValue('--jp-brand-color1') || '#1976d2';
-    const grid = style.getPropertyValue('--jp-border-color2') || '#ddd';
+    const fg = themeColor(el, '--jp-ui-font-color2', '#666');
+    const line = themeColor(el, '--jp-brand-color1', '#1976d2');
+    const grid = themeColor(el, '--jp-border-color2', '#ddd');
     const pts = props.points;
     if (pts.length === 0) {
       return;

@@ -1,6 +1,6 @@
 import React, { useEffect, useRef } from 'react';
 
-import { prepareCanvas } from '../../canvas';
+import { prepareCanvas, themeColor } from '../../canvas';
 
 export interface ISeries {
   label: string;
@@ -34,8 +34,7 @@ export function TimeChart(props: {
     const span = Math.max(times[times.length - 1] - t0, 1);
     const X = (t: number) => ((t - t0) / span) * width;
     const Y = (v: number) => height - 2 - (v / top) * (height - 4);
-    const grid = getComputedStyle(el).getPropertyValue('--jp-border-color2');
-    ctx.strokeStyle = grid.trim() || '#ddd';
+    ctx.strokeStyle = themeColor(el, '--jp-border-color2', '#ddd');
     ctx.lineWidth = 1;
     ctx.beginPath();
     ctx.moveTo(0, Y(top / 2));

@@ -1,6 +1,6 @@
 import { MainAreaWidget, showErrorMessage } from '@jupyterlab/apputils';
 import { ReactWidget } from '@jupyterlab/ui-components';
-import React, { useCallback, useEffect, useState } from 'react';
+import React, { useCallback, useEffect, useMemo, useState } from 'react';
 
 import {
   downloadRunsCsv,
@@ -72,18 +72,31 @@ function Runs(props: { project: string; actions: IRunsActions }): JSX.Element {
   const [error, setError] = useState('');
   const [loading, setLoading] = useState(false);
 
-  const query: IRunsQuery = {
-    project: props.project,
-    filter,
-    status,
-    notebook,
-    dataset,
-    tag,
-    sweep,
-    order_by: order,
-    offset,
-    limit: PAGE
-  };
+  const query = useMemo<IRunsQuery>(
+    () => ({
+      project: props.project,
+      filter,
+      status,
+      notebook,
+      dataset,
+      tag,
+      sweep,
+      order_by: order,
+      offset,
+      limit: PAGE
+    }),
+    [
+      props.project,
+      filter,
+      status,
+      notebook,
+      dataset,
+      tag,
+      sweep,
+      order,
+      offset
+    ]
+  );
   const load = useCallback(async () => {
     setLoading(true);
     try {
@@ -96,17 +109,7 @@ function Runs(props: { project: string; actions: IRunsActions }): JSX.Element {
     } finally {
       setLoading(false);
     }
-  }, [
-    props.project,
-    filter,
-    status,
-    notebook,
-    dataset,
-    tag,
-    sweep,
-    order,
-    offset
-  ]);
+  }, [query]);
   useEffect(() => {
     void load();
   }, [load]);

@@ -1,6 +1,6 @@
 import React, { useEffect, useRef } from 'react';
 
-import { prepareCanvas } from '../../canvas';
+import { prepareCanvas, themeColor } from '../../canvas';
 
 /** One colour per compared run (the legend, curves, lines and points share them). */
 export const COLORS = [
@@ -55,11 +55,8 @@ export function OverlaidCurves(props: {
       return;
     }
     const { ctx, width, height } = prepared;
-    const style = getComputedStyle(el);
-    const fg = (style.getPropertyValue('--jp-ui-font-color2') || '#666').trim();
-    const grid = (
-      style.getPropertyValue('--jp-border-color2') || '#ddd'
-    ).trim();
+    const fg = themeColor(el, '--jp-ui-font-color2', '#666');
+    const grid = themeColor(el, '--jp-border-color2', '#ddd');
     const all = props.series.flatMap(s =>
       s.points.filter(p => p[1] !== null)
     ) as [number, number][];
