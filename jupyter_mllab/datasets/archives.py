@@ -21,6 +21,17 @@ from .blobs import BlobStore, HashingWriter, Staged
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
 _DRIVE = re.compile(r"^[A-Za-z]:")
 MAX_PATH = 1024
+# The stdlib's tar reader holds a PAX or GNU long-name header's whole body in memory (and
+# recurses once per chained header): these caps are checked before it reads a byte of one.
+MAX_HEADER_BYTES = 1 << 20
+MAX_CHAINED_HEADERS = 8
+_EXTENSION_TYPES = (
+    tarfile.XHDTYPE,
+    tarfile.XGLTYPE,
+    tarfile.SOLARIS_XHDTYPE,
+    tarfile.GNUTYPE_LONGNAME,
+    tarfile.GNUTYPE_LONGLINK,
+)
 
 
 @dataclass(frozen=True)
@@ -66,6 +77,7 @@ class _Budget:
         self.cap = min(limits.max_total_bytes, int(max(archive_size, 1) * limits.max_ratio))
         self.total = 0
         self.entries = 0
+        self.chained = 0  # extension headers in front of the member being read
 
     def entry(self) -> None:
         self.entries += 1
@@ -84,6 +96,45 @@ class _Budget:
                 f"{self.limits.max_total_bytes:,} bytes in all); refusing it as a possible bomb.",
                 reason="archive_too_large",
             )
+
+    def header(self, kind: object, size: int) -> None:
+        """A tar header block and the body of an extension header, before either is read."""
+        if kind not in _EXTENSION_TYPES:
+            self.chained = 0
+            self.bytes(tarfile.BLOCKSIZE)
+            return
+        self.chained += 1
+        if self.chained > MAX_CHAINED_HEADERS:
+            raise BadRequest(
+                f"A tar member has more than {MAX_CHAINED_HEADERS} extended headers; "
+                "refusing the archive.",
+                reason="unsafe_archive",
+            )
+        if size > MAX_HEADER_BYTES:
+            raise BadRequest(
+                f"A tar member carries a {size:,}-byte extended header (PAX or GNU long name); "
+                f"at most {MAX_HEADER_BYTES:,} bytes are accepted. Refusing the archive.",
+                reason="unsafe_archive",
+            )
+        self.bytes(tarfile.BLOCKSIZE + size)
+
+
+def _capped_tarinfo(budget: _Budget) -> type[tarfile.TarInfo]:
+    """A TarInfo that counts every header against ``budget`` before the stdlib reads it."""
+
+    class CappedTarInfo(tarfile.TarInfo):
+        def _proc_member(self, tarfile: tarfile.TarFile) -> tarfile.TarInfo:
+            budget.header(self.type, self.size)
+            return super()._proc_member(tarfile)  # type: ignore[misc]
+
+    return CappedTarInfo
+
+
+def _open_tar(archive: Path, budget: _Budget) -> tarfile.TarFile:
+    try:
+        return tarfile.open(archive, mode="r|*", tarinfo=_capped_tarinfo(budget))
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise BadRequest(f"This is not a readable tar file: {exc}", reason="bad_archive") from None
 
 
 def _copy(src: IO[bytes], writer: HashingWriter, budget: _Budget) -> None:
@@ -157,11 +208,7 @@ def _extract_zip(archive: Path, budget: _Budget, add: object) -> None:
 
 
 def _extract_tar(archive: Path, budget: _Budget, add: object) -> None:
-    try:
-        tf = tarfile.open(archive, mode="r|*")  # noqa: SIM115 (streaming: one pass, no seeking)
-    except tarfile.TarError as exc:
-        raise BadRequest(f"This is not a readable tar file: {exc}", reason="bad_archive") from None
-    with tf:
+    with _open_tar(archive, budget) as tf:  # streaming: one pass, no seeking
         try:
             for member in tf:
                 budget.entry()
@@ -186,17 +233,38 @@ def _extract_tar(archive: Path, budget: _Budget, add: object) -> None:
             raise BadRequest(f"The tar archive is damaged: {exc}", reason="bad_archive") from None
 
 
-def list_members(archive: Path, filename: str, limit: int = 1000) -> list[dict[str, object]]:
-    """The entries of an archive, for a preview (nothing is extracted)."""
+def list_members(
+    archive: Path, filename: str, limit: int = 1000, limits: ArchiveLimits | None = None
+) -> dict[str, object]:
+    """The entries of an archive, for a preview (nothing is extracted).
+
+    A damaged archive is a 400; a tar's headers are capped as on extract, and listing stops
+    (``truncated``) where reading on would expand the archive beyond its budget.
+    """
+    budget = _Budget(archive.stat().st_size, limits or ArchiveLimits())
     rows: list[dict[str, object]] = []
+    truncated = False
     if filename.lower().endswith(".zip"):
-        with zipfile.ZipFile(archive) as zf:
-            for info in zf.infolist()[:limit]:
-                rows.append({"path": info.filename, "size": info.file_size, "dir": info.is_dir()})
-        return rows
-    with tarfile.open(archive, mode="r|*") as tf:
-        for member in tf:
-            if len(rows) >= limit:
-                break
-            rows.append({"path": member.name, "size": member.size, "dir": member.isdir()})
-    return rows
+        try:
+            with zipfile.ZipFile(archive) as zf:
+                infos = zf.infolist()
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
+            raise BadRequest(
+                f"This is not a readable zip file: {exc}", reason="bad_archive"
+            ) from None
+        for info in infos[:limit]:
+            rows.append({"path": info.filename, "size": info.file_size, "dir": info.is_dir()})
+        return {"files": rows, "truncated": len(infos) > limit}
+    with _open_tar(archive, budget) as tf:
+        try:
+            for member in tf:
+                if len(rows) >= limit:
+                    truncated = True
+                    break
+                rows.append({"path": member.name, "size": member.size, "dir": member.isdir()})
+                if member.offset_data + member.size > budget.cap:
+                    truncated = True  # the next header lies beyond what we decompress
+                    break
+        except (tarfile.TarError, EOFError, OSError) as exc:
+            raise BadRequest(f"The tar archive is damaged: {exc}", reason="bad_archive") from None
+    return {"files": rows, "truncated": truncated}

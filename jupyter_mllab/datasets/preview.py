@@ -100,7 +100,7 @@ def preview_file(path: Path, filename: str, media_type: str, rows: int = 50) -> 
     elif kind == "image":
         base.update(preview_image(path))
     elif kind == "archive":
-        base["files"] = list_members(path, filename)
+        base.update(list_members(path, filename))
     elif kind == "text":
         base.update(preview_text(path))
     else:
