@@ -5,14 +5,18 @@ Each case ends with the server still answering and nothing stored changed.
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import io
+import os
+import signal
 import tarfile
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 import test_datasets_handlers
 
@@ -154,3 +158,97 @@ async def test_previews_of_hostile_and_corrupt_archives_get_4xx(
     await _dataset_answers(api)
     _, versions = await api("GET", "projects", "default", "datasets", "hostile-tar-gz")
     assert [v["version"] for v in versions["versions"]] == [1]  # nothing added
+
+
+# -- the statistics worker ----------------------------------------------------------------
+async def _stats(api: Any, name: str, timeout: float = 60) -> dict[str, Any]:
+    """Poll a version's statistics until they are no longer pending (worker start: seconds)."""
+    path = ("projects", "default", "datasets", name, "versions", "1", "stats")
+    for _ in range(int(timeout * 10)):
+        status, stats = await api("GET", *path)
+        assert status == 200, stats
+        if stats["status"] != "pending":
+            return stats
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"statistics of {name} still pending after {timeout} s")
+
+
+def _worker_pids(lab: Any) -> list[int]:
+    pool = lab.datasets._background
+    return list(pool._processes) if pool is not None else []
+
+
+async def test_a_killed_stats_worker_is_replaced(
+    api: Any, upload: Any, jp_serverapp: Any, mllab_home: Path
+) -> None:
+    lab = jp_serverapp.web_app.settings["mllab"]
+    big = b"a,b\n" + b"".join(b"%d,%d\n" % (i, i * 2) for i in range(40_000))  # > preview head
+    for name, data in {"one": b"a,b\n1,2\n3,4\n", "two": b"a,b\n5,6\n", "big": big}.items():
+        status, v = await upload(name, {f"{name}.csv": data})
+        assert status == 201, v
+    assert (await _stats(api, "one"))["status"] == "done"
+    [pid] = _worker_pids(lab)
+    os.kill(pid, signal.SIGKILL)
+    for _ in range(100):  # the pool sees its worker gone
+        if not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+            break
+        await asyncio.sleep(0.05)
+
+    two = await _stats(api, "two")  # a new worker, not a 500
+    assert two["status"] == "done", two
+    assert [c["name"] for c in two["columns"]] == ["a", "b"]
+    assert (await _stats(api, "one"))["status"] == "done"  # cached
+    [new] = _worker_pids(lab)
+    assert new != pid
+    # an uncached CSV's preview still answers, and its row count arrives from the new worker
+    for _ in range(600):
+        status, preview = await api(
+            "GET", "projects", "default", "datasets", "big", "versions", "1", "preview"
+        )
+        assert status == 200, preview
+        if preview["total_rows"] is not None:
+            break
+        await asyncio.sleep(0.1)
+    assert preview["total_rows"] == 40_000
+    # killed again while idle: the next request still gets a worker
+    os.kill(new, signal.SIGKILL)
+    await asyncio.sleep(0.5)
+    status, v = await upload("three", {"three.csv": b"x\n1\n"})
+    assert (await _stats(api, "three"))["status"] == "done"
+    await _dataset_answers(api)
+
+
+async def test_the_stats_worker_has_a_memory_limit(
+    api: Any, upload: Any, jp_serverapp: Any
+) -> None:
+    lab = jp_serverapp.web_app.settings["mllab"]
+    await upload("one", {"one.csv": b"a,b\n1,2\n"})
+    assert (await _stats(api, "one"))["status"] == "done"
+    [pid] = _worker_pids(lab)
+    limit = psutil.Process(pid).rlimit(psutil.RLIMIT_DATA)[0]
+    assert limit != psutil.RLIM_INFINITY
+    assert limit <= 4 * 2**30
+
+
+def test_wide_csv_statistics_are_read_by_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pandas  # noqa: F401 (imported before measuring)
+
+    from jupyter_mllab.datasets import stats
+
+    def write(path: Path, cols: int, rows: int) -> Path:
+        with open(path, "w") as f:
+            f.write(",".join(f"c{i}" for i in range(cols)) + "\n")
+            f.write((",".join(str(i % 7) for i in range(cols)) + "\n") * rows)
+        return path
+
+    monkeypatch.setattr(stats, "CHUNK_BYTES", 2 * MB, raising=False)
+    stats.compute_stats(write(tmp_path / "warm.csv", 100, 10), "warm.csv", "")  # pandas' caches
+    wide = write(tmp_path / "wide.csv", 100, 12000)
+    peak, result = peak_of(lambda: stats.compute_stats(wide, "wide.csv", "text/csv"))
+    assert result["status"] == "done", result
+    assert result["rows"] == 12000 and len(result["columns"]) == 100
+    assert result["columns"][3]["mean"] == pytest.approx(3.0)
+    # all 12000 rows at once are 100 * 12000 * 8 bytes = 9.6 MB of int64 alone
+    assert peak < 6 * MB, f"statistics held {peak / MB:.1f} MB"

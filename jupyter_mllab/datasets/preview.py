@@ -120,12 +120,17 @@ def _head_lines(path: Path, limit: int) -> tuple[str, bool]:
     return head.decode("utf-8", errors="replace"), more
 
 
+def sniff_delimiter(text: str, filename: str) -> str:
+    if filename.lower().endswith(".tsv"):
+        return "\t"
+    with contextlib.suppress(csv.Error):
+        return csv.Sniffer().sniff(text[:8192], delimiters=",;\t|").delimiter
+    return ","
+
+
 def preview_csv(path: Path, filename: str, rows: int) -> dict[str, Any]:
     text, more = _head_lines(path, rows)
-    delimiter = "\t" if filename.lower().endswith(".tsv") else ","
-    if not filename.lower().endswith(".tsv"):
-        with contextlib.suppress(csv.Error):
-            delimiter = csv.Sniffer().sniff(text[:8192], delimiters=",;\t|").delimiter
+    delimiter = sniff_delimiter(text, filename)
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     header = next(reader, [])
     body: list[list[str]] = []

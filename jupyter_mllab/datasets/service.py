@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import threading
+from collections import Counter
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,9 @@ from .store import DatasetStore, NewVersion, Version
 from .uploads import UploadManager
 
 log = logging.getLogger(__name__)
+
+STATS_MEMORY = 2 * 2**30  # the statistics worker's data segment (RLIMIT_DATA)
+WORKER_RETRIES = 1  # a job whose worker died is tried once more, then reported failed
 
 
 def resolve_inside(root: Path, rel: object) -> Path:
@@ -44,16 +50,26 @@ def parse_version(text: str) -> int | None:
 
 
 class DatasetService:
-    def __init__(self, projects: ProjectStore, max_upload_size: int, limits: ArchiveLimits):
+    def __init__(
+        self,
+        projects: ProjectStore,
+        max_upload_size: int,
+        limits: ArchiveLimits,
+        stats_memory: int = STATS_MEMORY,
+    ):
         self.projects = projects
         self.store = DatasetStore(projects)
         self.limits = limits
         self.uploads = UploadManager(self.store, max_upload_size, limits)
         self.cache = StatsCache(self.store.cache_dir())
         # Row counts and statistics read whole files: they run in one worker process, so
-        # they neither hold this server's GIL nor take both cores. Started on first use.
+        # they neither hold this server's GIL nor take both cores. Started on first use,
+        # with a memory limit, and started again when its worker dies (killed, or OOM).
+        self.stats_memory = stats_memory
         self._background: ProcessPoolExecutor | None = None
         self._jobs: dict[tuple[str, str], Future[Any]] = {}
+        self._deaths: Counter[tuple[str, str]] = Counter()
+        self._pool_lock = threading.Lock()
 
     def startup(self) -> None:
         for project in self.projects.list():
@@ -150,9 +166,12 @@ class DatasetService:
                 if cached is not None:
                     out["total_rows"] = cached["rows"]
                 else:
-                    self._submit(
-                        ("rows", entry.sha256), _count_rows, self.cache.root, entry.sha256, blob
-                    )
+                    try:
+                        self._submit(
+                            ("rows", entry.sha256), _count_rows, self.cache.root, entry.sha256, blob
+                        )
+                    except Exception:  # the row count is extra: the preview answers anyway
+                        log.exception("Counting the rows of %s failed", entry.sha256)
             return out
 
         return await run_sync(work)
@@ -177,22 +196,51 @@ class DatasetService:
                 blob,
                 filename,
             )
-            if job.done() and job.exception():
-                return {"status": "failed", "message": str(job.exception())}
+            error = job.exception() if job.done() else None
+            if isinstance(error, BrokenProcessPool):
+                return {
+                    "status": "failed",
+                    "message": "The statistics worker stopped while reading this file, "
+                    f"{self._deaths[('stats', entry.sha256)]} times: it may need more than "
+                    f"{self.stats_memory / 2**30:g} GiB of memory.",
+                }
+            if error is not None:
+                return {"status": "failed", "message": str(error)}
             return {"status": "pending"}
 
         return await run_sync(work)
 
     def _submit(self, key: tuple[str, str], fn: Any, *args: Any) -> Future[Any]:
-        job = self._jobs.get(key)
-        if job is None or (job.done() and job.exception() is not None):
-            if self._background is None:
-                self._background = ProcessPoolExecutor(
-                    max_workers=1, mp_context=multiprocessing.get_context("spawn")
-                )
-            job = self._background.submit(fn, *args)
+        """The job of ``key``: running, done, or submitted now (again if it failed)."""
+        with self._pool_lock:  # requests run in threads
+            job = self._jobs.get(key)
+            if job is not None and not (job.done() and job.exception() is not None):
+                return job
+            if job is not None and isinstance(job.exception(), BrokenProcessPool):
+                if self._deaths[key] <= WORKER_RETRIES:
+                    self._deaths[key] += 1
+                if self._deaths[key] > WORKER_RETRIES:
+                    return job  # it died on this file each time: say so, don't loop
+            try:
+                job = self._pool().submit(fn, *args)
+            except BrokenProcessPool:  # its worker died since the last job: a new one
+                log.warning("The datasets worker died; starting a new one")
+                if self._background is not None:
+                    self._background.shutdown(wait=False, cancel_futures=True)
+                self._background = None
+                job = self._pool().submit(fn, *args)
             self._jobs[key] = job
-        return job
+            return job
+
+    def _pool(self) -> ProcessPoolExecutor:
+        if self._background is None:
+            self._background = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_limit_memory,
+                initargs=(self.stats_memory,),
+            )
+        return self._background
 
     # -- changing ------------------------------------------------------------------------
     async def delete_dataset(self, project: str, name: str) -> None:
@@ -276,6 +324,18 @@ class DatasetService:
 
 
 # -- run in the worker process ---------------------------------------------------------
+def _limit_memory(limit: int) -> None:
+    """Bound the worker's heap: a file that needs more fails there with MemoryError."""
+    try:
+        import resource
+    except ImportError:  # not on this platform
+        return
+    _soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+
+
 def _count_rows(cache_root: Path, sha: str, blob: Path) -> int:
     return StatsCache(cache_root).row_count(sha, blob)
 
@@ -283,6 +343,10 @@ def _count_rows(cache_root: Path, sha: str, blob: Path) -> int:
 def _compute_stats(cache_root: Path, sha: str, blob: Path, filename: str) -> None:
     try:
         result = compute_stats(blob, filename, "")
+    except MemoryError:  # not cached: a later try, with more memory, may succeed
+        raise RuntimeError(
+            "Statistics of this file need more memory than the worker has."
+        ) from None
     except Exception as exc:  # a malformed file: say so, once
         result = {"status": "failed", "message": f"Statistics failed: {exc}"}
     StatsCache(cache_root).put(sha, result)
