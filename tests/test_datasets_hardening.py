@@ -6,12 +6,15 @@ Each case ends with the server still answering and nothing stored changed.
 from __future__ import annotations
 
 import asyncio
+import base64
 import gzip
 import io
 import os
 import signal
+import struct
 import tarfile
 import tracemalloc
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -252,3 +255,76 @@ def test_wide_csv_statistics_are_read_by_bytes(
     assert result["columns"][3]["mean"] == pytest.approx(3.0)
     # all 12000 rows at once are 100 * 12000 * 8 bytes = 9.6 MB of int64 alone
     assert peak < 6 * MB, f"statistics held {peak / MB:.1f} MB"
+
+
+# -- images ---------------------------------------------------------------------------------
+def uniform_png(path: Path, width: int, height: int) -> Path:
+    """A one-colour greyscale PNG, written row by row: tiny on disk, huge decoded."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    pack = zlib.compressobj(9)
+    row = b"\0" * (width + 1)  # filter byte 0, then the pixels
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n")
+        f.write(chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)))
+        parts = [pack.compress(row * 100) for _ in range(height // 100)]
+        parts.append(pack.compress(row * (height % 100)) + pack.flush())
+        f.write(chunk(b"IDAT", b"".join(parts)))
+        f.write(chunk(b"IEND", b""))
+    return path
+
+
+def _preview(api: Any, name: str) -> Any:
+    return api("GET", "projects", "default", "datasets", name, "versions", "1", "preview")
+
+
+async def test_image_bombs_get_413_not_500(api: Any, upload: Any, tmp_path: Path) -> None:
+    bomb = uniform_png(tmp_path / "bomb.png", 20_000, 20_000)  # 400 M pixels
+    big = uniform_png(tmp_path / "big.png", 12_000, 12_000)  # 144 M: under Pillow's own cap
+    assert bomb.stat().st_size < 1 * MB and big.stat().st_size < 1 * MB
+    for name, path in {"bomb": bomb, "big": big}.items():
+        status, v = await upload(name, {f"{name}.png": path.read_bytes()})
+        assert status == 201, v
+        status, body = await _preview(api, name)
+        assert status == 413, (name, status, body)
+        assert body["reason"] == "image_too_large"
+        assert "pixels" in body["message"]
+    await _dataset_answers(api)
+
+
+async def test_big_jpeg_previews_as_a_small_thumbnail(api: Any, upload: Any) -> None:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("L", (6000, 6000), 128).save(out, format="JPEG")  # 36 M pixels, decoded at 1/8
+    await upload("photo", {"photo.jpg": out.getvalue()})
+    status, body = await _preview(api, "photo")
+    assert status == 200, body
+    assert (body["width"], body["height"]) == (6000, 6000)
+    thumb = Image.open(io.BytesIO(base64.b64decode(body["thumbnail"].split(",", 1)[1])))
+    assert max(thumb.size) <= 320
+
+
+async def test_thumbnails_are_cached_by_content(api: Any, upload: Any, jp_serverapp: Any) -> None:
+    from PIL import Image
+
+    lab = jp_serverapp.web_app.settings["mllab"]
+    out = io.BytesIO()
+    Image.new("RGB", (800, 600), (10, 200, 30)).save(out, format="PNG")
+    status, v = await upload("pic", {"pic.png": out.getvalue()})
+    # ten previews at once: each answers, and one decode serves them all
+    replies = await asyncio.gather(*[_preview(api, "pic") for _ in range(10)])
+    assert {status for status, _ in replies} == {200}
+    assert len({body["thumbnail"] for _, body in replies}) == 1
+    cached = lab.datasets.cache.get(v["sha256"], "thumbnails")
+    assert cached is not None and cached["thumbnail"] == replies[0][1]["thumbnail"]
+    # the next preview reads the cache, not the image
+    lab.datasets.cache.put(
+        v["sha256"], {**cached, "thumbnail": "data:image/png;base64,"}, "thumbnails"
+    )
+    status, body = await _preview(api, "pic")
+    assert (status, body["thumbnail"], body["width"]) == (200, "data:image/png;base64,", 800)
+    assert body["filename"] == "pic.png"

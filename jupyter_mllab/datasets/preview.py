@@ -11,16 +11,21 @@ import csv
 import io
 import json
 import math
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from ..errors import PayloadTooLarge
 from .archives import is_archive, list_members
 
 HEAD_BYTES = 256 * 1024
 TEXT_BYTES = 64 * 1024
 THUMBNAIL = 320
+# Pixels decoded for a thumbnail (after a JPEG's draft scaling): 64 MB at 4 bytes a pixel.
+# Pillow's own limit (about 179 M pixels) lets one request take gigabytes.
+MAX_PREVIEW_PIXELS = 16_000_000
 
 
 def jsonable(value: Any) -> Any:
@@ -85,7 +90,14 @@ def kind_of(filename: str, media_type: str) -> str:
     return "binary"
 
 
-def preview_file(path: Path, filename: str, media_type: str, rows: int = 50) -> dict[str, Any]:
+def preview_file(
+    path: Path,
+    filename: str,
+    media_type: str,
+    rows: int = 50,
+    image: Callable[[Path], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """``image``: how to make an image's preview (the service's caches thumbnails)."""
     kind = kind_of(filename, media_type)
     size = path.stat().st_size
     base: dict[str, Any] = {"kind": kind, "filename": filename, "size": size}
@@ -98,7 +110,7 @@ def preview_file(path: Path, filename: str, media_type: str, rows: int = 50) -> 
     elif kind == "json":
         base.update(preview_json(path, rows))
     elif kind == "image":
-        base.update(preview_image(path))
+        base.update((image or preview_image)(path))
     elif kind == "archive":
         base.update(list_members(path, filename))
     elif kind == "text":
@@ -219,17 +231,31 @@ def preview_text(path: Path) -> dict[str, Any]:
     return {"text": head.decode("utf-8", errors="replace"), "truncated": more}
 
 
+def _too_large(size: str) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"This image is {size} pixels: too large to preview (at most "
+        f"{MAX_PREVIEW_PIXELS:,} pixels are decoded). Download it to view it.",
+        reason="image_too_large",
+    )
+
+
 def preview_image(path: Path) -> dict[str, Any]:
+    """A PNG thumbnail, decoding at most MAX_PREVIEW_PIXELS (a 413 for bigger images)."""
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as img:
+        with Image.open(path) as img:  # reads the header only
             width, height, mode = img.width, img.height, img.mode
+            img.draft(None, (THUMBNAIL, THUMBNAIL))  # JPEG: decode at 1/2 .. 1/8 scale
+            if img.width * img.height > MAX_PREVIEW_PIXELS:
+                raise _too_large(f"{width:,} x {height:,}")
             img.thumbnail((THUMBNAIL, THUMBNAIL))
             thumb = img if img.mode in ("RGB", "RGBA", "L") else img.convert("RGBA")
             out = io.BytesIO()
             thumb.save(out, format="PNG")
-    except (UnidentifiedImageError, OSError) as exc:
+    except Image.DecompressionBombError:  # over twice Pillow's own limit: refused on open
+        raise _too_large(f"over {2 * (Image.MAX_IMAGE_PIXELS or 0):,}") from None
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
         return {"error": f"This image cannot be read: {exc}"}
     return {
         "width": width,

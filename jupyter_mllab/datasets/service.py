@@ -17,7 +17,7 @@ from ..projects.store import Project, ProjectStore
 from .archives import ArchiveLimits, extract, is_archive
 from .blobs import HashingWriter
 from .ingest import ingest_path
-from .preview import kind_of, preview_file
+from .preview import kind_of, preview_file, preview_image
 from .stats import StatsCache, compute_stats
 from .store import DatasetStore, NewVersion, Version
 from .uploads import UploadManager
@@ -70,6 +70,8 @@ class DatasetService:
         self._jobs: dict[tuple[str, str], Future[Any]] = {}
         self._deaths: Counter[tuple[str, str]] = Counter()
         self._pool_lock = threading.Lock()
+        # One image decode at a time (each is bounded): parallel previews wait, then hit the cache.
+        self._decode_lock = threading.Lock()
 
     def startup(self) -> None:
         for project in self.projects.list():
@@ -159,7 +161,9 @@ class DatasetService:
             from .store import guess_media_type
 
             media = v.media_type if v.kind == "file" else guess_media_type(filename)
-            out = preview_file(blob, filename, media, rows)
+            out = preview_file(
+                blob, filename, media, rows, image=lambda p: self._thumbnail(entry.sha256, p)
+            )
             out["key"] = v.key
             if out.get("kind") == "csv" and out.get("total_rows") is None:
                 cached = self.cache.get(entry.sha256, "rows")
@@ -175,6 +179,19 @@ class DatasetService:
             return out
 
         return await run_sync(work)
+
+    def _thumbnail(self, sha256: str, blob: Path) -> dict[str, Any]:
+        """An image's preview, decoded once per content and cached by its sha256."""
+        cached = self.cache.get(sha256, "thumbnails")
+        if cached is not None:
+            return cached
+        with self._decode_lock:
+            cached = self.cache.get(sha256, "thumbnails")
+            if cached is None:
+                cached = preview_image(blob)
+                if "thumbnail" in cached:  # an unreadable image is said again, not cached
+                    self.cache.put(sha256, cached, "thumbnails")
+        return cached
 
     async def stats(
         self, project: str, name: str, version: str, path: str | None
