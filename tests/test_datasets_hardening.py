@@ -328,3 +328,75 @@ async def test_thumbnails_are_cached_by_content(api: Any, upload: Any, jp_server
     status, body = await _preview(api, "pic")
     assert (status, body["thumbnail"], body["width"]) == (200, "data:image/png;base64,", 800)
     assert body["filename"] == "pic.png"
+
+
+# -- other inputs that gave a 500 ---------------------------------------------------------
+async def test_deeply_nested_json_previews_get_400(api: Any, upload: Any) -> None:
+    cases = {
+        "deep.json": b"[" * 100_000 + b"]" * 100_000,  # past the parser's recursion limit
+        "middling.json": b'{"a":' * 600 + b"1" + b"}" * 600,  # parses; too deep to show
+        "records.json": b'[{"x": ' + b"[" * 900 + b"]" * 900 + b"}]",
+    }
+    for filename, data in cases.items():
+        name = filename.replace(".", "-")
+        await upload(name, {filename: data})
+        status, body = await _preview(api, name)
+        assert status == 400, (filename, status, body)
+        assert body["reason"] == "too_deep" and "nested" in body["message"]
+    # a JSON Lines file shows a too-deep line as its text, like a line that is not JSON
+    await upload("lines", {"lines.jsonl": b'{"a": 1}\n' + b"[" * 5000 + b"]" * 5000 + b"\n"})
+    status, body = await _preview(api, "lines")
+    assert status == 200, body
+    assert body["text"].startswith('{"a": 1}\n"[[[')
+    # a shallow document is still previewed
+    await upload("flat", {"flat.json": b'[{"a": [1, [2, [3]]]}]'})
+    status, body = await _preview(api, "flat")
+    assert (status, body["rows"]) == (200, [[[1, [2, [3]]]]])
+    await _dataset_answers(api)
+
+
+async def test_a_csv_field_over_the_csv_limit_gets_400(api: Any, upload: Any) -> None:
+    await upload("wide", {"wide.csv": b"a,b\n" + b"x" * 200_000 + b",1\n"})
+    status, body = await _preview(api, "wide")
+    assert status == 400, body
+    assert body["reason"] == "bad_csv" and "field" in body["message"]
+    await _dataset_answers(api)
+
+
+async def test_download_of_a_file_whose_name_holds_a_newline(
+    api: Any, jp_fetch: Any, jp_serverapp: Any
+) -> None:
+    from jupyter_mllab.datasets.blobs import HashingWriter, Staged
+    from jupyter_mllab.datasets.store import NewVersion
+
+    # a name stored before names were checked (the upload API may refuse it now)
+    datasets = jp_serverapp.web_app.settings["mllab"].datasets
+    await jp_serverapp.web_app.settings["mllab"].ready()
+    project = datasets.projects.get("default")
+    blobs = datasets.store.blobs(project)
+    writer = HashingWriter(blobs.new_temp("t-"))
+    writer.write(b"1,2\n")
+    sha, size = writer.close()
+    name = "two\nlines\r.csv"
+    staged = Staged(name, sha, size, writer.path)
+    datasets.store.add_version(project, "nl", NewVersion(filename=name), blob=staged)
+
+    response = await jp_fetch(
+        "mllab",
+        "api",
+        "projects",
+        "default",
+        "datasets",
+        "nl",
+        "versions",
+        "1",
+        "download",
+        raise_error=False,
+    )
+    assert response.code == 200, response.body
+    assert response.body == b"1,2\n"
+    disposition = response.headers["Content-Disposition"]
+    assert "\n" not in disposition and "\r" not in disposition
+    assert disposition.startswith('attachment; filename="two_lines_.csv"')
+    assert "filename*=UTF-8''two%0Alines%0D.csv" in disposition
+    await _dataset_answers(api)

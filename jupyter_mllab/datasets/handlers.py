@@ -115,6 +115,8 @@ class ExtractHandler(MLLabHandler):
 
 def _disposition(filename: str) -> str:
     ascii_name = filename.encode("ascii", "replace").decode().replace('"', "_")
+    # a header cannot hold control characters (a newline in a name was a 500)
+    ascii_name = "".join("_" if ord(c) < 32 or c == "\x7f" else c for c in ascii_name)
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{url_escape(filename, False)}"
 
 

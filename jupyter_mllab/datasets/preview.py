@@ -17,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ..errors import PayloadTooLarge
+from ..errors import BadRequest, PayloadTooLarge
 from .archives import is_archive, list_members
 
 HEAD_BYTES = 256 * 1024
@@ -26,6 +26,7 @@ THUMBNAIL = 320
 # Pixels decoded for a thumbnail (after a JPEG's draft scaling): 64 MB at 4 bytes a pixel.
 # Pillow's own limit (about 179 M pixels) lets one request take gigabytes.
 MAX_PREVIEW_PIXELS = 16_000_000
+MAX_JSON_DEPTH = 64  # nesting shown; deeper breaks the parser, jsonable() or json.dumps
 
 
 def jsonable(value: Any) -> Any:
@@ -144,12 +145,18 @@ def preview_csv(path: Path, filename: str, rows: int) -> dict[str, Any]:
     text, more = _head_lines(path, rows)
     delimiter = sniff_delimiter(text, filename)
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    header = next(reader, [])
     body: list[list[str]] = []
-    for row in reader:
-        if len(body) >= max(rows, 200):
-            break
-        body.append(row)
+    try:
+        header = next(reader, [])
+        for row in reader:
+            if len(body) >= max(rows, 200):
+                break
+            body.append(row)
+    except csv.Error as exc:  # e.g. a field over the csv module's limit (128 KiB)
+        raise BadRequest(
+            f"This file cannot be previewed as CSV: {exc}. Download it to look at it.",
+            reason="bad_csv",
+        ) from None
     sample = body
     columns = [
         {"name": name, "type": infer_type([r[i] if i < len(r) else "" for r in sample])}
@@ -194,9 +201,10 @@ def preview_jsonl(path: Path, rows: int) -> dict[str, Any]:
             break
         if line.strip():
             try:
-                records.append(json.loads(line))
-            except ValueError:
-                records.append(line)
+                record = json.loads(line)
+            except (ValueError, RecursionError):
+                record = line
+            records.append(line if _deeper_than(record, MAX_JSON_DEPTH) else record)
     return _records(records) | {"total_rows": None if more else len(records)}
 
 
@@ -212,12 +220,38 @@ def _records(records: list[Any]) -> dict[str, Any]:
     return {"text": "\n".join(json.dumps(jsonable(r)) for r in records)}
 
 
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether lists and objects nest more than ``limit`` deep (iterative: no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > limit:
+                return True
+            stack.extend(
+                (v, depth + 1) for v in (item.values() if isinstance(item, dict) else item)
+            )
+    return False
+
+
+def _too_deep() -> BadRequest:
+    return BadRequest(
+        f"This JSON is nested more than {MAX_JSON_DEPTH} levels deep: too deep to preview. "
+        "Download it to look at it.",
+        reason="too_deep",
+    )
+
+
 def preview_json(path: Path, rows: int) -> dict[str, Any]:
     if path.stat().st_size <= 5 * 2**20:
         try:
             data = json.loads(path.read_bytes())
+        except RecursionError:
+            raise _too_deep() from None
         except ValueError as exc:
             return preview_text(path) | {"error": f"Not valid JSON: {exc}"}
+        if _deeper_than(data, MAX_JSON_DEPTH):
+            raise _too_deep()
         if isinstance(data, list):
             return _records(data[:rows]) | {"total_rows": len(data)}
         return {"text": json.dumps(jsonable(data), indent=2)[:TEXT_BYTES]}
