@@ -103,8 +103,8 @@ def test_huge_tar_headers_are_refused_in_bounded_memory(tmp_path: Path, kind: by
 
 
 def test_tar_header_bytes_count_against_the_budget(tmp_path: Path) -> None:
-    # 600 KB of PAX header (under the per-header cap) in front of a 5-byte file
-    archive = crafted_tar(tmp_path / "p.tar.gz", extensions=[(tarfile.XHDTYPE, 600_000)])
+    # 60 KB of PAX header (under the per-header cap) in front of a 5-byte file
+    archive = crafted_tar(tmp_path / "p.tar.gz", extensions=[(tarfile.XHDTYPE, 60_000)])
     blobs = BlobStore(tmp_path / "store")
     with pytest.raises(MLLabError) as caught:
         extract(archive, "p.tar.gz", blobs, ArchiveLimits(max_ratio=20))
@@ -122,6 +122,50 @@ def test_a_chain_of_tar_headers_is_refused(tmp_path: Path) -> None:
     with pytest.raises(MLLabError) as caught:
         extract(archive, "c.tar.gz", BlobStore(tmp_path / "store"), ArchiveLimits())
     assert caught.value.status == 400
+
+
+def _sparse_member(blocks: int) -> bytes:
+    """A GNU sparse member whose map goes on for ``blocks`` extension blocks."""
+    info = tarfile.TarInfo("sparse.bin")
+    info.type = tarfile.GNUTYPE_SPARSE
+    head = bytearray(info.tobuf(format=tarfile.GNU_FORMAT))
+    head[482] = 1  # isextended
+    head[148:156] = b" " * 8
+    head[148:156] = b"%06o\0 " % sum(head)
+    struct_ = b"%011o\0%011o\0" % (1, 1)
+    block = struct_ * 21 + b"\1" + b"\0" * 7
+    last = struct_ * 21 + b"\0" * 8
+    return bytes(head) + block * (blocks - 1) + last
+
+
+def test_gnu_sparse_maps_are_refused(tmp_path: Path) -> None:
+    archive = tmp_path / "s.tar.gz"
+    with gzip.open(archive, "wb") as gz:
+        gz.write(_sparse_member(50_000) + b"\0" * 1024)  # 25 MB of map, a million entries
+    assert archive.stat().st_size < 1 * MB
+    peak, result = peak_of(lambda: list_members(archive, "s.tar.gz"))
+    assert isinstance(result, MLLabError) and result.status == 400, result
+    assert "sparse" in result.message
+    assert peak < 8 * MB, f"listing held {peak / MB:.0f} MB"
+    with pytest.raises(MLLabError, match="sparse"):
+        extract(archive, "s.tar.gz", BlobStore(tmp_path / "store"), ArchiveLimits())
+
+
+def test_listing_many_long_names_holds_one_at_a_time(tmp_path: Path) -> None:
+    archive = tmp_path / "names.tar.gz"
+    with gzip.open(archive, "wb") as gz:
+        for i in range(1000):  # 1000 members with 60 KB GNU long names: 60 MB of headers
+            for block in _extension(tarfile.GNUTYPE_LONGNAME, 60_000):
+                gz.write(block)
+            gz.write(_header(f"f{i}", 0, tarfile.REGTYPE))
+        gz.write(b"\0" * 1024)
+    limits = ArchiveLimits(max_ratio=1e6)
+    peak, result = peak_of(lambda: list_members(archive, "names.tar.gz", limits=limits))
+    assert not isinstance(result, Exception), result
+    assert len(result["files"]) == 1000
+    assert max(len(f["path"]) for f in result["files"]) <= 1025  # shown cut, with an ellipsis
+    # (the stdlib decompresses 10 KB of input at a time: up to about 10 MB of zeros at once)
+    assert peak < 20 * MB, f"listing held {peak / MB:.0f} MB"
 
 
 async def _dataset_answers(api: Any) -> None:

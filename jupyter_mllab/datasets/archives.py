@@ -11,6 +11,7 @@ import re
 import stat
 import tarfile
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
@@ -23,7 +24,8 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 MAX_PATH = 1024
 # The stdlib's tar reader holds a PAX or GNU long-name header's whole body in memory (and
 # recurses once per chained header): these caps are checked before it reads a byte of one.
-MAX_HEADER_BYTES = 1 << 20
+# Real headers hold a path, a link target and a few attributes: far under 64 KiB.
+MAX_HEADER_BYTES = 64 << 10
 MAX_CHAINED_HEADERS = 8
 _EXTENSION_TYPES = (
     tarfile.XHDTYPE,
@@ -99,6 +101,11 @@ class _Budget:
 
     def header(self, kind: object, size: int) -> None:
         """A tar header block and the body of an extension header, before either is read."""
+        if kind == tarfile.GNUTYPE_SPARSE:  # its map of extension blocks is read unbounded
+            raise BadRequest(
+                "The archive holds a GNU sparse file; sparse files are not supported.",
+                reason="unsafe_archive",
+            )
         if kind not in _EXTENSION_TYPES:
             self.chained = 0
             self.bytes(tarfile.BLOCKSIZE)
@@ -135,6 +142,13 @@ def _open_tar(archive: Path, budget: _Budget) -> tarfile.TarFile:
         return tarfile.open(archive, mode="r|*", tarinfo=_capped_tarinfo(budget))
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise BadRequest(f"This is not a readable tar file: {exc}", reason="bad_archive") from None
+
+
+def _members(tf: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
+    """A stream's members one at a time; the stdlib would keep every one in ``tf.members``."""
+    while (member := tf.next()) is not None:
+        tf.members.clear()  # type: ignore[attr-defined]
+        yield member
 
 
 def _copy(src: IO[bytes], writer: HashingWriter, budget: _Budget) -> None:
@@ -210,7 +224,7 @@ def _extract_zip(archive: Path, budget: _Budget, add: object) -> None:
 def _extract_tar(archive: Path, budget: _Budget, add: object) -> None:
     with _open_tar(archive, budget) as tf:  # streaming: one pass, no seeking
         try:
-            for member in tf:
+            for member in _members(tf):
                 budget.entry()
                 if member.isdir():
                     safe_member_path(member.name)
@@ -257,11 +271,12 @@ def list_members(
         return {"files": rows, "truncated": len(infos) > limit}
     with _open_tar(archive, budget) as tf:
         try:
-            for member in tf:
+            for member in _members(tf):
                 if len(rows) >= limit:
                     truncated = True
                     break
-                rows.append({"path": member.name, "size": member.size, "dir": member.isdir()})
+                path = member.name if len(member.name) <= MAX_PATH else member.name[:MAX_PATH] + "…"
+                rows.append({"path": path, "size": member.size, "dir": member.isdir()})
                 if member.offset_data + member.size > budget.cap:
                     truncated = True  # the next header lies beyond what we decompress
                     break
