@@ -352,9 +352,20 @@ async def test_big_jpeg_previews_as_a_small_thumbnail(api: Any, upload: Any) -> 
     assert max(thumb.size) <= 320
 
 
-async def test_thumbnails_are_cached_by_content(api: Any, upload: Any, jp_serverapp: Any) -> None:
+async def test_thumbnails_are_cached_by_content(
+    api: Any, upload: Any, jp_serverapp: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from PIL import Image
 
+    from jupyter_mllab.datasets import preview, service
+
+    decodes: list[Path] = []
+
+    def counted(path: Path) -> dict[str, Any]:
+        decodes.append(path)
+        return preview.preview_image(path)
+
+    monkeypatch.setattr(service, "preview_image", counted)
     lab = jp_serverapp.web_app.settings["mllab"]
     out = io.BytesIO()
     Image.new("RGB", (800, 600), (10, 200, 30)).save(out, format="PNG")
@@ -363,6 +374,7 @@ async def test_thumbnails_are_cached_by_content(api: Any, upload: Any, jp_server
     replies = await asyncio.gather(*[_preview(api, "pic") for _ in range(10)])
     assert {status for status, _ in replies} == {200}
     assert len({body["thumbnail"] for _, body in replies}) == 1
+    assert len(decodes) == 1
     cached = lab.datasets.cache.get(v["sha256"], "thumbnails")
     assert cached is not None and cached["thumbnail"] == replies[0][1]["thumbnail"]
     # the next preview reads the cache, not the image
