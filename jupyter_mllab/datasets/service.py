@@ -17,7 +17,7 @@ from .ingest import ingest_path
 from .preview import kind_of, preview_file
 from .stats import StatsCache, compute_stats
 from .store import DatasetStore, NewVersion, Version
-from .uploads import UploadManager
+from .uploads import UploadManager, check_digests
 
 log = logging.getLogger(__name__)
 
@@ -262,17 +262,48 @@ class DatasetService:
     async def upload_writer(
         self, project: str, upload_id: str, index: int, offset: int
     ) -> HashingWriter:
-        return await run_sync(
-            lambda: self.uploads.writer(self._project(project), upload_id, index, offset)
-        )
+        """The writer of one file, with its lock held (waiting for a request still writing
+        it): the caller gives it back with ``release_writer`` after its last write."""
+        await self.uploads.locks.acquire([(upload_id, index)])
+        try:
+            return await run_sync(
+                lambda: self.uploads.writer(self._project(project), upload_id, index, offset)
+            )
+        except BaseException:
+            self.release_writer(upload_id, index)
+            raise
 
-    async def commit_upload(self, project: str, upload_id: str) -> dict[str, Any]:
-        return await run_sync(
-            lambda: self.uploads.commit(self._project(project), upload_id).to_json()
-        )
+    def release_writer(self, upload_id: str, index: int) -> None:
+        self.uploads.locks.release([(upload_id, index)])
+
+    async def _whole_upload(self, project: str, upload_id: str) -> list[tuple[str, int]]:
+        """Take the locks of every file of an upload (no chunk is being written after)."""
+        count = await run_sync(lambda: self.uploads.file_count(self._project(project), upload_id))
+        keys = [(upload_id, i) for i in range(count)]
+        await self.uploads.locks.acquire(keys)
+        return keys
+
+    async def commit_upload(
+        self, project: str, upload_id: str, body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        keys = await self._whole_upload(project, upload_id)
+        try:
+            digests = check_digests(body or {}, len(keys))
+            version = await run_sync(
+                lambda: self.uploads.commit(self._project(project), upload_id, digests)
+            )
+        finally:
+            self.uploads.locks.release(keys)
+        self.uploads.locks.forget(upload_id)
+        return version.to_json()
 
     async def abort_upload(self, project: str, upload_id: str) -> None:
-        await run_sync(lambda: self.uploads.abort(self._project(project), upload_id))
+        keys = await self._whole_upload(project, upload_id)
+        try:
+            await run_sync(lambda: self.uploads.abort(self._project(project), upload_id))
+        finally:
+            self.uploads.locks.release(keys)
+        self.uploads.locks.forget(upload_id)
 
 
 # -- run in the worker process ---------------------------------------------------------

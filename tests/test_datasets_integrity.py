@@ -1,0 +1,200 @@
+"""Uploads and stored versions that cannot be corrupted: overlapping or resumed chunk
+requests, the client's sha256 checked at commit, cached copies that cannot write through."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+MiB = 1 << 20
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, Any]:
+    """(status, JSON body); (0, None) when the server answered before reading the body and
+    closed the connection (a reset can take its answer with it)."""
+    try:
+        return await _read_response_or_reset(reader)
+    except ConnectionResetError:
+        return 0, None
+
+
+async def _read_response_or_reset(reader: asyncio.StreamReader) -> tuple[int, Any]:
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 20)
+    lines = head.decode().split("\r\n")
+    status = int(lines[0].split()[1])
+    length = 0
+    for line in lines[1:]:
+        if line.lower().startswith("content-length:"):
+            length = int(line.split(":", 1)[1])
+    body = await asyncio.wait_for(reader.readexactly(length), 20) if length else b""
+    return status, json.loads(body) if body else None
+
+
+class RawClient:
+    """PUTs over a plain socket, so that a test decides when each byte of a body goes."""
+
+    def __init__(self, port: int, base_url: str, token: str, upload_id: str):
+        self.port, self.base_url, self.token, self.upload_id = port, base_url, token, upload_id
+
+    async def start_put(self, offset: int, length: int, first: bytes) -> Any:
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        path = (
+            f"{self.base_url}mllab/api/projects/default/uploads/{self.upload_id}"
+            f"/files/0?offset={offset}"
+        )
+        writer.write(
+            f"PUT {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: token {self.token}\r\n"
+            f"Content-Length: {length}\r\n\r\n".encode()
+            + first
+        )
+        await writer.drain()
+        return reader, writer
+
+
+async def _begin(api: Any, size: int, name: str = "blob") -> str:
+    code, session = await api(
+        "POST",
+        "projects",
+        "default",
+        "uploads",
+        body={"name": name, "files": [{"path": f"{name}.bin", "size": size}]},
+    )
+    assert code == 201, session
+    return str(session["id"])
+
+
+async def _received(api: Any, upload_id: str) -> int:
+    code, status = await api("GET", "projects", "default", "uploads", upload_id)
+    assert code == 200, status
+    return int(status["files"][0]["received"])
+
+
+async def _send_rest(jp_fetch: Any, api: Any, upload_id: str, data: bytes, chunk: int) -> None:
+    """What the Datasets panel does: PUT from what the server says it has; on a 409, ask
+    again and go on from there."""
+    offset = await _received(api, upload_id)
+    while offset < len(data):
+        r = await jp_fetch(
+            "mllab",
+            "api",
+            "projects",
+            "default",
+            "uploads",
+            upload_id,
+            "files",
+            "0",
+            method="PUT",
+            body=data[offset : offset + chunk],
+            params={"offset": str(offset)},
+            raise_error=False,
+        )
+        if r.code == 200:
+            offset = json.loads(r.body)["received"]
+        else:
+            assert r.code == 409, r.body
+            offset = await _received(api, upload_id)
+
+
+def _stored_blob(home: Path, sha: str) -> Path:
+    found = list(home.rglob(f"blobs/{sha[:2]}/{sha}"))
+    assert len(found) == 1, found
+    return found[0]
+
+
+async def test_a_resumed_chunk_and_the_dropped_one_do_not_mix(
+    api: Any,
+    jp_fetch: Any,
+    jp_serverapp: Any,
+    jp_http_port: int,
+    jp_base_url: str,
+    mllab_home: Path,
+) -> None:
+    """A request stalls half-way through its chunk; the client, thinking it dropped,
+    resumes from what the server has, while the stalled request's bytes still arrive. The
+    two must not both be written: the committed version is byte for byte the file."""
+    data = os.urandom(2 * MiB)
+    digest = hashlib.sha256(data).hexdigest()
+    upload_id = await _begin(api, len(data))
+    raw = RawClient(jp_http_port, jp_base_url, jp_serverapp.identity_provider.token, upload_id)
+    half = MiB // 2
+    a_reader, a_writer = await raw.start_put(0, MiB, data[:half])
+    for _ in range(100):
+        if await _received(api, upload_id) == half:
+            break
+        await asyncio.sleep(0.05)
+    assert await _received(api, upload_id) == half
+    # the client resumes at `half` with the rest of the chunk ...
+    b_reader, b_writer = await raw.start_put(half, MiB - half, data[half:MiB])
+    b_reply = asyncio.ensure_future(_read_response(b_reader))
+    await asyncio.sleep(0.5)
+    # ... and the stalled request's rest arrives after all
+    a_writer.write(data[half:MiB])
+    await a_writer.drain()
+    a_code, _ = await _read_response(a_reader)
+    b_code, b_body = await b_reply
+    for w in (a_writer, b_writer):
+        w.close()
+    assert a_code == 200
+    assert b_code in (0, 200, 409), (b_code, b_body)
+    await _send_rest(jp_fetch, api, upload_id, data, MiB)
+    code, version = await api(
+        "POST",
+        "projects",
+        "default",
+        "uploads",
+        upload_id,
+        "commit",
+        body={"sha256": [digest]},
+    )
+    assert code == 201, version
+    assert version["sha256"] == digest
+    assert hashlib.sha256(_stored_blob(mllab_home, digest).read_bytes()).hexdigest() == digest
+
+
+async def test_commit_checks_the_clients_sha256(api: Any, jp_fetch: Any, mllab_home: Path) -> None:
+    data = os.urandom(3 * MiB + 5)
+    digest = hashlib.sha256(data).hexdigest()
+    upload_id = await _begin(api, len(data), "checked")
+    await _send_rest(jp_fetch, api, upload_id, data, MiB)
+    commit = ("POST", "projects", "default", "uploads", upload_id, "commit")
+
+    code, error = await api(*commit, body={"sha256": ["not a digest"]})
+    assert (code, error["reason"]) == (400, "bad_sha256"), error
+    code, error = await api(*commit, body={"sha256": [digest, digest]})
+    assert (code, error["reason"]) == (400, "bad_sha256"), error
+
+    wrong = hashlib.sha256(b"something else").hexdigest()
+    code, error = await api(*commit, body={"sha256": [wrong]})
+    assert (code, error["reason"]) == (409, "sha256_mismatch"), error
+    assert "traceback" not in json.dumps(error).lower()
+    # no version, and nothing stored
+    code, _ = await api("GET", "projects", "default", "datasets", "checked")
+    assert code == 404
+    assert not list(mllab_home.rglob("blobs/*/*"))
+    # the upload is still there; the file that did not match starts again
+    assert await _received(api, upload_id) == 0
+    await _send_rest(jp_fetch, api, upload_id, data, MiB)
+    code, version = await api(*commit, body={"sha256": [digest]})
+    assert code == 201, version
+    assert version["sha256"] == digest
+    # a client that sends no sha256 still commits (the server's own hash is the version's)
+    other = os.urandom(1000)
+    upload_id = await _begin(api, len(other), "unchecked")
+    await _send_rest(jp_fetch, api, upload_id, other, MiB)
+    code, version = await api("POST", "projects", "default", "uploads", upload_id, "commit")
+    assert code == 201, version
+    assert version["sha256"] == hashlib.sha256(other).hexdigest()
+
+
+async def test_a_null_sha256_entry_is_unchecked(api: Any, jp_fetch: Any) -> None:
+    data = b"a,b\n1,2\n"
+    upload_id = await _begin(api, len(data), "maybe")
+    await _send_rest(jp_fetch, api, upload_id, data, MiB)
+    code, version = await api(
+        "POST", "projects", "default", "uploads", upload_id, "commit", body={"sha256": [None]}
+    )
+    assert code == 201, version
