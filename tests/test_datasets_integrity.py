@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 MiB = 1 << 20
 
 
@@ -198,3 +200,68 @@ async def test_a_null_sha256_entry_is_unchecked(api: Any, jp_fetch: Any) -> None
         "POST", "projects", "default", "uploads", upload_id, "commit", body={"sha256": [None]}
     )
     assert code == 201, version
+
+
+# -- cached copies (mllab.get_dataset) ----------------------------------------------------
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    import jupyter_mllab as mllab
+    from jupyter_mllab import client
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("MLLAB_HOME", str(home))
+    monkeypatch.setattr(client, "_current", None)
+    mllab.list_projects()  # creates the default project
+    return home
+
+
+def _scribble(path: Path) -> None:
+    """What a kernel can do to a read-only file it owns."""
+    os.chmod(path, 0o644)
+    with open(path, "r+b") as f:
+        f.write(b"CHANGED")
+
+
+def test_a_write_through_the_cached_file_leaves_the_version_intact(
+    home: Path, tmp_path: Path
+) -> None:
+    import jupyter_mllab as mllab
+
+    source = tmp_path / "table.csv"
+    original = b"a,b\n" + b"1,2\n" * 10_000
+    source.write_bytes(original)
+    version = mllab.upload_dataset(source)
+    sha = version["sha256"]
+    cached = mllab.get_dataset(version["key"])
+    assert cached.read_bytes() == original
+    # an untouched copy is served again, not rebuilt
+    assert os.stat(mllab.get_dataset(version["key"])).st_ino == os.stat(cached).st_ino
+    _scribble(cached)
+    blob = _stored_blob(home, sha)
+    assert hashlib.sha256(blob.read_bytes()).hexdigest() == sha
+    again = mllab.get_dataset(version["key"])
+    assert again.read_bytes() == original
+    # not even the file of the first get, which the kernel still holds, became the blob
+    assert os.stat(again).st_ino != os.stat(blob).st_ino
+
+
+def test_a_write_into_a_cached_folder_leaves_the_version_intact(home: Path, tmp_path: Path) -> None:
+    import jupyter_mllab as mllab
+
+    folder = tmp_path / "parts"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "one.txt").write_bytes(b"one")
+    (folder / "sub" / "two.txt").write_bytes(b"two" * 1000)
+    version = mllab.upload_dataset(folder)
+    cached = mllab.get_dataset(version["key"])
+    _scribble(cached / "sub" / "two.txt")
+    os.chmod(cached, 0o755)
+    (cached / "extra.txt").write_text("not in the version")
+    for sha in (hashlib.sha256(b"one").hexdigest(), hashlib.sha256(b"two" * 1000).hexdigest()):
+        assert hashlib.sha256(_stored_blob(home, sha).read_bytes()).hexdigest() == sha
+    again = mllab.get_dataset(version["key"])
+    assert sorted(p.relative_to(again).as_posix() for p in again.rglob("*") if p.is_file()) == [
+        "one.txt",
+        "sub/two.txt",
+    ]
+    assert (again / "sub" / "two.txt").read_bytes() == b"two" * 1000

@@ -14,6 +14,7 @@ from ..projects.store import Project, ProjectStore
 from .archives import ArchiveLimits, extract, is_archive
 from .blobs import HashingWriter
 from .ingest import ingest_path
+from .materialize import retire_linked_cache
 from .preview import kind_of, preview_file
 from .stats import StatsCache, compute_stats
 from .store import DatasetStore, NewVersion, Version
@@ -56,6 +57,7 @@ class DatasetService:
         self._jobs: dict[tuple[str, str], Future[Any]] = {}
 
     def startup(self) -> None:
+        retire_linked_cache(self.store)
         for project in self.projects.list():
             try:
                 removed = self.uploads.cleanup(project)
