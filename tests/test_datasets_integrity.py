@@ -42,19 +42,30 @@ class RawClient:
     def __init__(self, port: int, base_url: str, token: str, upload_id: str):
         self.port, self.base_url, self.token, self.upload_id = port, base_url, token, upload_id
 
-    async def start_put(self, offset: int, length: int, first: bytes) -> Any:
+    async def start_put(
+        self, offset: int, length: int, first: bytes, chunked: bool = False
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """Send the headers and the first bytes of a body of ``length`` bytes (with
+        ``chunked``, in HTTP chunked framing: no Content-Length; see ``frame``)."""
         reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
         path = (
             f"{self.base_url}mllab/api/projects/default/uploads/{self.upload_id}"
             f"/files/0?offset={offset}"
         )
+        framing = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {length}"
         writer.write(
             f"PUT {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: token {self.token}\r\n"
-            f"Content-Length: {length}\r\n\r\n".encode()
-            + first
+            f"{framing}\r\n\r\n".encode()
+            + (frame(first) if chunked else first)
         )
         await writer.drain()
         return reader, writer
+
+
+def frame(data: bytes, last: bool = False) -> bytes:
+    """``data`` as one HTTP chunk (and the closing empty chunk with ``last``)."""
+    out = f"{len(data):x}\r\n".encode() + data + b"\r\n" if data else b""
+    return out + (b"0\r\n\r\n" if last else b"")
 
 
 async def _begin(api: Any, size: int, name: str = "blob") -> str:
@@ -107,6 +118,7 @@ def _stored_blob(home: Path, sha: str) -> Path:
     return found[0]
 
 
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
 async def test_a_resumed_chunk_and_the_dropped_one_do_not_mix(
     api: Any,
     jp_fetch: Any,
@@ -114,27 +126,32 @@ async def test_a_resumed_chunk_and_the_dropped_one_do_not_mix(
     jp_http_port: int,
     jp_base_url: str,
     mllab_home: Path,
+    chunked: bool,
 ) -> None:
-    """A request stalls half-way through its chunk; the client, thinking it dropped,
+    """A request stalls part-way through its chunk; the client, thinking it dropped,
     resumes from what the server has, while the stalled request's bytes still arrive. The
-    two must not both be written: the committed version is byte for byte the file."""
-    data = os.urandom(2 * MiB)
+    two must not both be written: the committed version is byte for byte the file.
+
+    With a Content-Length the body is read straight into the writer's buffer; in chunked
+    framing it goes through the request's write queue (flushed every 4 MiB)."""
+    chunk, first = 6 * MiB, 4 * MiB
+    data = os.urandom(2 * chunk)
     digest = hashlib.sha256(data).hexdigest()
     upload_id = await _begin(api, len(data))
     raw = RawClient(jp_http_port, jp_base_url, jp_serverapp.identity_provider.token, upload_id)
-    half = MiB // 2
-    a_reader, a_writer = await raw.start_put(0, MiB, data[:half])
-    for _ in range(100):
-        if await _received(api, upload_id) == half:
+    a_reader, a_writer = await raw.start_put(0, chunk, data[:first], chunked)
+    for _ in range(200):
+        if await _received(api, upload_id) == first:
             break
         await asyncio.sleep(0.05)
-    assert await _received(api, upload_id) == half
-    # the client resumes at `half` with the rest of the chunk ...
-    b_reader, b_writer = await raw.start_put(half, MiB - half, data[half:MiB])
+    assert await _received(api, upload_id) == first
+    # the client resumes from what the server has, with the rest of the chunk ...
+    b_reader, b_writer = await raw.start_put(first, chunk - first, data[first:chunk])
     b_reply = asyncio.ensure_future(_read_response(b_reader))
     await asyncio.sleep(0.5)
     # ... and the stalled request's rest arrives after all
-    a_writer.write(data[half:MiB])
+    rest = data[first:chunk]
+    a_writer.write(frame(rest, last=True) if chunked else rest)
     await a_writer.drain()
     a_code, _ = await _read_response(a_reader)
     b_code, b_body = await b_reply
@@ -142,7 +159,7 @@ async def test_a_resumed_chunk_and_the_dropped_one_do_not_mix(
         w.close()
     assert a_code == 200
     assert b_code in (0, 200, 409), (b_code, b_body)
-    await _send_rest(jp_fetch, api, upload_id, data, MiB)
+    await _send_rest(jp_fetch, api, upload_id, data, chunk)
     code, version = await api(
         "POST",
         "projects",
