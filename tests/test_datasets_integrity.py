@@ -282,3 +282,19 @@ def test_a_write_into_a_cached_folder_leaves_the_version_intact(home: Path, tmp_
         "sub/two.txt",
     ]
     assert (again / "sub" / "two.txt").read_bytes() == b"two" * 1000
+
+
+def test_upload_dataset_checks_a_given_sha256(home: Path, tmp_path: Path) -> None:
+    import jupyter_mllab as mllab
+    from jupyter_mllab.errors import Conflict
+
+    source = tmp_path / "wine.csv"
+    source.write_bytes(b"alcohol,quality\n12.5,5\n")
+    right = hashlib.sha256(source.read_bytes()).hexdigest()
+    with pytest.raises(Conflict) as info:
+        mllab.upload_dataset(source, sha256=hashlib.sha256(b"other").hexdigest())
+    assert info.value.reason == "sha256_mismatch"
+    assert mllab.list_datasets() == []
+    assert not list(home.rglob("blobs/*/*"))
+    assert not list(home.rglob("tmp/*.part"))
+    assert mllab.upload_dataset(source, sha256=right.upper())["sha256"] == right
