@@ -298,3 +298,55 @@ def test_upload_dataset_checks_a_given_sha256(home: Path, tmp_path: Path) -> Non
     assert not list(home.rglob("blobs/*/*"))
     assert not list(home.rglob("tmp/*.part"))
     assert mllab.upload_dataset(source, sha256=right.upper())["sha256"] == right
+
+
+async def test_a_stalled_request_makes_others_wait_not_fail_the_lab(
+    api: Any,
+    jp_fetch: Any,
+    jp_serverapp: Any,
+    jp_http_port: int,
+    jp_base_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While a request holds a file, a second one for it waits, then gets a 409 it can act
+    on; commit waits the same way; other uploads go on meanwhile."""
+    from jupyter_mllab.datasets import uploads
+
+    monkeypatch.setattr(uploads, "BUSY_WAIT_S", 0.5)
+    data = os.urandom(MiB)
+    upload_id = await _begin(api, len(data))
+    raw = RawClient(jp_http_port, jp_base_url, jp_serverapp.identity_provider.token, upload_id)
+    a_reader, a_writer = await raw.start_put(0, len(data), data[:1000])
+    try:
+        for _ in range(100):
+            if await _received(api, upload_id) == 1000:
+                break
+            await asyncio.sleep(0.05)
+        b_reader, b_writer = await raw.start_put(1000, len(data) - 1000, b"")
+        code, error = await _read_response(b_reader)
+        b_writer.close()
+        assert (code, error["reason"]) == (409, "upload_busy"), error
+        code, error = await api("POST", "projects", "default", "uploads", upload_id, "commit")
+        assert (code, error["reason"]) == (409, "upload_busy"), error
+        # someone else's upload is not held up
+        other = os.urandom(5000)
+        other_id = await _begin(api, len(other), "other")
+        await _send_rest(jp_fetch, api, other_id, other, MiB)
+        code, version = await api("POST", "projects", "default", "uploads", other_id, "commit")
+        assert code == 201, version
+        a_writer.write(data[1000:])
+        await a_writer.drain()
+        code, reply = await _read_response(a_reader)
+        assert (code, reply["received"]) == (200, len(data))
+    finally:
+        a_writer.close()
+    code, version = await api(
+        "POST",
+        "projects",
+        "default",
+        "uploads",
+        upload_id,
+        "commit",
+        body={"sha256": [hashlib.sha256(data).hexdigest()]},
+    )
+    assert code == 201, version

@@ -45,7 +45,8 @@ class FileLocks:
     def __init__(self) -> None:
         self._locks: dict[tuple[str, int], asyncio.Lock] = {}
 
-    async def acquire(self, keys: list[tuple[str, int]], wait_s: float = BUSY_WAIT_S) -> None:
+    async def acquire(self, keys: list[tuple[str, int]], wait_s: float | None = None) -> None:
+        wait_s = BUSY_WAIT_S if wait_s is None else wait_s
         taken: list[tuple[str, int]] = []
         try:
             for key in keys:
