@@ -350,3 +350,23 @@ async def test_a_stalled_request_makes_others_wait_not_fail_the_lab(
         body={"sha256": [hashlib.sha256(data).hexdigest()]},
     )
     assert code == 201, version
+
+
+def test_the_old_hard_linked_cache_is_removed(home: Path, tmp_path: Path) -> None:
+    """Earlier releases cached hard links to the blobs; the server removes that cache at
+    start (retire_linked_cache), so no old path still writes into stored history."""
+    import jupyter_mllab as mllab
+    from jupyter_mllab.client.datasets import _datasets
+    from jupyter_mllab.datasets.materialize import retire_linked_cache
+
+    source = tmp_path / "t.csv"
+    source.write_bytes(b"a\n1\n")
+    sha = mllab.upload_dataset(source)["sha256"]
+    store = _datasets()
+    old = store.cache_dir() / "files" / "abc"
+    old.mkdir(parents=True)
+    os.link(_stored_blob(home, sha), old / "t.csv")
+    os.chmod(old, 0o555)
+    retire_linked_cache(store)
+    assert not (store.cache_dir() / "files").exists()
+    assert _stored_blob(home, sha).read_bytes() == b"a\n1\n"
