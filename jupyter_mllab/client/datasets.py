@@ -100,8 +100,12 @@ def upload_dataset(
     tags: list[str] | tuple[str, ...] = (),
     extract: bool = False,
     project: str | None = None,
+    sha256: str | None = None,
 ) -> dict[str, Any]:
-    """Add a version from a file, a folder, or an archive (``extract=True`` unpacks it)."""
+    """Add a version from a file, a folder, or an archive (``extract=True`` unpacks it).
+
+    ``sha256``: the digest the file (or archive) must have, e.g. a published checksum;
+    where the bytes read differ, nothing is stored and ``Conflict`` is raised."""
     from ..datasets.ingest import ingest_path
 
     source = Path(path).expanduser()
@@ -117,6 +121,7 @@ def upload_dataset(
         description=description,
         tags=tags,
         extract_archive=extract,
+        sha256=sha256,
     )
     return version.to_json()
 

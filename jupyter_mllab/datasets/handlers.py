@@ -222,8 +222,9 @@ class CommitHandler(MLLabHandler):
     @web.authenticated
     @authorized
     async def post(self, project: str, upload: str) -> None:
+        body = self.json_body()
         lab = await self.ready()
-        version = await lab.datasets.commit_upload(project, upload)
+        version = await lab.datasets.commit_upload(project, upload, body)
         self.reply(version, status=201)
 
 
@@ -237,12 +238,17 @@ class ChunkHandler(MLLabHandler):
     process) and hashed there, a slice at a time, while a thread writes the full buffers.
     Otherwise tornado streams the body to ``data_received`` and one thread of this request
     hashes and writes it in order, with up to IN_FLIGHT buffers queued for it.
+
+    The file's lock is held from the offset check until the last queued write of this
+    request has landed, even when its client went away: a resumed or overlapping request
+    for the same file waits, then meets the offset the file really has.
     """
 
     IN_FLIGHT = 4
     _writer: Any = None
     _error: BaseException | None = None
     _executor: ThreadPoolExecutor | None = None
+    _held: tuple[Any, str, int] | None = None
 
     async def prepare(self) -> None:  # type: ignore[override]
         await super().prepare()
@@ -262,12 +268,18 @@ class ChunkHandler(MLLabHandler):
             raise BadRequest("offset must be a number of bytes.", reason="bad_argument") from None
         kwargs = self.path_kwargs
         lab = await self.ready()
+        index = int(kwargs["index"])
         self._writer = await lab.datasets.upload_writer(
-            kwargs["project"], kwargs["upload"], int(kwargs["index"]), offset
+            kwargs["project"], kwargs["upload"], index, offset
         )
+        self._held = (lab.datasets, kwargs["upload"], index)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mllab-upload")
         if self._writer.in_place and self.request.headers.get("Content-Length"):
-            await self._receive_in_place(int(self.request.headers["Content-Length"]))
+            try:
+                await self._receive_in_place(int(self.request.headers["Content-Length"]))
+            except BaseException:
+                self._release()
+                raise
 
     async def _receive_in_place(self, length: int) -> None:
         """Read the body straight into the writer's aligned buffer (tornado's own body
@@ -293,14 +305,31 @@ class ChunkHandler(MLLabHandler):
         self.request.headers["Content-Length"] = "0"  # all of it is here already
 
     def on_finish(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=False)
+        self._release()
 
     def on_connection_close(self) -> None:
         # A client that went away: what arrived is on disk; it resumes from there.
-        if self._executor is not None:
-            self._executor.shutdown(wait=False)
+        self._release()
         super().on_connection_close()
+
+    def _release(self) -> None:
+        """Give the file's lock back once this request's queued writes have landed (the
+        executor runs them in order, so a last no-op marks the end). Idempotent."""
+        executor, self._executor = self._executor, None
+        held, self._held = self._held, None
+        if executor is None:
+            if held is not None:
+                held[0].release_writer(held[1], held[2])
+            return
+        done = executor.submit(lambda: None)
+        executor.shutdown(wait=False)
+        if held is None:
+            return
+
+        def release(_: Any) -> None:
+            held[0].release_writer(held[1], held[2])
+
+        asyncio.wrap_future(done).add_done_callback(release)
 
     def _take_big_reads(self) -> None:
         """Read this body in 1 MiB pieces rather than tornado's default 64 KiB: a sixteenth

@@ -3,9 +3,10 @@ server's "Upload as dataset" of a file in the Jupyter root)."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
-from ..errors import BadRequest
+from ..errors import BadRequest, Conflict
 from ..projects.store import Project
 from .archives import ArchiveLimits, extract, is_archive
 from .blobs import BlobStore, HashingWriter, Staged
@@ -40,9 +41,14 @@ def ingest_path(
     extract_archive: bool = False,
     author: str = "",
     limits: ArchiveLimits | None = None,
+    sha256: str | None = None,
 ) -> Version:
     """A file becomes a file version; a folder a folder version (regular files only: links
-    are skipped); an archive with ``extract_archive`` a folder version of its entries."""
+    are skipped); an archive with ``extract_archive`` a folder version of its entries.
+    With ``sha256`` (a single file, or the archive), the bytes read must have that digest:
+    otherwise nothing is stored."""
+    if sha256 is not None and source.is_dir():
+        raise BadRequest("sha256= checks a single file, not a folder.", reason="bad_sha256")
     blobs = store.blobs(project)
     description, clean_tags = check_meta(description, list(tags))
     dataset = name or default_name(source)
@@ -61,6 +67,8 @@ def ingest_path(
             raise BadRequest(
                 f"{source.name} is not a zip, tar, tar.gz or tgz file.", reason="not_archive"
             )
+        if sha256 is not None:
+            _check(Staged(source.name, _sha256_of(source), source.stat().st_size), sha256)
         files = extract(source, source.name, blobs, limits or ArchiveLimits())
         meta = NewVersion(
             filename=dataset,
@@ -70,4 +78,27 @@ def ingest_path(
             source=f"extracted from {source.name}",
         )
         return store.add_version(project, dataset, meta, files=files)
-    return store.add_version(project, dataset, meta, blob=stage_file(blobs, source, source.name))
+    staged = stage_file(blobs, source, source.name)
+    if sha256 is not None:
+        _check(staged, sha256)
+    return store.add_version(project, dataset, meta, blob=staged)
+
+
+def _sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(4 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _check(staged: Staged, sha256: str) -> Staged:
+    if staged.sha256 != sha256.lower():
+        if staged.temp is not None:
+            staged.temp.unlink(missing_ok=True)
+        raise Conflict(
+            f"{staged.path} has sha256 {staged.sha256}, not the {sha256} it was expected to "
+            "have; nothing was stored.",
+            reason="sha256_mismatch",
+        )
+    return staged

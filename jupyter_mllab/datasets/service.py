@@ -17,10 +17,11 @@ from ..projects.store import Project, ProjectStore
 from .archives import ArchiveLimits, extract, is_archive
 from .blobs import HashingWriter
 from .ingest import ingest_path
+from .materialize import retire_linked_cache
 from .preview import kind_of, preview_file, preview_image
 from .stats import StatsCache, compute_stats
 from .store import DatasetStore, NewVersion, Version
-from .uploads import UploadManager
+from .uploads import UploadManager, check_digests
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ class DatasetService:
         self._decode_lock = threading.Lock()
 
     def startup(self) -> None:
+        retire_linked_cache(self.store)
         for project in self.projects.list():
             try:
                 removed = self.uploads.cleanup(project)
@@ -327,17 +329,48 @@ class DatasetService:
     async def upload_writer(
         self, project: str, upload_id: str, index: int, offset: int
     ) -> HashingWriter:
-        return await run_sync(
-            lambda: self.uploads.writer(self._project(project), upload_id, index, offset)
-        )
+        """The writer of one file, with its lock held (waiting for a request still writing
+        it): the caller gives it back with ``release_writer`` after its last write."""
+        await self.uploads.locks.acquire([(upload_id, index)])
+        try:
+            return await run_sync(
+                lambda: self.uploads.writer(self._project(project), upload_id, index, offset)
+            )
+        except BaseException:
+            self.release_writer(upload_id, index)
+            raise
 
-    async def commit_upload(self, project: str, upload_id: str) -> dict[str, Any]:
-        return await run_sync(
-            lambda: self.uploads.commit(self._project(project), upload_id).to_json()
-        )
+    def release_writer(self, upload_id: str, index: int) -> None:
+        self.uploads.locks.release([(upload_id, index)])
+
+    async def _whole_upload(self, project: str, upload_id: str) -> list[tuple[str, int]]:
+        """Take the locks of every file of an upload (no chunk is being written after)."""
+        count = await run_sync(lambda: self.uploads.file_count(self._project(project), upload_id))
+        keys = [(upload_id, i) for i in range(count)]
+        await self.uploads.locks.acquire(keys)
+        return keys
+
+    async def commit_upload(
+        self, project: str, upload_id: str, body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        keys = await self._whole_upload(project, upload_id)
+        try:
+            digests = check_digests(body or {}, len(keys))
+            version = await run_sync(
+                lambda: self.uploads.commit(self._project(project), upload_id, digests)
+            )
+        finally:
+            self.uploads.locks.release(keys)
+        self.uploads.locks.forget(upload_id)
+        return version.to_json()
 
     async def abort_upload(self, project: str, upload_id: str) -> None:
-        await run_sync(lambda: self.uploads.abort(self._project(project), upload_id))
+        keys = await self._whole_upload(project, upload_id)
+        try:
+            await run_sync(lambda: self.uploads.abort(self._project(project), upload_id))
+        finally:
+            self.uploads.locks.release(keys)
+        self.uploads.locks.forget(upload_id)
 
 
 # -- run in the worker process ---------------------------------------------------------

@@ -3,7 +3,9 @@ known offsets, hashed as it streams; commit turns the session into one version."
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +32,66 @@ register_schema(
 )
 
 MAX_FILES = 100_000
+BUSY_WAIT_S = 30.0  # how long a request waits for another one writing the same file
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+class FileLocks:
+    """One lock per file of an upload, so that its bytes arrive in one order only: a chunk
+    request holds its file's lock from the offset check until its last byte is written (the
+    queued writes of a dropped request included); commit and abort hold all of an upload's.
+    Taken and released on the event loop only."""
+
+    def __init__(self) -> None:
+        self._locks: dict[tuple[str, int], asyncio.Lock] = {}
+
+    async def acquire(self, keys: list[tuple[str, int]], wait_s: float | None = None) -> None:
+        wait_s = BUSY_WAIT_S if wait_s is None else wait_s
+        taken: list[tuple[str, int]] = []
+        try:
+            for key in keys:
+                lock = self._locks.setdefault(key, asyncio.Lock())
+                await asyncio.wait_for(lock.acquire(), wait_s)
+                taken.append(key)
+        except TimeoutError:
+            self.release(taken)
+            raise Conflict(
+                "Another request is still writing this upload; try again in a moment.",
+                reason="upload_busy",
+            ) from None
+        except BaseException:
+            self.release(taken)
+            raise
+
+    def release(self, keys: list[tuple[str, int]]) -> None:
+        for key in keys:
+            lock = self._locks.get(key)
+            if lock is not None and lock.locked():
+                lock.release()
+
+    def forget(self, upload_id: str) -> None:
+        for key in [k for k, lock in self._locks.items() if k[0] == upload_id]:
+            if not self._locks[key].locked():
+                del self._locks[key]
+
+
+def check_digests(body: dict[str, Any], count: int) -> list[str | None]:
+    """The client's sha256 of each file, from a commit's ``{"sha256": [hex or null, ...]}``
+    (one entry per file, in the upload's order); all None when it sends none."""
+    digests = body.get("sha256")
+    if digests is None:
+        return [None] * count
+    if (
+        not isinstance(digests, list)
+        or len(digests) != count
+        or not all(d is None or (isinstance(d, str) and _SHA256.fullmatch(d)) for d in digests)
+    ):
+        raise BadRequest(
+            f"sha256 must list one lowercase hex sha256 (or null) for each of the {count:,} "
+            "files of the upload, in its order.",
+            reason="bad_sha256",
+        )
+    return list(digests)
 
 
 @dataclass
@@ -50,6 +112,7 @@ class UploadManager:
         self.max_upload_size = max_upload_size
         self.limits = limits
         self._writers: dict[tuple[str, int], HashingWriter] = {}
+        self.locks = FileLocks()
 
     # -- sessions ------------------------------------------------------------------------
     def begin(self, project: Project, body: dict[str, Any], author: str) -> dict[str, Any]:
@@ -160,9 +223,21 @@ class UploadManager:
         return writer
 
     # -- the end -------------------------------------------------------------------------
-    def commit(self, project: Project, upload_id: str) -> Version:
+    def file_count(self, project: Project, upload_id: str) -> int:
+        return len(self._session(project, upload_id).files)
+
+    def commit(
+        self, project: Project, upload_id: str, digests: list[str | None] | None = None
+    ) -> Version:
+        """The upload as a new version, once every file has all its bytes and, where the
+        client sent its sha256, exactly those bytes (a file that does not match is dropped,
+        to be sent again; the session stays)."""
         session = self._session(project, upload_id)
         spec = session.spec
+        if digests is None:
+            digests = [None] * len(session.files)
+        if len(digests) != len(session.files):
+            raise BadRequest("One sha256 per file of the upload.", reason="bad_sha256")
         staged: list[Staged] = []
         for i, f in enumerate(session.files):
             writer = self._writers.pop((upload_id, i), None) or HashingWriter(
@@ -176,6 +251,20 @@ class UploadManager:
                     reason="incomplete",
                 )
             staged.append(Staged(f["path"], sha, size, writer.path))
+        wrong = [
+            (i, s.path)
+            for i, (s, d) in enumerate(zip(staged, digests, strict=True))
+            if d and d != s.sha256
+        ]
+        if wrong:
+            for i, _path in wrong:
+                self._part(project, upload_id, i).unlink(missing_ok=True)
+            names = ", ".join(repr(p) for _i, p in wrong[:5])
+            raise Conflict(
+                f"{names} arrived with other bytes than were sent (the sha256 differs); "
+                "send the file again, from its start.",
+                reason="sha256_mismatch",
+            )
         meta = NewVersion(
             filename=spec["filename"],
             description=spec["description"],

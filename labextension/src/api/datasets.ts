@@ -1,4 +1,5 @@
 import { apiUrl, jsonBody, MLLabApiError, requestAPI } from './request';
+import { Sha256 } from './sha256';
 
 export interface IDatasetVersion {
   project: string;
@@ -194,7 +195,9 @@ const RETRIES = 3;
 
 /**
  * Upload files as one new version: begin a session, PUT each file in 8 MiB chunks at
- * known offsets (a failed chunk resumes from what the server says it has), commit.
+ * known offsets (a failed chunk resumes from what the server says it has), commit with
+ * each file's sha256, computed here while its chunks are read (the server refuses a
+ * version whose bytes are not the ones sent).
  */
 export async function uploadFiles(
   project: string,
@@ -215,27 +218,42 @@ export async function uploadFiles(
     })
   );
   const parts = ['projects', project, 'uploads', session.id];
+  const digests: string[] = [];
   let done = 0;
   try {
     for (const [index, entry] of files.entries()) {
       let offset = 0;
       let failures = 0;
+      const hash = new Sha256();
+      let hashed = 0; // the bytes [0, hashed) of this file are in the hash
       while (
         offset < entry.file.size ||
         (offset === 0 && entry.file.size === 0)
       ) {
         options.signal?.throwIfAborted();
         const end = Math.min(offset + CHUNK, entry.file.size);
+        const bytes = new Uint8Array(
+          await entry.file.slice(offset, end).arrayBuffer()
+        );
         try {
-          const reply = await requestAPI<{ received: number }>(
+          const sent = requestAPI<{ received: number }>(
             [...parts, 'files', String(index)],
             {
               method: 'PUT',
-              body: entry.file.slice(offset, end),
+              body: bytes,
               signal: options.signal
             },
             { offset: String(offset) }
           );
+          // hash while the chunk travels; a chunk sent again is not hashed twice
+          if (offset > hashed) {
+            throw new Error('The server reports more bytes than were sent.');
+          }
+          if (end > hashed) {
+            hash.update(bytes.subarray(hashed - offset));
+            hashed = end;
+          }
+          const reply = await sent;
           offset = reply.received;
           failures = 0;
         } catch (error) {
@@ -257,10 +275,12 @@ export async function uploadFiles(
         }
       }
       done += entry.file.size;
+      digests.push(hash.hex());
     }
-    return await requestAPI<IDatasetVersion>([...parts, 'commit'], {
-      method: 'POST'
-    });
+    return await requestAPI<IDatasetVersion>(
+      [...parts, 'commit'],
+      jsonBody('POST', { sha256: digests })
+    );
   } catch (error) {
     await requestAPI<void>(parts, { method: 'DELETE' }).catch(() => undefined);
     throw error;
