@@ -1,0 +1,129 @@
+"""The runs table under hostile or large input: LIKE patterns that would backtrack, text that
+a spreadsheet would run as a formula, exports past SQLite's variable limit, and metric
+histories far longer than a chart's budget. Each case leaves the server answering."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from mlflow.tracking import MlflowClient
+from test_runs_table import experiment, names
+
+NOTEBOOK = "/home/jovyan/work/experiments/train.ipynb"
+
+
+def bulk_runs(db: Path, experiment_id: str, count: int, **tags: str) -> list[str]:
+    """``count`` finished runs written straight into MLflow's tables (as bench/tracking.py)."""
+    ids = [uuid.uuid4().hex for _ in range(count)]
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.executemany(
+            "INSERT INTO runs (run_uuid, name, source_type, source_name, entry_point_name, "
+            "user_id, status, start_time, end_time, source_version, lifecycle_stage, "
+            "artifact_uri, experiment_id) VALUES (?, ?, 'LOCAL', '', '', 'me', 'FINISHED', "
+            "?, ?, '', 'active', '', ?)",
+            [(rid, f"bulk {i}", 10 + i, 20 + i, int(experiment_id)) for i, rid in enumerate(ids)],
+        )
+        conn.executemany(
+            "INSERT INTO params (key, value, run_uuid) VALUES ('alpha', ?, ?)",
+            [(str(i), rid) for i, rid in enumerate(ids)],
+        )
+        conn.executemany(
+            "INSERT INTO latest_metrics (key, value, timestamp, step, is_nan, run_uuid) "
+            "VALUES ('acc', ?, 0, 0, 0, ?)",
+            [(i / count, rid) for i, rid in enumerate(ids)],
+        )
+        for key, value in tags.items():
+            conn.executemany(
+                "INSERT INTO tags (key, value, run_uuid) VALUES (?, ?, ?)",
+                [(key, value, rid) for rid in ids],
+            )
+    conn.close()
+    return ids
+
+
+async def timed(call: Any) -> tuple[float, Any]:
+    t = time.perf_counter()
+    result = await call
+    return time.perf_counter() - t, result
+
+
+# -- LIKE without backtracking -----------------------------------------------------------
+
+
+WORST = [
+    "_%" * 8 + "!",  # about 5 s on a regular expression
+    "_%" * 12 + "!",  # the review's pattern: minutes
+    "%_" * 12 + "!",
+    "_%" * 100 + "!",
+    "%" * 250 + "!",
+    "_%" * 249 + "!",  # 499 characters, under the cap
+]
+
+
+async def test_worst_like_patterns_answer_in_milliseconds(api: Any, mllab_home: Path) -> None:
+    exp = await experiment(api)
+    client = MlflowClient(f"sqlite:///{mllab_home / 'mlflow.db'}")
+    client.create_run(exp, run_name="one", tags={"mllab.notebook": NOTEBOOK})
+    for pattern in WORST:
+        slow = asyncio.ensure_future(
+            timed(api("GET", "runs", params={"notebook": pattern, "limit": "10"}))
+        )
+        await asyncio.sleep(0.02)
+        # another request meanwhile: the server is not pinned by the first one
+        info_took, (code, _) = await timed(api("GET", "info"))
+        assert code == 200 and info_took < 1.0, pattern
+        took, (code, page) = await slow
+        assert code == 200, page
+        assert page["runs"] == [] and took < 1.0, pattern
+        # the same pattern through MLflow's syntax, on a run name
+        took, (code, page) = await timed(
+            api("GET", "runs", params={"filter": f"attributes.run_name LIKE '{pattern}'"})
+        )
+        assert code == 200 and page["runs"] == [] and took < 1.0, pattern
+    code, page = await api("GET", "runs", params={"notebook": "_%" * 12 + ".ipynb"})
+    assert code == 200 and names(page) == ["one"]
+
+
+async def test_like_keeps_its_meaning(api: Any, mllab_home: Path) -> None:
+    """Case-sensitive; ``%`` and ``_`` are wildcards; GLOB's own ``* ? [`` are literal."""
+    exp = await experiment(api)
+    client = MlflowClient(f"sqlite:///{mllab_home / 'mlflow.db'}")
+    for name in ("a*b", "a?b", "a[b]", "axb", "A_B", "a%b"):
+        client.create_run(exp, run_name=name)
+
+    async def like(pattern: str) -> list[str]:
+        code, page = await api(
+            "GET", "runs", params={"filter": f"attributes.run_name LIKE '{pattern}'"}
+        )
+        assert code == 200, page
+        return sorted(names(page))
+
+    assert await like("a*b") == ["a*b"]
+    assert await like("a?b") == ["a?b"]
+    assert await like("a[b]") == ["a[b]"]
+    assert await like("a_b") == ["a%b", "a*b", "a?b", "axb"]
+    assert await like("A%") == ["A_B"]
+    assert await like("%]") == ["a[b]"]
+    assert await like("a%b") == ["a%b", "a*b", "a?b", "axb"]
+
+
+async def test_long_patterns_get_400_naming_the_limit(api: Any, mllab_home: Path) -> None:
+    await experiment(api)
+    for params, limit in [
+        ({"notebook": "x" * 500}, "500"),  # with the leading % the quick filter adds: 501
+        ({"filter": f"attributes.run_name LIKE '{'_' * 501}'"}, "500"),
+        ({"filter": f"params.alpha ILIKE '{'%' * 600}'"}, "500"),
+        ({"filter": "params.alpha = '1' and " * 300 + "params.alpha = '1'"}, "5000"),
+    ]:
+        code, reply = await api("GET", "runs", params=params)
+        assert code == 400, reply
+        assert reply["reason"] in ("pattern_too_long", "filter_too_long")
+        assert f"at most {limit} " in reply["message"]
+    code, _ = await api("GET", "info")
+    assert code == 200
