@@ -5,12 +5,15 @@ histories far longer than a chart's budget. Each case leaves the server answerin
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import sqlite3
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 from mlflow.tracking import MlflowClient
 from test_runs_table import experiment, names
 
@@ -127,3 +130,68 @@ async def test_long_patterns_get_400_naming_the_limit(api: Any, mllab_home: Path
         assert f"at most {limit} " in reply["message"]
     code, _ = await api("GET", "info")
     assert code == 200
+
+
+# -- CSV export ---------------------------------------------------------------------------
+
+
+async def export(jp_fetch: Any, **params: str) -> tuple[int, list[dict[str, str]]]:
+    response = await jp_fetch(
+        "mllab", "api", "runs", params={"format": "csv", **params}, raise_error=False
+    )
+    if response.code != 200:
+        return response.code, []
+    return 200, list(csv.DictReader(io.StringIO(response.body.decode(), newline="")))
+
+
+async def test_csv_export_escapes_formulas_in_every_text_cell(
+    api: Any, jp_fetch: Any, mllab_home: Path
+) -> None:
+    exp = await experiment(api)
+    client = MlflowClient(f"sqlite:///{mllab_home / 'mlflow.db'}")
+    hostile = ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\t=1+1", "\r=1+1"]
+    for n, text in enumerate(hostile):
+        run = client.create_run(
+            exp, run_name=text, tags={"mllab.notebook": text, "note": text}, start_time=n + 1
+        )
+        client.log_param(run.info.run_id, "p", text)
+    plain = client.create_run(exp, run_name="plain", start_time=100)
+    client.log_param(plain.info.run_id, "p", "-0.5")  # a number stays a number
+    code, rows = await export(jp_fetch, order_by="attributes.start_time ASC")
+    assert code == 200 and len(rows) == len(hostile) + 1
+    for text, row in zip(hostile, rows, strict=False):
+        for column in ("name", "notebook", "params.p"):
+            assert row[column] == "'" + text, (column, row[column])
+    assert rows[-1]["name"] == "plain" and rows[-1]["params.p"] == "-0.5"
+
+
+@pytest.fixture
+def sqlite_default_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite's own default of 32,766 variables a statement (this Python's build allows
+    more; many, such as macOS's, do not)."""
+    connect = sqlite3.connect
+
+    def limited(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        conn = connect(*args, **kwargs)
+        conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 32_766)
+        return conn
+
+    monkeypatch.setattr(sqlite3, "connect", limited)
+
+
+@pytest.mark.usefixtures("sqlite_default_limits")
+async def test_csv_export_of_more_runs_than_sqlites_variable_limit(
+    api: Any, jp_fetch: Any, mllab_home: Path
+) -> None:
+    exp = await experiment(api)
+    ids = bulk_runs(mllab_home / "mlflow.db", exp, 33_000, **{"mllab.notebook": "/a.ipynb"})
+    before = (mllab_home / "mlflow.db").read_bytes()
+    code, rows = await export(jp_fetch)
+    assert code == 200
+    assert len(rows) == 33_000 and {r["run_id"] for r in rows} == set(ids)
+    assert all(r["notebook"] == "/a.ipynb" and r["params.alpha"] for r in rows)
+    code, rows = await export(jp_fetch, filter="metrics.acc >= 0.5")
+    assert code == 200 and len(rows) == 16_500
+    assert (mllab_home / "mlflow.db").read_bytes() == before  # nothing stored changed
+    code, page = await api("GET", "runs", params={"limit": "1"})
+    assert code == 200 and page["total"] == 33_000

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -29,6 +30,7 @@ MAX_LIMIT = 1000
 # MLflow's parser, whatever the text.
 MAX_PATTERN = 500
 MAX_FILTER = 5000
+CHUNK = 1000  # run ids per query: well under SQLite's variable limit
 DEFAULT_ORDER = "attributes.start_time DESC"
 # MLflow's run attributes, as columns of its ``runs`` table.
 ATTRIBUTES = {
@@ -307,19 +309,28 @@ class RunsTable:
             }
         if not runs:
             return []
+        # SQLite caps a statement's variables (32,766 by default): ask in chunks.
         ids = list(runs)
-        marks = ", ".join("?" * len(ids))
+        for n in range(0, len(ids), CHUNK):
+            self._fill_chunk(conn, runs, ids[n : n + CHUNK])
+        return [_decorate(r) for r in runs.values()]
+
+    @staticmethod
+    def _fill_chunk(
+        conn: sqlite3.Connection, runs: dict[str, dict[str, Any]], chunk: list[str]
+    ) -> None:
+        marks = ", ".join("?" * len(chunk))
         for run_id, key, value in conn.execute(
-            f"SELECT run_uuid, key, value FROM params WHERE run_uuid IN ({marks})", ids
+            f"SELECT run_uuid, key, value FROM params WHERE run_uuid IN ({marks})", chunk
         ):
             runs[run_id]["params"][key] = value
         for run_id, key, value, is_nan in conn.execute(
             f"SELECT run_uuid, key, value, is_nan FROM latest_metrics WHERE run_uuid IN ({marks})",
-            ids,
+            chunk,
         ):
             runs[run_id]["metrics"][key] = _value(value, is_nan)
         for run_id, key, value in conn.execute(
-            f"SELECT run_uuid, key, value FROM tags WHERE run_uuid IN ({marks})", ids
+            f"SELECT run_uuid, key, value FROM tags WHERE run_uuid IN ({marks})", chunk
         ):
             if not key.startswith("mlflow.") or key in KEPT_MLFLOW_TAGS:
                 runs[run_id]["tags"][key] = value
@@ -327,10 +338,9 @@ class RunsTable:
             "SELECT i.destination_id, d.name, d.digest FROM inputs i JOIN datasets d "
             "ON d.dataset_uuid = i.source_id WHERE i.source_type = 'DATASET' "
             f"AND i.destination_type = 'RUN' AND i.destination_id IN ({marks})",
-            ids,
+            chunk,
         ):
             runs[run_id]["datasets"].append({"name": name, "digest": digest})
-        return [_decorate(r) for r in runs.values()]
 
     def _fast_columns(self, experiment_ids: list[str]) -> dict[str, list[str]]:
         """The parameter, metric and tag keys that the experiment's live runs have.
@@ -520,31 +530,31 @@ class RunsTable:
         for r in page["runs"]:
             yield line(
                 [
-                    r["run_id"],
-                    r["name"],
-                    r["status"],
-                    r["start_time"],
-                    r["duration"],
-                    r.get("notebook"),
+                    _csv_safe(v)
+                    for v in [
+                        r["run_id"],
+                        r["name"],
+                        r["status"],
+                        r["start_time"],
+                        r["duration"],
+                        r.get("notebook"),
+                    ]
+                    + [r["params"].get(k) for k in columns["params"]]
                 ]
-                + [_csv_safe(r["params"].get(k)) for k in columns["params"]]
                 + [r["metrics"].get(k) for k in columns["metrics"]]
             )
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
+
+
 def _csv_safe(value: Any) -> Any:
-    """No spreadsheet formulas from a parameter's text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") and not _is_number(value):
+    """No spreadsheet formulas from any text (run and notebook names, parameters): text
+    that a spreadsheet would read as a formula gets a leading ``'``; numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_START) and not NUMBER.fullmatch(value):
         return "'" + value
     return value
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _glob(pattern: str) -> str:
