@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import itertools
 import sqlite3
 import time
 import uuid
@@ -195,3 +196,114 @@ async def test_csv_export_of_more_runs_than_sqlites_variable_limit(
     assert (mllab_home / "mlflow.db").read_bytes() == before  # nothing stored changed
     code, page = await api("GET", "runs", params={"limit": "1"})
     assert code == 200 and page["total"] == 33_000
+
+
+# -- metric histories thinned in SQL ------------------------------------------------------
+
+POINTS = 100_000
+
+
+def long_history(db: Path, run_id: str, keys: tuple[str, ...] = ("loss", "acc")) -> None:
+    conn = sqlite3.connect(db)
+    with conn:
+        for key in keys:
+            conn.executemany(
+                "INSERT INTO metrics (key, value, timestamp, run_uuid, step, is_nan) "
+                "VALUES (?, ?, ?, ?, ?, 0)",
+                ((key, 1 / (s + 1), 1000 + s, run_id, s) for s in range(POINTS)),
+            )
+            conn.execute(
+                "INSERT INTO latest_metrics (key, value, timestamp, step, is_nan, run_uuid) "
+                "VALUES (?, ?, ?, ?, 0, ?)",
+                (key, 1 / POINTS, 1000 + POINTS - 1, POINTS - 1, run_id),
+            )
+    conn.close()
+
+
+def assert_thinned(steps: list[int], budget: int) -> None:
+    assert 2 <= len(steps) <= budget
+    assert steps[0] == 0 and steps[-1] == POINTS - 1  # the first and last points
+    assert steps == sorted(set(steps))
+    gaps = [b - a for a, b in itertools.pairwise(steps)]
+    assert max(gaps) <= 2 * POINTS / budget  # evenly spread, not clumped
+
+
+class CountingConnection:
+    """The table's SQLite connection, counting the rows that reach Python."""
+
+    class Rows(list):  # type: ignore[type-arg]
+        def fetchall(self) -> list[Any]:
+            return list(self)
+
+        def fetchone(self) -> Any:
+            return self[0] if self else None
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn, self.rows = conn, 0
+
+    def execute(self, *args: Any) -> Rows:
+        rows = self.conn.execute(*args).fetchall()
+        self.rows += len(rows)
+        return self.Rows(rows)
+
+
+async def test_compare_thins_long_histories(
+    api: Any, mllab_home: Path, jp_serverapp: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    table = jp_serverapp.web_app.settings["mllab"].runs.table
+    counting: list[CountingConnection] = []
+    real = table._conn
+
+    def conn() -> CountingConnection:
+        if not counting:
+            counting.append(CountingConnection(real()))
+        return counting[0]
+
+    exp = await experiment(api)
+    client = MlflowClient(f"sqlite:///{mllab_home / 'mlflow.db'}")
+    run = client.create_run(exp, run_name="long").info.run_id
+    short = client.create_run(exp, run_name="short").info.run_id
+    client.log_metric(short, "loss", 0.5, step=0)
+    client.log_metric(short, "loss", 0.25, step=1)
+    long_history(mllab_home / "mlflow.db", run)
+    monkeypatch.setattr(table, "_conn", conn)
+    took, (code, result) = await timed(
+        api("GET", "runs", "compare", params={"ids": f"{run},{short}"})
+    )
+    assert code == 200, result
+    for key in ("loss", "acc"):
+        points = result["histories"][key][run]
+        assert_thinned([p[0] for p in points], 500)
+        assert points[0][1] == 1.0 and points[-1][1] == pytest.approx(1 / POINTS)
+    assert result["histories"]["loss"][short] == [[0, 0.5], [1, 0.25]]
+    assert counting[0].rows < 2_000  # not the 200,000 points: thinned in SQL
+    assert took < 10
+
+
+async def test_job_metrics_thin_long_histories(
+    api: Any, mllab_home: Path, jp_serverapp: Any
+) -> None:
+    from jupyter_mllab.runs.store import Job, new_id
+
+    exp = await experiment(api)
+    client = MlflowClient(f"sqlite:///{mllab_home / 'mlflow.db'}")
+    run = client.create_run(exp, run_name="long").info.run_id
+    long_history(mllab_home / "mlflow.db", run)
+    lab = jp_serverapp.web_app.settings["mllab"]
+    job = Job(
+        id=new_id(), kind="run", parent_id=None, project="default", notebook="/x.ipynb",
+        kernel="python3", status="COMPLETED", parameters={}, spec={}, tags={}, datasets=[],
+        gpus=0, timeout=None, created=time.time(), mlflow_run_id=run,
+    )  # fmt: skip
+    lab.job_store.insert([job])
+    code, reply = await api("GET", "jobs", job.id, "metrics")
+    assert code == 200, reply
+    for key in ("loss", "acc"):
+        points = reply["metrics"][key]
+        assert set(points[0]) == {"step", "value", "timestamp"}
+        assert_thinned([p["step"] for p in points], 1000)
+        assert points[-1]["timestamp"] == 1000 + POINTS - 1
+    code, reply = await api("GET", "jobs", job.id, "metrics", params={"max_points": "50"})
+    assert code == 200 and len(reply["metrics"]["loss"]) == 50
+    code, reply = await api("GET", "jobs", job.id, "metrics", params={"max_points": "1"})
+    assert code == 400, reply

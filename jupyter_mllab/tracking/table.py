@@ -471,34 +471,23 @@ class RunsTable:
                 run_ids,
             ).fetchall()
             found = {r["run_id"]: r for r in self._fill(conn, rows)}
-            histories: dict[str, dict[str, list[list[float | None]]]] = {}
-            for run_id, key, step, value, is_nan in conn.execute(
-                "SELECT run_uuid, key, step, value, is_nan FROM metrics "
-                f"WHERE run_uuid IN ({marks}) ORDER BY run_uuid, key, step, timestamp",
-                run_ids,
-            ):
-                histories.setdefault(key, {}).setdefault(run_id, []).append(
-                    [step, _value(value, is_nan)]
-                )
         else:
-            found, histories = {}, {}
+            found = {}
             for run_id in run_ids:
                 try:
                     found[run_id] = _decorate(_from_entity(self.client.get_run(run_id)))
                 except Exception:
                     continue
-                for key in found[run_id]["metrics"]:
-                    points = self.client.get_metric_history(run_id, key)
-                    histories.setdefault(key, {})[run_id] = [
-                        [m.step, None if math.isnan(m.value) else m.value] for m in points
-                    ]
         missing = [r for r in run_ids if r not in found]
         if missing:
             raise NotFound(f"No such run: {', '.join(missing)}.", reason="no_such_run")
         runs = [found[r] for r in run_ids]
-        for series in histories.values():
-            for run_id, points in series.items():
-                series[run_id] = _thin(points, max_points)
+        histories = {
+            key: {run_id: [[p[0], p[1]] for p in points] for run_id, points in series.items()}
+            for key, series in self.histories(
+                run_ids, max_points, {r: list(found[r]["metrics"]) for r in run_ids}
+            ).items()
+        }
 
         def differs(kind: str) -> dict[str, bool]:
             keys = sorted({k for r in runs for k in r[kind]})
@@ -510,6 +499,65 @@ class RunsTable:
             "metrics": differs("metrics"),
             "histories": histories,
         }
+
+    def histories(
+        self, run_ids: list[str], max_points: int, keys: dict[str, list[str]] | None = None
+    ) -> dict[str, dict[str, list[tuple[int, float | None, int]]]]:
+        """``{metric: {run_id: [(step, value, timestamp), ...]}}``, in step order, each
+        history thinned to at most ``max_points`` evenly spread points that keep its first
+        and last. On SQLite the thinning is SQL (window functions): a history of 100,000
+        points costs ``max_points`` rows in Python, not 100,000. ``keys``: the metrics of
+        each run, when known (MLflow's client needs them)."""
+        out: dict[str, dict[str, list[tuple[int, float | None, int]]]] = {}
+        if self.fast():
+            conn = self._conn()
+            most = max(2, int(max_points))
+            marks = ", ".join("?" * len(run_ids))
+            spans = conn.execute(
+                "SELECT run_uuid, key, COUNT(*), MIN(step), MAX(step), MIN(timestamp), "
+                f"MAX(timestamp) FROM metrics WHERE run_uuid IN ({marks}) GROUP BY run_uuid, key",
+                run_ids,
+            ).fetchall()
+            for run_id, key, n, lo, hi, t_lo, t_hi in spans:
+                if n <= most:
+                    rows: list[Any] = conn.execute(
+                        "SELECT step, value, is_nan, timestamp FROM metrics "
+                        "WHERE run_uuid = ? AND key = ? ORDER BY step, timestamp",
+                        (run_id, key),
+                    ).fetchall()
+                else:
+                    # The first point of each of most - 1 equal spans of steps (of times,
+                    # when every point has the same step), and the last point.
+                    col, first, last = ("step", lo, hi) if hi > lo else ("timestamp", t_lo, t_hi)
+                    rows = [
+                        r[1:]
+                        for r in conn.execute(
+                            f"SELECT MIN({col}) AS x, step, value, is_nan, timestamp "
+                            "FROM metrics WHERE run_uuid = ? AND key = ? GROUP BY "
+                            f"CASE WHEN {col} = ? THEN ? ELSE ({col} - ?) * ? / ? END ORDER BY x",
+                            (run_id, key, last, most, first, most - 1, last - first + 1),
+                        )
+                    ]
+                out.setdefault(key, {})[run_id] = [
+                    (step, _value(value, is_nan), t) for step, value, is_nan, t in rows
+                ]
+            return out
+        for run_id in run_ids:
+            names = (keys or {}).get(run_id)
+            if names is None:
+                names = list(self.client.get_run(run_id).data.metrics)
+            for key in names:
+                points = sorted(
+                    self.client.get_metric_history(run_id, key), key=lambda m: (m.step, m.timestamp)
+                )
+                out.setdefault(key, {})[run_id] = _thin(
+                    [
+                        (m.step, None if math.isnan(m.value) else m.value, m.timestamp)
+                        for m in points
+                    ],
+                    max_points,
+                )
+        return out
 
     def csv(self, page: dict[str, Any]) -> Iterator[str]:
         """The rows of ``page`` (made with ``limit=None``) as CSV, a line at a time."""
@@ -565,7 +613,7 @@ def _glob(pattern: str) -> str:
     return "".join(special.get(ch, ch) for ch in pattern)
 
 
-def _thin(points: list[list[Any]], most: int) -> list[list[Any]]:
+def _thin(points: list[Any], most: int) -> list[Any]:
     if len(points) <= most:
         return points
     stride = len(points) / most
