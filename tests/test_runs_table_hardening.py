@@ -266,9 +266,19 @@ async def test_compare_thins_long_histories(
     client.log_metric(short, "loss", 0.5, step=0)
     client.log_metric(short, "loss", 0.25, step=1)
     long_history(mllab_home / "mlflow.db", run)
+    # every point at step 0 (no step given): thinned by time instead
+    flat = client.create_run(exp, run_name="flat").info.run_id
+    db = sqlite3.connect(mllab_home / "mlflow.db")
+    with db:
+        db.executemany(
+            "INSERT INTO metrics (key, value, timestamp, run_uuid, step, is_nan) "
+            "VALUES ('loss', ?, ?, ?, 0, 0)",
+            ((1 / (i + 1), 5000 + i, flat) for i in range(600)),
+        )
+    db.close()
     monkeypatch.setattr(table, "_conn", conn)
     took, (code, result) = await timed(
-        api("GET", "runs", "compare", params={"ids": f"{run},{short}"})
+        api("GET", "runs", "compare", params={"ids": f"{run},{short},{flat}"})
     )
     assert code == 200, result
     for key in ("loss", "acc"):
@@ -276,6 +286,9 @@ async def test_compare_thins_long_histories(
         assert_thinned([p[0] for p in points], 500)
         assert points[0][1] == 1.0 and points[-1][1] == pytest.approx(1 / POINTS)
     assert result["histories"]["loss"][short] == [[0, 0.5], [1, 0.25]]
+    flat_points = result["histories"]["loss"][flat]
+    assert 2 <= len(flat_points) <= 500
+    assert flat_points[0][1] == 1.0 and flat_points[-1][1] == pytest.approx(1 / 600)
     assert counting[0].rows < 2_000  # not the 200,000 points: thinned in SQL
     assert took < 10
 
