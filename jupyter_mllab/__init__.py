@@ -87,7 +87,14 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
 
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    import logging
+
     from .app import MLLabApp
+    from .uris import install_log_redaction
+
+    # As early as the server lets us: before it logs its configuration (--debug), which
+    # holds our tracking URI.
+    install_log_redaction(logging.getLogger("ServerApp"))
 
     return [{"module": "jupyter_mllab.app", "app": MLLabApp}]
 

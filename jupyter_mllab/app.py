@@ -21,6 +21,7 @@ from .projects.service import ProjectService
 from .runs.handlers import ROUTES as JOB_ROUTES
 from .tracking.handlers import ROUTES as RUN_ROUTES
 from .tracking.tensorboard_handlers import ROUTES as TENSORBOARD_ROUTES
+from .uris import install_log_redaction, redact_uri
 
 API = "mllab/api"
 
@@ -158,7 +159,10 @@ class MLLabApp(ExtensionApp):
         os.environ[paths.ARTIFACTS_ENV] = str(config.artifact_root)
         self.lab = Lab(config, self.project_service_class)
         self.settings["mllab"] = self.lab
-        self.log.info("ML Lab home: %s (tracking: %s)", config.home, config.tracking_uri)
+        install_log_redaction(self.log)
+        self.log.info(
+            "ML Lab home: %s (tracking: %s)", config.home, redact_uri(config.tracking_uri)
+        )
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(route_table())

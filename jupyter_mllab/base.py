@@ -13,6 +13,7 @@ from tornado.web import HTTPError
 
 from .errors import BadRequest, MLLabError
 from .lab import Lab
+from .uris import redact_text
 
 AUTH_RESOURCE = "mllab"
 
@@ -70,7 +71,10 @@ class MLLabHandler(ExtensionHandlerMixin, APIHandler):
         if isinstance(e, MLLabError):
             if self._finished:
                 return
-            self.log.info("%s %s -> %s: %s", self.request.method, self.request.path, e.status, e)
+            self.log.info(
+                "%s %s -> %s: %s", self.request.method, self.request.path, e.status,
+                redact_text(str(e)),
+            )  # fmt: skip
             self.send_error(e.status, exc_info=sys.exc_info())
             return
         super()._handle_request_exception(e)
@@ -89,5 +93,6 @@ class MLLabHandler(ExtensionHandlerMixin, APIHandler):
             }
         else:
             reply = {"message": default, "reason": default}
+        reply = {k: redact_text(str(v)) for k, v in reply.items()}
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(reply))

@@ -23,6 +23,7 @@ from .runs.store import JobStore
 from .tracking.experiments import ExperimentLink
 from .tracking.service import RunsService
 from .tracking.tensorboard import TensorBoardManager
+from .uris import redact_text, redact_uri
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +92,8 @@ class Lab:
             try:
                 await run_sync(self.projects.startup)
             except Exception as exc:
-                self.tracking_error = [str(exc)]
-                log.exception("Preparing the tracking store failed")
+                self.tracking_error = [redact_text(str(exc))]
+                log.error("Preparing the tracking store failed: %s", self.tracking_error[0])
             return
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -108,7 +109,8 @@ class Lab:
         _, err = await proc.communicate()
         if proc.returncode != 0:
             # Not fatal: projects work without their experiments, which are created on use.
-            self.tracking_error = err.decode(errors="replace").strip().splitlines()[-1:] or [
+            last = err.decode(errors="replace").strip().splitlines()[-1:]
+            self.tracking_error = [redact_text(line) for line in last] or [
                 f"exit code {proc.returncode}"
             ]
             log.error("Preparing the tracking store failed: %s", self.tracking_error[0])
@@ -149,6 +151,8 @@ class Lab:
 
     def info(self) -> dict[str, Any]:
         data = asdict(self.config)
+        for key in ("tracking_uri", "mlflow_ui_url", "dask_scheduler_address"):
+            data[key] = redact_uri(data[key])
         data["home"] = str(self.config.home)
         data["artifact_root"] = str(self.config.artifact_root)
         data["gpu"] = self.gpu or {"available": False, "count": 0, "names": []}

@@ -13,6 +13,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from . import client
 from .errors import MLLabError
 from .magic_tables import Table, job_rows, monitor_table, runs_rows, size
+from .uris import redact_text
 
 USAGE = """%mllab info                      where this kernel's lab lives
 %mllab projects                  the lab's projects (* marks the current one)
@@ -142,9 +143,9 @@ class MLLabMagics(Magics):
                 return self._track(args, cell)
             return self._dispatch(args)
         except MLLabError as exc:
-            raise UsageError(exc.message) from None
+            raise UsageError(redact_text(exc.message)) from None
         except (OSError, ValueError) as exc:
-            raise UsageError(str(exc)) from None
+            raise UsageError(redact_text(str(exc))) from None
 
     def _dispatch(self, args: argparse.Namespace) -> Any:
         if args.command == "info":

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-pytest_plugins = ("pytest_jupyter.jupyter_server",)
+pytest_plugins = ("pytest_jupyter.jupyter_server", "_leakcheck")
 
 LAB_ENV = ("MLLAB_HOME", "MLLAB_PROJECT", "MLLAB_ARTIFACT_ROOT", "MLFLOW_TRACKING_URI")
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import paths
+from ..uris import redact_uri
 
 if TYPE_CHECKING:
     from ..projects.store import ProjectStore
@@ -84,7 +85,7 @@ def info() -> dict[str, Any]:
     return {
         "version": __version__,
         "home": str(home()),
-        "tracking_uri": tracking_uri(),
+        "tracking_uri": redact_uri(tracking_uri()),
         "artifact_root": str(paths.default_artifact_root(home())),
         "project": current_project(),
     }

@@ -120,8 +120,11 @@ class JobMetricsHandler(JobsBase):
     @web.authenticated
     @authorized
     async def get(self, job_id: str) -> None:
+        most = self.int_arg("max_points", 1000)
+        if not 2 <= most <= 10_000:
+            raise BadRequest("'max_points' must be from 2 to 10000.", reason="bad_argument")
         jobs = await self.jobs()
-        self.reply(await jobs.metrics(job_id))
+        self.reply(await jobs.metrics(job_id, most))
 
 
 ROUTES = [

@@ -374,21 +374,22 @@ class JobService:
 
         return await run_sync(work)
 
-    async def metrics(self, job_id: str) -> dict[str, Any]:
+    async def metrics(self, job_id: str, max_points: int = 1000) -> dict[str, Any]:
+        """The run's metric histories, each thinned (in SQL on SQLite) to ``max_points``."""
+
         def work() -> dict[str, Any]:
             job = self.store.get(job_id)
             if not job.mlflow_run_id:
                 return {"metrics": {}}
-            client = self.lab.experiments.client
-            run = client.get_run(job.mlflow_run_id)
-            out: dict[str, list[dict[str, Any]]] = {}
-            for name in run.data.metrics:
-                history = client.get_metric_history(job.mlflow_run_id, name)
-                out[name] = [
-                    {"step": m.step, "value": m.value, "timestamp": m.timestamp}
-                    for m in sorted(history, key=lambda m: (m.step, m.timestamp))
-                ]
-            return {"metrics": out}
+            run_id = job.mlflow_run_id
+            histories = self.lab.runs.table.histories([run_id], max_points)
+            return {
+                "metrics": {
+                    name: [{"step": s, "value": v, "timestamp": t} for s, v, t in series[run_id]]
+                    for name, series in histories.items()
+                    if run_id in series
+                }
+            }
 
         await self.lab.tracking_ready()
         return await run_sync(work)

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from .._threads import run_sync
+from ..uris import link_uri
 from .table import RunsTable
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ class RunsService:
         url = config.mlflow_ui_url or (
             config.tracking_uri if config.tracking_uri.startswith(("http://", "https://")) else ""
         )
-        return url.rstrip("/") or None
+        return link_uri(url.rstrip("/")) or None
 
     def _experiment_id(self, project_name: str) -> str:
         project = self.lab.projects.store.get(project_name)

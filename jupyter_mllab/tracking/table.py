@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -25,6 +26,11 @@ from typing import Any
 from ..errors import BadRequest, NotFound
 
 MAX_LIMIT = 1000
+# Longest LIKE/ILIKE pattern and filter (characters): bounds the work of one match and of
+# MLflow's parser, whatever the text.
+MAX_PATTERN = 500
+MAX_FILTER = 5000
+CHUNK = 1000  # run ids per query: well under SQLite's variable limit
 DEFAULT_ORDER = "attributes.start_time DESC"
 # MLflow's run attributes, as columns of its ``runs`` table.
 ATTRIBUTES = {
@@ -84,11 +90,24 @@ def parse(filter_string: str, order_by: list[str]) -> tuple[list[dict[str, Any]]
     from mlflow.exceptions import MlflowException
     from mlflow.utils.search_utils import SearchUtils
 
+    if len(filter_string) > MAX_FILTER:
+        raise BadRequest(
+            f"The filter is {len(filter_string)} characters long; at most {MAX_FILTER} are "
+            "allowed.",
+            reason="filter_too_long",
+        )
     try:
         clauses = SearchUtils.parse_search_filter(filter_string) if filter_string else []
         orders = [SearchUtils.parse_order_by_for_search_runs(o) for o in order_by]
     except MlflowException as exc:
         raise BadRequest(exc.message, reason="bad_filter") from None
+    for c in clauses:
+        if c["comparator"].upper() in ("LIKE", "ILIKE") and len(str(c["value"])) > MAX_PATTERN:
+            raise BadRequest(
+                f"A {c['comparator'].upper()} pattern is {len(str(c['value']))} characters "
+                f"long; at most {MAX_PATTERN} are allowed.",
+                reason="pattern_too_long",
+            )
     return clauses, orders
 
 
@@ -165,9 +184,9 @@ class RunsTable:
                 values = list(value)
                 args.extend(values)
                 return f"{column} {op} ({', '.join('?' * len(values))})"
-            if op == "LIKE":  # case-sensitive, as in MLflow
-                args.append(str(value))
-                return f"_mllab_like({column}, ?)"
+            if op == "LIKE":  # case-sensitive, as in MLflow: SQLite's GLOB
+                args.append(_glob(str(value)))
+                return f"{column} GLOB ?"
             if op == "ILIKE":
                 args.append(str(value).lower())
                 return f"LOWER({column}) LIKE ?"
@@ -260,7 +279,6 @@ class RunsTable:
         limit: int | None,
     ) -> tuple[list[dict[str, Any]], int]:  # fmt: skip
         conn = self._conn()
-        conn.create_function("_mllab_like", 2, _like, deterministic=True)
         where, wargs = self._where(experiment_ids, clauses)
         joins, order, oargs = self._order(orders)
         total = conn.execute(f"SELECT COUNT(*) FROM runs r WHERE {where}", wargs).fetchone()[0]
@@ -291,19 +309,28 @@ class RunsTable:
             }
         if not runs:
             return []
+        # SQLite caps a statement's variables (32,766 by default): ask in chunks.
         ids = list(runs)
-        marks = ", ".join("?" * len(ids))
+        for n in range(0, len(ids), CHUNK):
+            self._fill_chunk(conn, runs, ids[n : n + CHUNK])
+        return [_decorate(r) for r in runs.values()]
+
+    @staticmethod
+    def _fill_chunk(
+        conn: sqlite3.Connection, runs: dict[str, dict[str, Any]], chunk: list[str]
+    ) -> None:
+        marks = ", ".join("?" * len(chunk))
         for run_id, key, value in conn.execute(
-            f"SELECT run_uuid, key, value FROM params WHERE run_uuid IN ({marks})", ids
+            f"SELECT run_uuid, key, value FROM params WHERE run_uuid IN ({marks})", chunk
         ):
             runs[run_id]["params"][key] = value
         for run_id, key, value, is_nan in conn.execute(
             f"SELECT run_uuid, key, value, is_nan FROM latest_metrics WHERE run_uuid IN ({marks})",
-            ids,
+            chunk,
         ):
             runs[run_id]["metrics"][key] = _value(value, is_nan)
         for run_id, key, value in conn.execute(
-            f"SELECT run_uuid, key, value FROM tags WHERE run_uuid IN ({marks})", ids
+            f"SELECT run_uuid, key, value FROM tags WHERE run_uuid IN ({marks})", chunk
         ):
             if not key.startswith("mlflow.") or key in KEPT_MLFLOW_TAGS:
                 runs[run_id]["tags"][key] = value
@@ -311,10 +338,9 @@ class RunsTable:
             "SELECT i.destination_id, d.name, d.digest FROM inputs i JOIN datasets d "
             "ON d.dataset_uuid = i.source_id WHERE i.source_type = 'DATASET' "
             f"AND i.destination_type = 'RUN' AND i.destination_id IN ({marks})",
-            ids,
+            chunk,
         ):
             runs[run_id]["datasets"].append({"name": name, "digest": digest})
-        return [_decorate(r) for r in runs.values()]
 
     def _fast_columns(self, experiment_ids: list[str]) -> dict[str, list[str]]:
         """The parameter, metric and tag keys that the experiment's live runs have.
@@ -445,34 +471,23 @@ class RunsTable:
                 run_ids,
             ).fetchall()
             found = {r["run_id"]: r for r in self._fill(conn, rows)}
-            histories: dict[str, dict[str, list[list[float | None]]]] = {}
-            for run_id, key, step, value, is_nan in conn.execute(
-                "SELECT run_uuid, key, step, value, is_nan FROM metrics "
-                f"WHERE run_uuid IN ({marks}) ORDER BY run_uuid, key, step, timestamp",
-                run_ids,
-            ):
-                histories.setdefault(key, {}).setdefault(run_id, []).append(
-                    [step, _value(value, is_nan)]
-                )
         else:
-            found, histories = {}, {}
+            found = {}
             for run_id in run_ids:
                 try:
                     found[run_id] = _decorate(_from_entity(self.client.get_run(run_id)))
                 except Exception:
                     continue
-                for key in found[run_id]["metrics"]:
-                    points = self.client.get_metric_history(run_id, key)
-                    histories.setdefault(key, {})[run_id] = [
-                        [m.step, None if math.isnan(m.value) else m.value] for m in points
-                    ]
         missing = [r for r in run_ids if r not in found]
         if missing:
             raise NotFound(f"No such run: {', '.join(missing)}.", reason="no_such_run")
         runs = [found[r] for r in run_ids]
-        for series in histories.values():
-            for run_id, points in series.items():
-                series[run_id] = _thin(points, max_points)
+        histories = {
+            key: {run_id: [[p[0], p[1]] for p in points] for run_id, points in series.items()}
+            for key, series in self.histories(
+                run_ids, max_points, {r: list(found[r]["metrics"]) for r in run_ids}
+            ).items()
+        }
 
         def differs(kind: str) -> dict[str, bool]:
             keys = sorted({k for r in runs for k in r[kind]})
@@ -484,6 +499,65 @@ class RunsTable:
             "metrics": differs("metrics"),
             "histories": histories,
         }
+
+    def histories(
+        self, run_ids: list[str], max_points: int, keys: dict[str, list[str]] | None = None
+    ) -> dict[str, dict[str, list[tuple[int, float | None, int]]]]:
+        """``{metric: {run_id: [(step, value, timestamp), ...]}}``, in step order, each
+        history thinned to at most ``max_points`` evenly spread points that keep its first
+        and last. On SQLite the thinning is SQL (window functions): a history of 100,000
+        points costs ``max_points`` rows in Python, not 100,000. ``keys``: the metrics of
+        each run, when known (MLflow's client needs them)."""
+        out: dict[str, dict[str, list[tuple[int, float | None, int]]]] = {}
+        if self.fast():
+            conn = self._conn()
+            most = max(2, int(max_points))
+            marks = ", ".join("?" * len(run_ids))
+            spans = conn.execute(
+                "SELECT run_uuid, key, COUNT(*), MIN(step), MAX(step), MIN(timestamp), "
+                f"MAX(timestamp) FROM metrics WHERE run_uuid IN ({marks}) GROUP BY run_uuid, key",
+                run_ids,
+            ).fetchall()
+            for run_id, key, n, lo, hi, t_lo, t_hi in spans:
+                if n <= most:
+                    rows: list[Any] = conn.execute(
+                        "SELECT step, value, is_nan, timestamp FROM metrics "
+                        "WHERE run_uuid = ? AND key = ? ORDER BY step, timestamp",
+                        (run_id, key),
+                    ).fetchall()
+                else:
+                    # The first point of each of most - 1 equal spans of steps (of times,
+                    # when every point has the same step), and the last point.
+                    col, first, last = ("step", lo, hi) if hi > lo else ("timestamp", t_lo, t_hi)
+                    rows = [
+                        r[1:]
+                        for r in conn.execute(
+                            f"SELECT MIN({col}) AS x, step, value, is_nan, timestamp "
+                            "FROM metrics WHERE run_uuid = ? AND key = ? GROUP BY "
+                            f"CASE WHEN {col} = ? THEN ? ELSE ({col} - ?) * ? / ? END ORDER BY x",
+                            (run_id, key, last, most, first, most - 1, last - first + 1),
+                        )
+                    ]
+                out.setdefault(key, {})[run_id] = [
+                    (step, _value(value, is_nan), t) for step, value, is_nan, t in rows
+                ]
+            return out
+        for run_id in run_ids:
+            names = (keys or {}).get(run_id)
+            if names is None:
+                names = list(self.client.get_run(run_id).data.metrics)
+            for key in names:
+                points = sorted(
+                    self.client.get_metric_history(run_id, key), key=lambda m: (m.step, m.timestamp)
+                )
+                out.setdefault(key, {})[run_id] = _thin(
+                    [
+                        (m.step, None if math.isnan(m.value) else m.value, m.timestamp)
+                        for m in points
+                    ],
+                    max_points,
+                )
+        return out
 
     def csv(self, page: dict[str, Any]) -> Iterator[str]:
         """The rows of ``page`` (made with ``limit=None``) as CSV, a line at a time."""
@@ -504,44 +578,42 @@ class RunsTable:
         for r in page["runs"]:
             yield line(
                 [
-                    r["run_id"],
-                    r["name"],
-                    r["status"],
-                    r["start_time"],
-                    r["duration"],
-                    r.get("notebook"),
+                    _csv_safe(v)
+                    for v in [
+                        r["run_id"],
+                        r["name"],
+                        r["status"],
+                        r["start_time"],
+                        r["duration"],
+                        r.get("notebook"),
+                    ]
+                    + [r["params"].get(k) for k in columns["params"]]
                 ]
-                + [_csv_safe(r["params"].get(k)) for k in columns["params"]]
                 + [r["metrics"].get(k) for k in columns["metrics"]]
             )
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
+
+
 def _csv_safe(value: Any) -> Any:
-    """No spreadsheet formulas from a parameter's text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") and not _is_number(value):
+    """No spreadsheet formulas from any text (run and notebook names, parameters): text
+    that a spreadsheet would read as a formula gets a leading ``'``; numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_START) and not NUMBER.fullmatch(value):
         return "'" + value
     return value
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+def _glob(pattern: str) -> str:
+    """A LIKE pattern (``%`` any run, ``_`` one character) as SQLite GLOB, which is
+    case-sensitive like MLflow's LIKE and, unlike a regular expression, matches without
+    backtracking (a pattern of many ``_%`` takes microseconds, not minutes)."""
+    special = {"%": "*", "_": "?", "*": "[*]", "?": "[?]", "[": "[[]"}
+    return "".join(special.get(ch, ch) for ch in pattern)
 
 
-def _like(value: str | None, pattern: str) -> bool:
-    """SQL LIKE, case-sensitive (``%`` any run, ``_`` one character)."""
-    if value is None:
-        return False
-    import re
-
-    regex = "".join(".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in pattern)
-    return re.fullmatch(regex, value, re.DOTALL) is not None
-
-
-def _thin(points: list[list[Any]], most: int) -> list[list[Any]]:
+def _thin(points: list[Any], most: int) -> list[Any]:
     if len(points) <= most:
         return points
     stride = len(points) / most
