@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import sys
 from http.client import responses
-from typing import Any
+from typing import Any, ClassVar
 
+from jupyter_core.utils import ensure_async
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado.web import HTTPError
@@ -15,16 +16,36 @@ from .errors import BadRequest, MLLabError
 from .lab import Lab
 
 AUTH_RESOURCE = "mllab"
+# Jupyter's own resources that some routes touch besides the lab's data: (action, resource)
+EXECUTE_KERNELS = ("execute", "kernels")  # runs code
+READ_CONTENTS = ("read", "contents")  # reads files of the server root
 
 
 class MLLabHandler(ExtensionHandlerMixin, APIHandler):
     """Every route of the extension derives from this.
 
     Each verb method carries ``@web.authenticated`` and ``@authorized`` (resource
-    ``mllab``); tests walk the route table to prove it.
+    ``mllab``); tests walk the route table to prove it. A verb that also runs code or reads
+    the server's files names those Jupyter resources in ``jupyter_resources``: under
+    JupyterHub's per-resource scopes ``mllab`` alone does not grant them.
     """
 
     auth_resource = AUTH_RESOURCE
+    jupyter_resources: ClassVar[dict[str, tuple[tuple[str, str], ...]]] = {}
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        await super().prepare()
+        await self.authorize_jupyter_resources()
+
+    async def authorize_jupyter_resources(self) -> None:
+        """403 unless the authorizer grants each Jupyter resource this verb touches (no
+        user: ``@web.authenticated`` refuses the request)."""
+        user = self.current_user
+        if not user:
+            return
+        for action, resource in self.jupyter_resources.get(self.request.method or "", ()):
+            if not await ensure_async(self.authorizer.is_authorized(self, user, action, resource)):
+                raise HTTPError(403, f"User is not authorized to {action} on resource: {resource}.")
 
     @property
     def lab(self) -> Lab:

@@ -7,7 +7,7 @@ from pathlib import Path
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ..base import MLLabHandler
+from ..base import EXECUTE_KERNELS, READ_CONTENTS, MLLabHandler
 from ..errors import BadRequest
 from .service import JobService
 
@@ -32,6 +32,8 @@ class JobsBase(MLLabHandler):
 
 
 class NotebookParametersHandler(JobsBase):
+    jupyter_resources = {"GET": (READ_CONTENTS,)}
+
     @web.authenticated
     @authorized
     async def get(self) -> None:
@@ -40,6 +42,8 @@ class NotebookParametersHandler(JobsBase):
 
 
 class JobsHandler(JobsBase):
+    jupyter_resources = {"POST": (EXECUTE_KERNELS, READ_CONTENTS)}
+
     @web.authenticated
     @authorized
     async def get(self) -> None:
@@ -85,6 +89,8 @@ class JobCancelHandler(JobsBase):
 
 
 class JobRetryHandler(JobsBase):
+    jupyter_resources = {"POST": (EXECUTE_KERNELS, READ_CONTENTS)}
+
     @web.authenticated
     @authorized
     async def post(self, job_id: str) -> None:
