@@ -59,6 +59,27 @@ class MLLabHandler(ExtensionHandlerMixin, APIHandler):
             await self.lab.ready()
         return self.lab
 
+    async def refuse_hidden(self, path: object) -> None:
+        """403 for a server path that Jupyter's ContentsManager hides (``allow_hidden``);
+        other bad paths are the service's to refuse."""
+        cm = self.contents_manager
+        if not isinstance(path, str) or getattr(cm, "allow_hidden", False):
+            return
+        parts = [p for p in path.replace("\\", "/").split("/") if p not in ("", ".", "..")]
+        if not any(p.startswith(".") for p in parts):
+            return
+        try:
+            hidden = await ensure_async(cm.is_hidden(path.strip("/")))
+        except HTTPError:  # outside the root: the service says so
+            return
+        if hidden:
+            raise MLLabError(
+                f"'{path}' is hidden, and this server does not serve hidden files "
+                "(ContentsManager.allow_hidden).",
+                reason="hidden_path",
+                status=403,
+            )
+
     def json_body(self) -> dict[str, Any]:
         """The request's JSON object; a clear 400 for anything else."""
         if not self.request.body:

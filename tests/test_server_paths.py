@@ -60,6 +60,23 @@ class TestHidden:
         code, files = await api("GET", "projects", "default", "datasets", "w", "versions", "1")
         assert code == 200 and ".secret" not in str(files), files
 
+    async def test_hidden_notebooks_are_neither_read_nor_run(
+        self, api: Any, jp_root_dir: Path
+    ) -> None:
+        simple_notebook(jp_root_dir / ".private")
+        simple_notebook(jp_root_dir / "work")
+        hidden = ".private/train.ipynb"
+        code, error = await api("GET", "notebooks", "parameters", params={"path": hidden})
+        assert (code, error["reason"]) == (403, "hidden_path"), error
+        code, error = await api("POST", "jobs", body={"notebook": hidden})
+        assert (code, error["reason"]) == (403, "hidden_path"), error
+        code, jobs = await api("GET", "jobs")
+        assert code == 200 and jobs["jobs"] == [], jobs
+        code, params = await api(
+            "GET", "notebooks", "parameters", params={"path": "work/train.ipynb"}
+        )
+        assert code == 200, params
+
 
 class TestHiddenAllowed:
     @pytest.fixture

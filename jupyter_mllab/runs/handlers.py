@@ -37,6 +37,7 @@ class NotebookParametersHandler(JobsBase):
     @web.authenticated
     @authorized
     async def get(self) -> None:
+        await self.refuse_hidden(self.get_query_argument("path", ""))
         jobs = await self.jobs()
         self.reply(await jobs.parameters(self.root, self.get_query_argument("path", "")))
 
@@ -66,6 +67,7 @@ class JobsHandler(JobsBase):
     @authorized
     async def post(self) -> None:
         body = self.json_body()
+        await self.refuse_hidden(body.get("notebook"))
         jobs = await self.jobs()
         job, created = await jobs.submit(self.root, body)
         self.set_header("Location", f"{self.base_url}mllab/api/jobs/{job['id']}")
