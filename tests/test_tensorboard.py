@@ -283,6 +283,10 @@ async def test_proxy_needs_the_ticket_and_allows_only_the_sandbox(
     assert refused.code in (403, 404)
     refused = await proxied(jp_fetch, run_id, ticket, "data", "runs", headers=evil)
     assert refused.code in (403, 404)
+    # DNS rebinding: a foreign Host is refused before the ticket counts
+    rebound = {"Authorization": "", "Host": "evil.example"}
+    refused = await proxied(jp_fetch, run_id, ticket, "data", "runs", headers=rebound)
+    assert refused.code == 403
 
 
 async def test_tensorboard_answers_only_the_proxy(
