@@ -83,6 +83,12 @@ class MLLabApp(ExtensionApp):
         help="Seconds between samples of the machine's CPU, memory, disk, network and GPUs "
         "(0 turns the sampler off).",
     )
+    max_tensorboards = Integer(
+        3,
+        config=True,
+        help="At most this many TensorBoards run at once; opening one more stops the "
+        "least recently used.",
+    )
     max_upload_size = Integer(
         100 * 2**30, config=True, help="Largest dataset upload in bytes (bigger ones get 413)."
     )
@@ -142,6 +148,7 @@ class MLLabApp(ExtensionApp):
             monitor_interval=self.monitor_interval,
             tracking_setup=self.tracking_setup,
             max_upload_size=self.max_upload_size,
+            max_tensorboards=self.max_tensorboards,
             archive_limits=ArchiveLimits(
                 max_entries=self.max_archive_entries,
                 max_total_bytes=self.max_archive_bytes,

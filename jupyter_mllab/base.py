@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import sys
 from http.client import responses
-from typing import Any
+from typing import Any, ClassVar
 
+from jupyter_core.utils import ensure_async
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado.web import HTTPError
@@ -16,16 +17,36 @@ from .lab import Lab
 from .uris import redact_text
 
 AUTH_RESOURCE = "mllab"
+# Jupyter's own resources that some routes touch besides the lab's data: (action, resource)
+EXECUTE_KERNELS = ("execute", "kernels")  # runs code
+READ_CONTENTS = ("read", "contents")  # reads files of the server root
 
 
 class MLLabHandler(ExtensionHandlerMixin, APIHandler):
     """Every route of the extension derives from this.
 
     Each verb method carries ``@web.authenticated`` and ``@authorized`` (resource
-    ``mllab``); tests walk the route table to prove it.
+    ``mllab``); tests walk the route table to prove it. A verb that also runs code or reads
+    the server's files names those Jupyter resources in ``jupyter_resources``: under
+    JupyterHub's per-resource scopes ``mllab`` alone does not grant them.
     """
 
     auth_resource = AUTH_RESOURCE
+    jupyter_resources: ClassVar[dict[str, tuple[tuple[str, str], ...]]] = {}
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        await super().prepare()
+        await self.authorize_jupyter_resources()
+
+    async def authorize_jupyter_resources(self) -> None:
+        """403 unless the authorizer grants each Jupyter resource this verb touches (no
+        user: ``@web.authenticated`` refuses the request)."""
+        user = self.current_user
+        if not user:
+            return
+        for action, resource in self.jupyter_resources.get(self.request.method or "", ()):
+            if not await ensure_async(self.authorizer.is_authorized(self, user, action, resource)):
+                raise HTTPError(403, f"User is not authorized to {action} on resource: {resource}.")
 
     @property
     def lab(self) -> Lab:
@@ -38,6 +59,27 @@ class MLLabHandler(ExtensionHandlerMixin, APIHandler):
         else:
             await self.lab.ready()
         return self.lab
+
+    async def refuse_hidden(self, path: object) -> None:
+        """403 for a server path that Jupyter's ContentsManager hides (``allow_hidden``);
+        other bad paths are the service's to refuse."""
+        cm = self.contents_manager
+        if not isinstance(path, str) or getattr(cm, "allow_hidden", False):
+            return
+        parts = [p for p in path.replace("\\", "/").split("/") if p not in ("", ".", "..")]
+        if not any(p.startswith(".") for p in parts):
+            return
+        try:
+            hidden = await ensure_async(cm.is_hidden(path.strip("/")))
+        except HTTPError:  # outside the root: the service says so
+            return
+        if hidden:
+            raise MLLabError(
+                f"'{path}' is hidden, and this server does not serve hidden files "
+                "(ContentsManager.allow_hidden).",
+                reason="hidden_path",
+                status=403,
+            )
 
     def json_body(self) -> dict[str, Any]:
         """The request's JSON object; a clear 400 for anything else."""

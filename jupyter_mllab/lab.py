@@ -39,6 +39,7 @@ class LabConfig:
     dask_scheduler_address: str
     tracking_setup: str = "process"
     mlflow_ui_url: str = ""
+    max_tensorboards: int = 3
     max_upload_size: int = 100 * 2**30
     max_sweep_runs: int = 1000
     monitor_interval: float = 1.0
@@ -52,7 +53,9 @@ class Lab:
         self.config = config
         self.experiments = ExperimentLink(config.tracking_uri, config.artifact_root)
         self.runs = RunsService(self)
-        self.tensorboard = TensorBoardManager(config.home, config.tracking_uri)
+        self.tensorboard = TensorBoardManager(
+            config.home, config.tracking_uri, max_running=config.max_tensorboards
+        )
         store = ProjectStore(config.home)
         self.projects = project_service_class(store, self.experiments)
         self.datasets = DatasetService(store, config.max_upload_size, config.archive_limits)

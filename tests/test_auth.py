@@ -5,6 +5,7 @@ Selected by ``pytest -k auth``.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -129,3 +130,156 @@ def test_auth_no_route_is_reported_unauthenticated(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     problems = result.stdout.split("PROBLEMS:", 1)[1]
     assert "mllab" not in problems, problems
+
+
+class OnlyMLLab(Authorizer):
+    """Allows the lab's own resource ``mllab`` and nothing of Jupyter's (kernels, contents):
+    JupyterHub's per-resource scopes can grant exactly that."""
+
+    def is_authorized(self, handler: Any, user: Any, action: str, resource: str) -> bool:
+        return resource == "mllab"
+
+
+class RecordingAuthorizer(Authorizer):
+    """Allows everything and remembers what it was asked."""
+
+    asked: list[tuple[str, str, str]] = []
+
+    def is_authorized(self, handler: Any, user: Any, action: str, resource: str) -> bool:
+        self.asked.append((handler.request.method, action, resource))
+        return True
+
+
+def _with_authorizer(home: Path, authorizer: type[Authorizer]) -> dict[str, Any]:
+    return {
+        "ServerApp": {
+            "jpserver_extensions": {"jupyter_mllab": True},
+            "authorizer_class": authorizer,
+        },
+        "MLLabApp": {"home": str(home), "tracking_setup": "thread"},
+    }
+
+
+def _server_files(root: Path) -> None:
+    from jobs_helpers import simple_notebook
+
+    simple_notebook(root)
+    (root / "data.csv").write_text("a,b\n1,2\n")
+
+
+class TestJupyterResources:
+    """Running code needs ``execute`` on kernels; reading a server file ``read`` on contents."""
+
+    @pytest.fixture
+    def jp_server_config(self, mllab_home: Path) -> dict[str, Any]:
+        return _with_authorizer(mllab_home, OnlyMLLab)
+
+    async def test_auth_routes_that_touch_kernels_or_contents_ask_for_them(
+        self, api: Any, jp_root_dir: Path, mllab_home: Path
+    ) -> None:
+        _server_files(jp_root_dir)
+        code, error = await api("POST", "jobs", body={"notebook": "train.ipynb"})
+        assert code == 403, error
+        assert "kernels" in error["message"]
+        code, error = await api("GET", "notebooks", "parameters", params={"path": "train.ipynb"})
+        assert code == 403 and "contents" in error["message"], error
+        code, error = await api(
+            "POST", "projects", "default", "datasets", body={"path": "data.csv"}
+        )
+        assert code == 403 and "contents" in error["message"], error
+        # nothing was run or stored, and the lab's own routes still answer
+        code, jobs = await api("GET", "jobs")
+        assert code == 200 and jobs["jobs"] == [], jobs
+        code, listing = await api("GET", "projects", "default", "datasets")
+        assert code == 200 and listing["datasets"] == []
+
+
+class TestJupyterResourcesAllowed:
+    @pytest.fixture
+    def jp_server_config(self, mllab_home: Path) -> dict[str, Any]:
+        RecordingAuthorizer.asked = []
+        return _with_authorizer(mllab_home, RecordingAuthorizer)
+
+    async def test_auth_with_every_resource_allowed_they_work(
+        self, api: Any, jp_root_dir: Path
+    ) -> None:
+        _server_files(jp_root_dir)
+        code, params = await api("GET", "notebooks", "parameters", params={"path": "train.ipynb"})
+        assert code == 200 and params["has_parameters_cell"], params
+        assert ("GET", "read", "contents") in RecordingAuthorizer.asked
+        code, version = await api(
+            "POST", "projects", "default", "datasets", body={"path": "data.csv"}
+        )
+        assert code == 201, version
+        assert ("POST", "read", "contents") in RecordingAuthorizer.asked
+        RecordingAuthorizer.asked.clear()
+        # past authorization: the unknown notebook is the service's 404
+        code, error = await api("POST", "jobs", body={"notebook": "nope.ipynb"})
+        assert code == 404, error
+        assert {("POST", "execute", "kernels"), ("POST", "read", "contents")} <= set(
+            RecordingAuthorizer.asked
+        )
+        assert ("POST", "write", "mllab") in RecordingAuthorizer.asked
+
+
+@pytest.mark.parametrize(("method", "path"), ENDPOINTS)
+async def test_auth_dns_rebinding_foreign_host_is_refused(
+    jp_fetch: Any, method: str, path: str
+) -> None:
+    body = "{}" if method in ("POST", "PUT", "PATCH") else None
+    response = await jp_fetch(
+        *path.strip("/").split("/"),
+        method=method,
+        body=body,
+        headers={"Host": "evil.example"},
+        raise_error=False,
+    )
+    assert response.code == 403, (method, path, response.code)
+
+
+UNSAFE = [(m, p) for m, p in ENDPOINTS if m != "GET"]
+
+
+XSRF = "2|00000000|" + b"same-origin-page".hex() + "|1700000000"  # tornado's format, no mask
+
+
+async def browser_login(jp_fetch: Any, port: int) -> dict[str, str]:
+    """What a browser page of this server sends: the login cookie and the XSRF pair,
+    no token (jupyter_server skips the origin check for token-authenticated requests:
+    a foreign page cannot know the token)."""
+    host = f"localhost:{port}"  # the login cookie's name depends on the host
+    response = await jp_fetch("mllab", "api", "info", headers={"Host": host})
+    cookies = [c.split(";", 1)[0] for c in response.headers.get_list("Set-Cookie")]
+    login = [c for c in cookies if c.startswith("username-")]
+    assert login, response.headers
+    cookie = f"{login[0]}; _xsrf={XSRF}"
+    return {"Authorization": "", "Host": host, "Cookie": cookie, "X-XSRFToken": XSRF}
+
+
+@pytest.mark.parametrize(("method", "path"), UNSAFE)
+async def test_auth_dns_rebinding_foreign_origin_is_refused(
+    jp_fetch: Any, jp_http_port: int, method: str, path: str
+) -> None:
+    login = await browser_login(jp_fetch, jp_http_port)
+    body = "{}" if method in ("POST", "PUT", "PATCH") else None
+    parts = path.strip("/").split("/")
+    response = await jp_fetch(
+        *parts,
+        method=method,
+        body=body,
+        headers={**login, "Origin": "http://evil.example"},
+        raise_error=False,
+    )
+    # jupyter_server's check_origin: 404 from APIHandler.prepare, before the handler runs
+    assert response.code in (403, 404), (method, path, response.code)
+    assert json.loads(response.body)["message"] in ("Not Found", "Forbidden"), response.body
+
+
+async def test_auth_the_browser_login_works_from_this_origin(
+    api: Any, jp_fetch: Any, jp_http_port: int
+) -> None:
+    """The foreign-origin test's control: the same request from the server's own origin."""
+    login = await browser_login(jp_fetch, jp_http_port)
+    origin = f"http://localhost:{jp_http_port}"
+    code, error = await api("PUT", "current-project", body={}, headers={**login, "Origin": origin})
+    assert (code, error["reason"]) == (400, "invalid_name"), error  # the handler ran

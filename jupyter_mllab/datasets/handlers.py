@@ -16,7 +16,7 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 from tornado.escape import url_escape
 
-from ..base import MLLabHandler
+from ..base import READ_CONTENTS, MLLabHandler
 from ..errors import BadRequest, MLLabError
 
 P = r"projects/(?P<project>[^/]+)"
@@ -34,6 +34,8 @@ def _author(handler: MLLabHandler) -> str:
 
 
 class DatasetsHandler(MLLabHandler):
+    jupyter_resources = {"POST": (READ_CONTENTS,)}  # import of a server file
+
     @web.authenticated
     @authorized
     async def get(self, project: str) -> None:
@@ -47,7 +49,8 @@ class DatasetsHandler(MLLabHandler):
         body = self.json_body()
         lab = await self.ready()
         root = Path(self.serverapp.root_dir) if self.serverapp else Path.cwd()
-        version = await lab.datasets.import_path(project, root, body, _author(self))
+        allow_hidden = bool(getattr(self.contents_manager, "allow_hidden", False))
+        version = await lab.datasets.import_path(project, root, body, _author(self), allow_hidden)
         self.reply(version, status=201)
 
 

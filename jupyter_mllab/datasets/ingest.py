@@ -26,6 +26,11 @@ def stage_file(blobs: BlobStore, source: Path, rel: str) -> Staged:
     return Staged(rel, sha, size, writer.path)
 
 
+def _hidden(rel: Path) -> bool:
+    """A dot name anywhere in the path (Jupyter's rule; its OS hidden flag aside)."""
+    return any(part.startswith(".") for part in rel.parts)
+
+
 def default_name(source: Path) -> str:
     return source.name.split(".")[0] or "dataset"
 
@@ -42,11 +47,12 @@ def ingest_path(
     author: str = "",
     limits: ArchiveLimits | None = None,
     sha256: str | None = None,
+    skip_hidden: bool = False,
 ) -> Version:
     """A file becomes a file version; a folder a folder version (regular files only: links
-    are skipped); an archive with ``extract_archive`` a folder version of its entries.
-    With ``sha256`` (a single file, or the archive), the bytes read must have that digest:
-    otherwise nothing is stored."""
+    are skipped, and hidden ones with ``skip_hidden``); an archive with ``extract_archive``
+    a folder version of its entries. With ``sha256`` (a single file, or the archive), the
+    bytes read must have that digest: otherwise nothing is stored."""
     if sha256 is not None and source.is_dir():
         raise BadRequest("sha256= checks a single file, not a folder.", reason="bad_sha256")
     blobs = store.blobs(project)
@@ -57,7 +63,9 @@ def ingest_path(
         files = [
             stage_file(blobs, p, p.relative_to(source).as_posix())
             for p in sorted(source.rglob("*"))
-            if p.is_file() and not p.is_symlink()
+            if p.is_file()
+            and not p.is_symlink()
+            and not (skip_hidden and _hidden(p.relative_to(source)))
         ]
         if not files:
             raise BadRequest(f"The folder {source.name} has no files.", reason="empty_folder")

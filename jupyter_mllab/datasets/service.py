@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .._threads import run_sync
-from ..errors import BadRequest, NotFound
+from ..errors import BadRequest, MLLabError, NotFound
 from ..projects.store import Project, ProjectStore
 from .archives import ArchiveLimits, extract, is_archive
 from .blobs import HashingWriter
@@ -40,6 +40,31 @@ def resolve_inside(root: Path, rel: object) -> Path:
     if target != base and base not in target.parents:
         raise BadRequest(f"'{rel}' is outside the Jupyter root.", reason="outside_root")
     return target
+
+
+def check_readable(root: Path, source: Path, rel: str, lab_home: Path, allow_hidden: bool) -> None:
+    """Jupyter's hidden-file rule (``ContentsManager.allow_hidden``) and the lab's own home,
+    which is never read this way (its databases, everyone's datasets), whatever the rule."""
+    from jupyter_core.paths import is_hidden
+
+    home = lab_home.resolve()
+    if source == home or home in source.parents or source in home.parents:
+        raise MLLabError(
+            f"'{rel}' is the lab's own data (or holds it): it cannot be imported.",
+            reason="lab_home",
+            status=403,
+        )
+    if (
+        not allow_hidden
+        and source != root.resolve()
+        and is_hidden(str(source), str(root.resolve()))
+    ):
+        raise MLLabError(
+            f"'{rel}' is a hidden file or folder, which this server does not serve "
+            "(ContentsManager.allow_hidden).",
+            reason="hidden_path",
+            status=403,
+        )
 
 
 def parse_version(text: str) -> int | None:
@@ -296,12 +321,19 @@ class DatasetService:
         return await run_sync(work)
 
     async def import_path(
-        self, project: str, root: Path, body: dict[str, Any], author: str
+        self,
+        project: str,
+        root: Path,
+        body: dict[str, Any],
+        author: str,
+        allow_hidden: bool = False,
     ) -> dict[str, Any]:
-        """A file or folder of the Jupyter root as a new version ("Upload as dataset")."""
+        """A file or folder of the Jupyter root as a new version ("Upload as dataset");
+        hidden files only where ``allow_hidden`` (the ContentsManager's rule)."""
 
         def work() -> dict[str, Any]:
             source = resolve_inside(root, body.get("path"))
+            check_readable(root, source, body["path"], self.projects.home, allow_hidden)
             if not source.exists():
                 raise NotFound(f"There is no file or folder '{body['path']}'.", reason="no_path")
             version = ingest_path(
@@ -314,6 +346,7 @@ class DatasetService:
                 extract_archive=bool(body.get("extract", False)),
                 author=author,
                 limits=self.limits,
+                skip_hidden=not allow_hidden,
             )
             return version.to_json()
 

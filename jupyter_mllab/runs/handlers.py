@@ -7,7 +7,7 @@ from pathlib import Path
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ..base import MLLabHandler
+from ..base import EXECUTE_KERNELS, READ_CONTENTS, MLLabHandler
 from ..errors import BadRequest
 from .service import JobService
 
@@ -32,14 +32,19 @@ class JobsBase(MLLabHandler):
 
 
 class NotebookParametersHandler(JobsBase):
+    jupyter_resources = {"GET": (READ_CONTENTS,)}
+
     @web.authenticated
     @authorized
     async def get(self) -> None:
+        await self.refuse_hidden(self.get_query_argument("path", ""))
         jobs = await self.jobs()
         self.reply(await jobs.parameters(self.root, self.get_query_argument("path", "")))
 
 
 class JobsHandler(JobsBase):
+    jupyter_resources = {"POST": (EXECUTE_KERNELS, READ_CONTENTS)}
+
     @web.authenticated
     @authorized
     async def get(self) -> None:
@@ -62,6 +67,7 @@ class JobsHandler(JobsBase):
     @authorized
     async def post(self) -> None:
         body = self.json_body()
+        await self.refuse_hidden(body.get("notebook"))
         jobs = await self.jobs()
         job, created = await jobs.submit(self.root, body)
         self.set_header("Location", f"{self.base_url}mllab/api/jobs/{job['id']}")
@@ -85,6 +91,8 @@ class JobCancelHandler(JobsBase):
 
 
 class JobRetryHandler(JobsBase):
+    jupyter_resources = {"POST": (EXECUTE_KERNELS, READ_CONTENTS)}
+
     @web.authenticated
     @authorized
     async def post(self, job_id: str) -> None:

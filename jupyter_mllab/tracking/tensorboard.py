@@ -4,19 +4,23 @@ The browser never talks to TensorBoard directly: the server proxies it under its
 authentication (see tensorboard_handlers.py), so each process is started with
 ``--path_prefix`` set to the proxy's path and its own links work through the proxy. A
 process is reused while alive, stopped after ``idle_after`` seconds without a request,
-and all are stopped with the server. Plain Python: the blocking parts (fork, waiting for
-the process to answer, killing it) run in threads.
+and all are stopped with the server. Only an explicit open (``ensure``) starts one; at most
+``max_running`` run at once (the least recently used is stopped to make room). A start
+holds no thread while TensorBoard gets ready: it is polled from the event loop. Each
+process answers only requests that carry its secret (given on its stdin, see
+tensorboard_main.py), and the browser reaches it only with its board's ``ticket``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import http.client
+import hmac
 import importlib.util
 import logging
 import os
 import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -26,11 +30,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from .. import paths
 from .._threads import run_sync
 from ..errors import BadRequest, MLLabError, NotFound, Unavailable
+from .tensorboard_main import SECRET_HEADER
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +43,7 @@ RUN_ID = re.compile(r"[0-9a-f]{32}")  # MLflow's run ids: safe as a folder name
 IDLE_AFTER = 30 * 60.0  # seconds without a request before a TensorBoard is stopped
 CHECK_EVERY = 60.0  # seconds between looks for idle ones
 START_TIMEOUT = 120.0  # seconds for a new TensorBoard to answer (it imports tensorflow)
+MAX_RUNNING = 3  # TensorBoards at once (each holds a few hundred MB)
 
 
 def check_run_id(run_id: str) -> str:
@@ -70,6 +76,11 @@ class Board:
     process: subprocess.Popen[bytes]
     output: IO[bytes]  # its stdout and stderr, for the error message if it dies
     last_used: float = field(default_factory=time.monotonic)
+    # what the proxy sends the process (never on a command line)
+    secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    # what the browser's URL carries: the proxy's only credential (the sandboxed page
+    # sends no cookies); handed out by the authenticated, authorized open
+    ticket: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
 
     @property
     def alive(self) -> bool:
@@ -98,13 +109,16 @@ class TensorBoardManager:
         tracking_uri: str,
         idle_after: float = IDLE_AFTER,
         start_timeout: float = START_TIMEOUT,
+        max_running: int = MAX_RUNNING,
     ):
         self.root = paths.tensorboard_root(home)
         self.tracking_uri = tracking_uri
         self.idle_after = idle_after
         self.start_timeout = start_timeout
+        self.max_running = max(1, max_running)
         self.extra_args: list[str] = []  # more TensorBoard flags
         self._boards: dict[str, Board] = {}
+        self._starting: set[str] = set()
         self._locks: dict[str, asyncio.Lock] = {}
         self._reaper: asyncio.Task[None] | None = None
         self._client: Any = None
@@ -148,6 +162,13 @@ class TensorBoardManager:
         board = self._boards.get(run_id)
         return board if board is not None and board.alive else None
 
+    def by_ticket(self, run_id: str, ticket: str) -> Board | None:
+        """The run's live TensorBoard if ``ticket`` is its ticket."""
+        board = self.get(run_id)
+        if board is None or not hmac.compare_digest(board.ticket.encode(), ticket.encode()):
+            return None
+        return board
+
     async def ensure(self, run_id: str, prefix: str) -> Board:
         """The run's TensorBoard, started if need be; ``prefix``: the proxy's URL path
         (as the browser sends it, percent-encoded) without a trailing slash."""
@@ -179,32 +200,55 @@ class TensorBoardManager:
                 "`mllab.tensorboard_dir()` in the run.",
                 reason="no_tensorboard_logs",
             )
-        board = await run_sync(self._start, run_id, prefix)
+        await self._make_room(run_id)
+        self._starting.add(run_id)
+        try:
+            board = await self._start(run_id, prefix)
+        finally:
+            self._starting.discard(run_id)
         self._boards[run_id] = board
         if self._reaper is None or self._reaper.done():
             self._reaper = asyncio.ensure_future(self._reap_idle())
         return board
 
-    def _start(self, run_id: str, prefix: str) -> Board:
-        """Start a TensorBoard and wait until it answers (blocking)."""
+    async def _make_room(self, run_id: str) -> None:
+        """Stop the least recently used TensorBoards until one more fits ``max_running``."""
+        while len(self._boards) + len(self._starting) >= self.max_running:
+            others = [b for b in self._boards.values() if b.run_id != run_id]
+            if not others:
+                raise Unavailable(
+                    f"{self.max_running} TensorBoards are starting already: try again in a moment.",
+                    reason="tensorboard_busy",
+                )
+            oldest = min(others, key=lambda b: (b.alive, b.last_used))  # dead ones first
+            log.info("Stopping TensorBoard for run %s to make room", oldest.run_id)
+            await self.stop(oldest.run_id)
+
+    def _command(self, logdir: Path, port: int, prefix: str) -> list[str]:
+        return [
+            sys.executable, "-m", "jupyter_mllab.tracking.tensorboard_main",
+            "--logdir", str(logdir),
+            "--host", "127.0.0.1",
+            "--port", str(port),
+            "--path_prefix", prefix,
+            # no data server child: it would listen on another port, without the secret
+            "--load_fast", "false",
+            *self.extra_args,
+        ]  # fmt: skip
+
+    async def _start(self, run_id: str, prefix: str) -> Board:
+        """Start a TensorBoard and wait until it answers, polling from the event loop (no
+        thread waits on it)."""
         logdir = self.logdir(run_id)
         logdir.mkdir(parents=True, exist_ok=True)
         port = free_port()
         # TensorBoard compares the prefix with the decoded request path.
         decoded_prefix = unquote(prefix).rstrip("/")
-        command = [
-            sys.executable, "-m", "tensorboard.main",
-            "--logdir", str(logdir),
-            "--host", "127.0.0.1",
-            "--port", str(port),
-            "--path_prefix", decoded_prefix,
-            *self.extra_args,
-        ]  # fmt: skip
         output = tempfile.TemporaryFile(prefix="mllab-tensorboard-")  # noqa: SIM115 (the board's)
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
         process = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
+            self._command(logdir, port, decoded_prefix),
+            stdin=subprocess.PIPE,
             stdout=output,
             stderr=subprocess.STDOUT,
             env=env,
@@ -212,28 +256,36 @@ class TensorBoardManager:
             start_new_session=True,
         )
         board = Board(run_id, logdir, port, decoded_prefix, process, output)
+        with contextlib.suppress(OSError):  # it died already: reported below
+            assert process.stdin is not None
+            process.stdin.write(board.secret.encode() + b"\n")
+            process.stdin.close()
         log.info("Starting TensorBoard for run %s on port %s (pid %s)", run_id, port, process.pid)
         deadline = time.monotonic() + self.start_timeout
-        while True:
-            if not board.alive:
-                tail = board.output_tail()
-                _kill(board)
-                raise Unavailable(
-                    f"TensorBoard for run {run_id} exited with code "
-                    f"{process.returncode}: {tail or 'no output'}",
-                    reason="tensorboard_failed",
-                )
-            if _answers(port, decoded_prefix):
-                return board
-            if time.monotonic() > deadline:
-                tail = board.output_tail()
-                _kill(board)
-                raise Unavailable(
-                    f"TensorBoard for run {run_id} did not answer within "
-                    f"{self.start_timeout:.0f} s: {tail or 'no output'}",
-                    reason="tensorboard_timeout",
-                )
-            time.sleep(0.2)
+        try:
+            while True:
+                if not board.alive:
+                    tail = board.output_tail()
+                    await run_sync(_kill, board)
+                    raise Unavailable(
+                        f"TensorBoard for run {run_id} exited with code "
+                        f"{process.returncode}: {tail or 'no output'}",
+                        reason="tensorboard_failed",
+                    )
+                if await _answers(port, decoded_prefix, board.secret):
+                    return board
+                if time.monotonic() > deadline:
+                    tail = board.output_tail()
+                    await run_sync(_kill, board)
+                    raise Unavailable(
+                        f"TensorBoard for run {run_id} did not answer within "
+                        f"{self.start_timeout:.0f} s: {tail or 'no output'}",
+                        reason="tensorboard_timeout",
+                    )
+                await asyncio.sleep(0.2)
+        except asyncio.CancelledError:  # the server stops meanwhile: leave nothing behind
+            _signal_group(process.pid, signal.SIGKILL)
+            raise
 
     async def stop(self, run_id: str) -> bool:
         """Stop the run's TensorBoard; whether one was running."""
@@ -276,16 +328,24 @@ class TensorBoardManager:
             await run_sync(_kill, board)
 
 
-def _answers(port: int, prefix: str) -> bool:
-    """Whether TensorBoard serves on the port yet (no proxy settings: a direct socket)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+async def _answers(port: int, prefix: str, secret: str) -> bool:
+    """Whether TensorBoard serves on the port yet (a direct socket, no proxy settings)."""
     try:
-        conn.request("GET", prefix + "/data/logdir")
-        return conn.getresponse().status == 200
-    except OSError:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 2)
+    except (OSError, asyncio.TimeoutError):
+        return False
+    try:
+        writer.write(
+            f"GET {quote(prefix)}/data/logdir HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n"
+            f"{SECRET_HEADER}: {secret}\r\n\r\n".encode()
+        )
+        await writer.drain()
+        status = await asyncio.wait_for(reader.readline(), 5)
+        return status.split()[1:2] == [b"200"]
+    except (OSError, asyncio.TimeoutError):
         return False
     finally:
-        conn.close()
+        writer.close()
 
 
 def _kill(board: Board, grace: float = 5.0) -> None:

@@ -1,12 +1,19 @@
 """REST for TensorBoard: ``runs/<run_id>/tensorboard`` (status, start, stop) and the proxy
-``tensorboard/<run_id>/...`` that carries the browser to it through this server's
-authentication (TensorBoard itself listens on 127.0.0.1 only)."""
+``tensorboard/<run_id>/<ticket>/...`` that carries the browser to it (TensorBoard itself
+listens on 127.0.0.1 only, and answers only the proxy, which sends it its secret).
+
+The proxied pages run in a sandbox without same-origin (CSP ``sandbox``, and the iframe's
+own ``sandbox``): their scripts cannot reach the Jupyter origin, its cookies or its API.
+Such a page sends no cookies, so the proxy's credential is the board's ticket in the URL,
+handed out by the authenticated, authorized open (POST ``runs/<run_id>/tensorboard``);
+its answers allow the sandbox's opaque origin (``null``) by CORS, and nothing else."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from jupyter_server.auth.decorator import authorized
+from jupyter_server.auth.decorator import allow_unauthenticated, authorized
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.utils import url_path_join
 from tornado import httputil, web
@@ -14,8 +21,9 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from tornado.iostream import StreamClosedError
 
 from ..base import MLLabHandler
-from ..errors import Unavailable
-from .tensorboard import check_run_id
+from ..errors import MLLabError, Unavailable
+from .tensorboard import Board, check_run_id
+from .tensorboard_main import SECRET_HEADER
 
 PROXY = "mllab/api/tensorboard"
 # What the browser's request may tell TensorBoard: never Jupyter's cookies or token.
@@ -41,6 +49,15 @@ RESPONSE_HEADERS = (
     "Location",
     "Vary",
 )
+# What the sandboxed page may still do: run TensorBoard's scripts, its forms, downloads and
+# links that open a new tab; not: be of the Jupyter origin (no allow-same-origin).
+SANDBOX = (
+    "sandbox allow-scripts allow-forms allow-popups allow-popups-to-escape-sandbox allow-downloads"
+)
+SHIM_PATH = "_mllab/sandbox.js"
+# Run before TensorBoard's scripts: what an opaque origin takes away, made harmless.
+SANDBOX_SHIM = (Path(__file__).parent / "tensorboard_sandbox.js").read_bytes()
+SHIM_TAG = f'<script src="{SHIM_PATH}"></script>'.encode()
 
 
 class TensorBoardBase(MLLabHandler):
@@ -53,8 +70,10 @@ class TensorBoardHandler(TensorBoardBase):
     """GET: does the run have logs, is its TensorBoard running; POST: start (or reuse)
     it; DELETE: stop it."""
 
-    def _reply(self, run_id: str, logdir: str) -> dict[str, Any]:
-        return {"run_id": run_id, "url": self.prefix(run_id) + "/", "logdir": logdir}
+    def _reply(self, run_id: str, logdir: str, board: Board | None) -> dict[str, Any]:
+        # the URL (with the board's ticket) only while it runs: it is the proxy's credential
+        url = f"{self.prefix(run_id)}/{board.ticket}/" if board else ""
+        return {"run_id": run_id, "url": url, "logdir": logdir}
 
     @web.authenticated
     @authorized
@@ -62,7 +81,8 @@ class TensorBoardHandler(TensorBoardBase):
         check_run_id(run_id)
         lab = await self.ready(tracking=True)
         status = await lab.tensorboard.status(run_id)
-        self.reply({**status, **self._reply(run_id, status["logdir"])})
+        board = lab.tensorboard.get(run_id)
+        self.reply({**status, **self._reply(run_id, status["logdir"], board)})
 
     @web.authenticated
     @authorized
@@ -70,7 +90,7 @@ class TensorBoardHandler(TensorBoardBase):
         check_run_id(run_id)
         lab = await self.ready(tracking=True)
         board = await lab.tensorboard.ensure(run_id, self.prefix(run_id))
-        self.reply(self._reply(run_id, str(board.logdir)))
+        self.reply(self._reply(run_id, str(board.logdir), board))
 
     @web.authenticated
     @authorized
@@ -83,53 +103,102 @@ class TensorBoardHandler(TensorBoardBase):
 
 
 class TensorBoardProxyHandler(TensorBoardBase):
-    """Everything under ``tensorboard/<run_id>/`` goes to the run's TensorBoard (started
-    on the first request), its answer streamed back."""
+    """Everything under ``tensorboard/<run_id>/<ticket>/`` goes to the run's running
+    TensorBoard, its answer streamed back. Nothing here starts one (the open does); a
+    request without a running board's ticket gets 403."""
 
     @property
     def content_security_policy(self) -> str:
-        # Not the API's "default-src 'none'": this serves TensorBoard's page and scripts.
-        # TensorBoard's own policy (it sends one for its page) is added beside this one.
-        return JupyterHandler.content_security_policy.fget(self)  # type: ignore[attr-defined]
+        # Not the API's "default-src 'none'": this serves TensorBoard's page and scripts,
+        # sandboxed. TensorBoard's own policy (it sends one for its page) is added beside.
+        jupyter = JupyterHandler.content_security_policy.fget(self)  # type: ignore[attr-defined]
+        return f"{jupyter}; {SANDBOX}"
+
+    def _ticketed(self) -> tuple[Board | None, str]:
+        """The board the URL's ticket opens (None if none), and the path after the ticket."""
+        run_id = self.path_kwargs.get("run_id", "")
+        ticket, _, rest = self.path_kwargs.get("path", "").partition("/")
+        lab = self.settings.get("mllab")
+        if lab is None or not ticket:
+            return None, rest
+        try:
+            return lab.tensorboard.by_ticket(check_run_id(run_id), ticket), rest
+        except MLLabError:
+            return None, rest
+
+    def _board(self) -> Board:
+        board, _ = self._ticketed()
+        if board is None:
+            raise MLLabError(
+                "This TensorBoard is not open (stopped when idle, or to make room for "
+                "another): open it again from the run's page.",
+                reason="tensorboard_not_open",
+                status=403,
+            )
+        return board
+
+    def check_origin(self, origin_to_satisfy_tornado: str = "") -> bool:
+        # The sandboxed page's requests come from the opaque origin "null"; with a valid
+        # ticket that is the page this server handed out. Any other origin: Jupyter's rule.
+        if self.request.headers.get("Origin") == "null" and self._ticketed()[0] is not None:
+            return True
+        return bool(super().check_origin(origin_to_satisfy_tornado))
 
     def check_xsrf_cookie(self) -> None:
-        # TensorBoard's frontend sends some POSTs (data/plugin/timeseries/timeSeries, ...)
-        # with the header ``X-XSRF-Protected: 1`` and without Jupyter's _xsrf token, which
-        # it does not know. A cross-site page can only add a custom header to a request
-        # after a CORS preflight, and this server grants none for this header (its OPTIONS
-        # answer allows only accept, content-type, authorization and x-xsrftoken, and no
-        # foreign origin unless allow_origin is configured), so a request carrying it comes
-        # from a page of this origin: the same proof the token gives. Only this handler,
-        # only POST, only that exact header; the origin is still checked.
-        if (
-            self.request.method == "POST"
-            and self.request.headers.get("X-XSRF-Protected") == "1"
-            and hasattr(self, "_jupyter_current_user")
-        ):
-            if not self.check_origin():
-                raise web.HTTPError(404)
+        # The ticket is the credential, not a cookie: a foreign page cannot forge a request
+        # that carries it (it would have to know it), which is what XSRF protection is for.
+        # TensorBoard's POSTs (data/plugin/timeseries/timeSeries, ...) know no _xsrf token.
+        if self._ticketed()[0] is not None:
             return
-        super().check_xsrf_cookie()
+        super().check_xsrf_cookie()  # no ticket: Jupyter's rules, then the handler's 403
 
-    @web.authenticated
-    @authorized
+    def _cors(self) -> None:
+        self.set_header("Access-Control-Allow-Origin", "null")
+        self.set_header("Referrer-Policy", "no-referrer")  # the ticket is in the URL
+
+    # Authenticated by the ticket, not by Jupyter's login: the sandboxed page sends no
+    # cookies. Only the authenticated, authorized open hands a ticket out.
+    @allow_unauthenticated
     async def get(self, run_id: str, path: str) -> None:
         await self._proxy(run_id)
 
-    @web.authenticated
-    @authorized
+    @allow_unauthenticated
     async def post(self, run_id: str, path: str) -> None:
         await self._proxy(run_id)
 
+    @allow_unauthenticated
+    async def options(self, run_id: str, path: str) -> None:  # type: ignore[override]
+        """The CORS preflight of TensorBoard's POSTs (they carry X-XSRF-Protected)."""
+        self._board()
+        self._cors()
+        self.set_header("Access-Control-Allow-Methods", "GET, POST")
+        self.set_header("Access-Control-Allow-Headers", "Content-Type, X-XSRF-Protected")
+        self.set_header("Access-Control-Max-Age", "600")
+        self.set_status(204)
+        self.finish()
+
     async def _proxy(self, run_id: str) -> None:
-        check_run_id(run_id)
-        lab = await self.ready(tracking=True)
-        board = await lab.tensorboard.ensure(run_id, self.prefix(run_id))
+        board = self._board()
+        _, rest = self._ticketed()
+        self._cors()
+        page = rest in ("", "index.html")  # TensorBoard's page: gets the shim, unzipped
+        if rest == SHIM_PATH:
+            self.set_header("Content-Type", "text/javascript; charset=utf-8")
+            self.finish(SANDBOX_SHIM)
+            return
         headers = httputil.HTTPHeaders()
         for name in REQUEST_HEADERS:
+            if page and name == "Accept-Encoding":
+                continue
             for value in self.request.headers.get_list(name):
                 headers.add(name, value)
+        headers.add(SECRET_HEADER, board.secret)
         origin = f"http://127.0.0.1:{board.port}"
+        # /<prefix>/<ticket>/<rest>?query -> TensorBoard's /<prefix>/<rest>?query
+        public = f"{self.prefix(run_id)}/{board.ticket}"
+        uri = self.request.uri or "/"
+        upstream_uri = self.prefix(run_id) + uri[len(public) :] if uri.startswith(public) else uri
+        html: list[bytes] = []
         answer: dict[str, Any] = {"code": 502, "reason": "Bad Gateway"}
         upstream = httputil.HTTPHeaders()
         started = False
@@ -155,18 +224,27 @@ class TensorBoardProxyHandler(TensorBoardBase):
                     self.set_header(name, upstream[name])
             location = upstream.get("Location", "")
             if location.startswith(origin):  # keep redirects on this server
-                self.set_header("Location", location[len(origin) :])
+                location = location[len(origin) :]
+            for prefix in (self.prefix(run_id), board.prefix):  # and under the ticket
+                if location == prefix or location.startswith(prefix + "/"):
+                    location = public + location[len(prefix) :]
+                    break
+            if location:
+                self.set_header("Location", location)
             for policy in upstream.get_list("Content-Security-Policy"):
                 self.add_header("Content-Security-Policy", policy)
 
         def on_chunk(chunk: bytes) -> None:
             begin()
+            if page and self._content_type(upstream).startswith("text/html"):
+                html.append(chunk)  # the shim goes in before TensorBoard's scripts
+                return
             self.write(chunk)
             self.flush()  # stream: do not hold TensorBoard's answer in memory
 
         try:
             await AsyncHTTPClient().fetch(
-                origin + (self.request.uri or "/"),
+                origin + upstream_uri,
                 method=self.request.method or "GET",
                 headers=headers,
                 body=self.request.body if self.request.method == "POST" else None,
@@ -187,6 +265,10 @@ class TensorBoardProxyHandler(TensorBoardBase):
             ) from None
         board.touch()  # a long answer counts as use until its end
         begin()
+        if html:
+            body = b"".join(html)
+            self.clear_header("ETag")
+            self.write(body.replace(b"<head>", b"<head>" + SHIM_TAG, 1))
         self.finish(set_content_type=self._content_type(upstream))
 
     @staticmethod

@@ -3,7 +3,8 @@ import { requestAPI } from './request';
 /** A run's TensorBoard: where the server proxies it, and its log folder. */
 export interface ITensorBoard {
   run_id: string;
-  /** The proxied TensorBoard, on this server (its authentication applies). */
+  /** The proxied TensorBoard, on this server; its ticket in the path is the credential
+   * ("" while none runs). */
   url: string;
   logdir: string;
 }

@@ -97,11 +97,17 @@ export function tensorBoardOpener(
         return;
       }
     }
-    // Same origin: TensorBoard's page is served by this server (the proxy), so its
-    // requests carry the login cookie; its scripts must run.
+    // TensorBoard's page comes through this server's proxy, but runs in an opaque
+    // origin (no allow-same-origin; the proxy's CSP sandboxes it too): its scripts
+    // cannot reach JupyterLab, its cookies or its API. The URL's ticket is its credential.
     const content = new IFrame({
-      sandbox: ['allow-scripts', 'allow-same-origin', 'allow-downloads'],
-      referrerPolicy: 'same-origin'
+      sandbox: [
+        'allow-scripts',
+        'allow-forms',
+        'allow-popups',
+        'allow-downloads'
+      ],
+      referrerPolicy: 'no-referrer'
     });
     content.url = url;
     const widget = new MainAreaWidget({ content });
