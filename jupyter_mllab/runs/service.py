@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,12 +16,14 @@ from .._threads import run_sync
 from ..errors import BadRequest, Conflict, NotFound
 from .params import notebook_parameters, plan_runs
 from .store import QUEUED, STATUSES, Job, JobStore, new_id
+from .tags import check_tags
 
 if TYPE_CHECKING:
     from ..lab import Lab
     from .scheduler import Scheduler
 
 MAX_LOG_CHUNK = 1 << 20
+_JOB_ID = re.compile(r"[0-9a-f]{12}")
 
 
 def read_notebook(path: Path) -> Any:
@@ -74,10 +77,7 @@ class JobSubmitter:
             not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0
         ):
             raise BadRequest("timeout must be a positive number of seconds.", reason="bad_timeout")
-        tags = body.get("tags") or {}
-        if not isinstance(tags, dict) or not all(isinstance(k, str) for k in tags):
-            raise BadRequest("tags must be an object of names to values.", reason="bad_tags")
-        tags = {k: str(v) for k, v in tags.items()}
+        tags = check_tags(body.get("tags") or {})
         datasets = self._datasets(body.get("datasets") or [], project)
         gpus = body.get("gpus", 0)
         if not isinstance(gpus, int) or isinstance(gpus, bool) or gpus < 0:
@@ -91,6 +91,14 @@ class JobSubmitter:
         key = body.get("idempotency_key")
         if key is not None:
             key = _text(key, "idempotency_key", 200)
+        retry_of = body.get("retry_of")
+        if retry_of is not None:
+            if not isinstance(retry_of, str) or not _JOB_ID.fullmatch(retry_of):
+                raise BadRequest(
+                    f"retry_of must be the id of an earlier job (12 hex digits); got {retry_of!r}.",
+                    reason="bad_retry_of",
+                )
+            self.store.get(retry_of)  # 404 for an unknown job
         now = time.time()
         common: dict[str, Any] = {
             "project": project,
@@ -101,7 +109,7 @@ class JobSubmitter:
             "gpus": gpus,
             "timeout": float(timeout) if timeout else None,
             "created": now,
-            "retry_of": body.get("retry_of"),
+            "retry_of": retry_of,
         }
         spec = {"parameters": requested, "search": search or {"kind": "grid"}}
         if plan.search == "single":
