@@ -40,6 +40,7 @@ class LabConfig:
     mlflow_ui_url: str = ""
     max_upload_size: int = 100 * 2**30
     max_sweep_runs: int = 1000
+    max_queued_jobs: int = 10_000
     monitor_interval: float = 1.0
     archive_limits: ArchiveLimits = field(default_factory=ArchiveLimits)
 
@@ -76,6 +77,7 @@ class Lab:
         self.projects.store.db.migrate()
         self.projects.store.ensure(DEFAULT_PROJECT)
         self.datasets.startup()
+        self.job_store.set_max_queued(self.config.max_queued_jobs)
 
     async def _startup_all(self) -> None:
         await run_sync(self._startup_sync)

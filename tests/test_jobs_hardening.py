@@ -14,6 +14,9 @@ import pytest
 from jobs_helpers import make_notebook, simple_notebook, wait_for
 from mlflow.tracking import MlflowClient
 
+from jupyter_mllab.client.jobs import run_notebook
+from jupyter_mllab.errors import MLLabError
+
 NAN, INF = math.nan, math.inf
 
 
@@ -262,6 +265,9 @@ async def test_queue_cap_and_positions(
         sweep = {"notebook": "quick.ipynb", "parameters": {"n": {"values": [1, 2]}}}
         code, reply = await api("POST", "jobs", body=sweep)
         assert code == 429 and reply["reason"] == "queue_full", reply
+        with pytest.raises(MLLabError) as refused:  # a kernel's submit obeys it too
+            run_notebook(jp_root_dir / "quick.ipynb")
+        assert refused.value.status == 429
         _, listed = await api("GET", "jobs")
         assert listed["total"] == 4  # nothing half-made, nothing lost
     finally:

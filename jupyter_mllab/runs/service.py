@@ -260,7 +260,7 @@ class JobService:
                 offset=offset,
             )
             counts = self.store.child_counts([j.id for j in jobs if j.kind == "sweep"])
-            positions = self._queue_positions()
+            positions = self.store.queue_positions([j.id for j in jobs])
             return {
                 "jobs": [self._json(root, j, counts.get(j.id), positions) for j in jobs],
                 "total": total,
@@ -268,14 +268,11 @@ class JobService:
 
         return await run_sync(work)
 
-    def _queue_positions(self) -> dict[str, int]:
-        return {job.id: i + 1 for i, job in enumerate(self.store.queued())}
-
     async def view(self, root: Path, job_id: str) -> dict[str, Any]:
         def work() -> dict[str, Any]:
             job = self.store.get(job_id, children=True)
             counts = self.store.child_counts([job.id]).get(job.id) if job.kind == "sweep" else None
-            positions = self._queue_positions()
+            positions = self.store.queue_positions([job.id, *(c.id for c in job.children)])
             data = self._json(root, job, counts, positions)
             if job.kind == "sweep":
                 data["children"] = [self._json(root, c, None, positions) for c in job.children]
