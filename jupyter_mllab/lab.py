@@ -61,6 +61,9 @@ class Lab:
         self.job_store = JobStore(config.home)
         self.scheduler = Scheduler(self, self.job_store)
         self.jobs = JobService(self, self.job_store, self.scheduler, config.max_sweep_runs)
+        self.projects.register_before_delete(
+            lambda p, force: self.jobs.end_project_jobs(p.name, force=force)
+        )
         self.projects.register_cleanup(lambda p: self.job_store.forget_project(p.name))
         self.projects.register_rename(self.job_store.rename_project)
         self.monitor = Sampler(config.home, config.monitor_interval or 1.0)

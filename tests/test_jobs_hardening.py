@@ -300,6 +300,14 @@ async def test_forced_project_delete_cancels_its_jobs(
         code, other = await api("POST", "jobs", body={"notebook": "quick.ipynb"})
         assert code == 201, other
 
+        # a project whose only content is a queued job: not without force
+        assert (await api("POST", "projects", body={"name": "q"}))[0] == 201
+        _, waiting = await api("POST", "jobs", body={"notebook": "quick.ipynb", "project": "q"})
+        code, reply = await api("DELETE", "projects", "q")
+        assert code == 409 and "queued or running" in reply["message"], reply
+        assert (await api("GET", "jobs", waiting["id"]))[1]["status"] == "QUEUED"
+        assert (await api("DELETE", "projects", "q", params={"force": "true"}))[0] == 204
+
         store = lab_of(jp_serverapp).job_store
         seen: dict[str, str] = {}
         real = store.forget_project

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import time
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .._threads import run_sync
 from ..errors import BadRequest, Conflict, NotFound
 from .params import notebook_parameters, plan_runs
-from .store import QUEUED, STATUSES, Job, JobStore, new_id
+from .store import QUEUED, RUNNING, STATUSES, Job, JobStore, new_id
 from .tags import check_tags
 
 if TYPE_CHECKING:
@@ -324,6 +325,41 @@ class JobService:
             raise Conflict(f"Job {job_id} has ended already ({job.status}).", reason="job_ended")
         await self.scheduler.cancel(job)
         return await self.view(root, job_id)
+
+    async def end_project_jobs(self, project: str, *, force: bool, timeout: float = 30) -> None:
+        """Before a project is deleted: its queued and running jobs cancelled through the
+        scheduler (running kernels killed, as a cancel does) and waited for, so that no
+        run is left writing into a project that is gone. Without ``force``, a 409 while
+        any is active; a job still running after ``timeout`` s is a 409 and nothing goes."""
+
+        def active() -> list[Job]:
+            jobs, _ = self.store.list_jobs(
+                project=project, statuses=[QUEUED, RUNNING], top=True, limit=500
+            )
+            return [self.store.get(j.id, children=True) if j.kind == "sweep" else j for j in jobs]
+
+        jobs = await run_sync(active)
+        if jobs and not force:
+            raise Conflict(
+                f"Project '{project}' has {len(jobs)} queued or running job(s). Cancel them "
+                "first, or delete the project and everything in it (force).",
+                reason="not_empty",
+            )
+        deadline = time.monotonic() + timeout
+        asked = 0.0
+        while jobs:
+            if time.monotonic() - asked >= 1.0:  # again: one may have started meanwhile
+                asked = time.monotonic()
+                for job in jobs:
+                    await self.scheduler.cancel(job)
+            if time.monotonic() > deadline:
+                raise Conflict(
+                    f"Project '{project}' still has {len(jobs)} job(s) stopping; nothing was "
+                    "deleted. Try again in a moment.",
+                    reason="jobs_stopping",
+                )
+            await asyncio.sleep(0.1)
+            jobs = await run_sync(active)
 
     async def retry(self, root: Path, job_id: str, body: dict[str, Any]) -> dict[str, Any]:
         job = await run_sync(self.store.get, job_id)
