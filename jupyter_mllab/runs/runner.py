@@ -453,11 +453,11 @@ class JobRunner:
             return result
         self._event("started", mlflow_run_id=run_id, started=started)
         output = Path(spec["output_path"])
-        output.parent.mkdir(parents=True, exist_ok=True)
         status, error = "COMPLETED", None
         sampler: UsageSampler | None = None
         durations: list[float] = []
-        try:
+        try:  # from here on, whatever happens, the finally ends the MLflow run
+            output.parent.mkdir(parents=True, exist_ok=True)
             import nbformat
             import papermill
 
