@@ -257,7 +257,7 @@ async def test_queue_cap_and_positions(
         _, one = await api("GET", "jobs", queued[1])
         assert one["queue_position"] == 2
         assert calls == []  # listing and viewing never loaded the whole queue
-        monkeypatch.undo()
+        # (the spy stays: monkeypatch.undo() would also undo the autouse env clean-up)
 
         code, reply = await api("POST", "jobs", body={"notebook": "quick.ipynb"})
         assert code == 429 and reply["reason"] == "queue_full", reply
