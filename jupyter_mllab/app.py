@@ -77,6 +77,12 @@ class MLLabApp(ExtensionApp):
     max_sweep_runs = Integer(
         1000, config=True, help="At most this many runs in one sweep (grid or random search)."
     )
+    max_queued_jobs = Integer(
+        10_000,
+        config=True,
+        help="At most this many runs wait in the queue (a sweep counts each of its runs); "
+        "a submit beyond it gets 429. Kernels' submits obey it too.",
+    )
     monitor_interval = Float(
         1.0,
         config=True,
@@ -128,6 +134,12 @@ class MLLabApp(ExtensionApp):
             raise ValueError("max_concurrent_runs must be at least 1")
         return int(proposal["value"])
 
+    @validate("max_queued_jobs")
+    def _check_max_queued_jobs(self, proposal: Any) -> int:
+        if proposal["value"] < 1:
+            raise ValueError("max_queued_jobs must be at least 1")
+        return int(proposal["value"])
+
     def _lab_config(self) -> LabConfig:
         root = self.serverapp.root_dir if self.serverapp else os.getcwd()
         home = Path(self.home).expanduser().resolve() if self.home else paths.default_home(root)
@@ -145,6 +157,7 @@ class MLLabApp(ExtensionApp):
             dask_scheduler_address=self.dask_scheduler_address,
             mlflow_ui_url=self.mlflow_ui_url,
             max_sweep_runs=self.max_sweep_runs,
+            max_queued_jobs=self.max_queued_jobs,
             monitor_interval=self.monitor_interval,
             tracking_setup=self.tracking_setup,
             max_upload_size=self.max_upload_size,

@@ -42,6 +42,7 @@ class LabConfig:
     max_tensorboards: int = 3
     max_upload_size: int = 100 * 2**30
     max_sweep_runs: int = 1000
+    max_queued_jobs: int = 10_000
     monitor_interval: float = 1.0
     archive_limits: ArchiveLimits = field(default_factory=ArchiveLimits)
 
@@ -64,6 +65,9 @@ class Lab:
         self.job_store = JobStore(config.home)
         self.scheduler = Scheduler(self, self.job_store)
         self.jobs = JobService(self, self.job_store, self.scheduler, config.max_sweep_runs)
+        self.projects.register_before_delete(
+            lambda p, force: self.jobs.end_project_jobs(p.name, force=force)
+        )
         self.projects.register_cleanup(lambda p: self.job_store.forget_project(p.name))
         self.projects.register_rename(self.job_store.rename_project)
         self.monitor = Sampler(config.home, config.monitor_interval or 1.0)
@@ -80,6 +84,7 @@ class Lab:
         self.projects.store.db.migrate()
         self.projects.store.ensure(DEFAULT_PROJECT)
         self.datasets.startup()
+        self.job_store.set_max_queued(self.config.max_queued_jobs)
 
     async def _startup_all(self) -> None:
         await run_sync(self._startup_sync)

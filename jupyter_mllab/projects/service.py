@@ -7,7 +7,7 @@ worker thread, so the event loop never waits on them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .._threads import run_sync
@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 # What a project can hold; each domain registers a counter for its kind.
 CONTENT_KINDS = ("datasets", "runs", "models", "services")
 Counter = Callable[[Project], int]
+BeforeDelete = Callable[[Project, bool], Awaitable[None]]
 
 
 class ProjectService:
@@ -31,6 +32,7 @@ class ProjectService:
         }
         self.cleanups: list[Callable[[Project], None]] = []
         self.renames: list[Callable[[str, str], None]] = []
+        self.before_delete: list[BeforeDelete] = []
 
     def register_counter(self, kind: str, counter: Counter) -> None:
         self.counters[kind] = counter
@@ -38,6 +40,11 @@ class ProjectService:
     def register_cleanup(self, cleanup: Callable[[Project], None]) -> None:
         """Called when a project goes, to drop what other domains keep about it."""
         self.cleanups.append(cleanup)
+
+    def register_before_delete(self, hook: BeforeDelete) -> None:
+        """Awaited with (project, force) once a delete is allowed, before anything goes:
+        to end what still runs in the project, or refuse (raise) while it does."""
+        self.before_delete.append(hook)
 
     def register_rename(self, hook: Callable[[str, str], None]) -> None:
         """Called with (old name, new name) when a project is renamed."""
@@ -106,7 +113,7 @@ class ProjectService:
         return await run_sync(work)
 
     async def delete(self, name: str, *, force: bool = False) -> None:
-        def work() -> None:
+        def check() -> Project:
             project = self.store.get(name)
             if project.name == DEFAULT_PROJECT:
                 raise Conflict("The default project cannot be deleted.", reason="default_project")
@@ -118,12 +125,18 @@ class ProjectService:
                     "or delete the project and everything in it (force).",
                     reason="not_empty",
                 )
+            return project
+
+        def work(project: Project) -> None:
             self.experiments.delete(project)
             for cleanup in self.cleanups:
                 cleanup(project)
             self.store.delete(name)
 
-        await run_sync(work)
+        project = await run_sync(check)
+        for hook in self.before_delete:
+            await hook(project, force)
+        await run_sync(work, project)
 
     async def current(self) -> dict[str, str]:
         return {"name": await run_sync(self.store.get_current)}

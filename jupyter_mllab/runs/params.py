@@ -140,6 +140,39 @@ def _spec_kind(spec: Any) -> str:
     return "value"
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _finite_bounds(name: str, rng: dict[str, Any], keys: tuple[str, ...]) -> None:
+    """JSON from a browser or Python's json can carry NaN and Infinity: refuse them here,
+    where the message can name the parameter (they would end as a 500 or a NaN run)."""
+    for key in keys:
+        value = rng[key]
+        if isinstance(value, float) and not math.isfinite(value):
+            raise BadRequest(
+                f"Parameter '{name}': the range's {key} must be a finite number; got {value}.",
+                reason="bad_range",
+            )
+
+
+def _check_finite(name: str, value: Any) -> None:
+    """A value (or list of values) with NaN or an infinity in it, however deep: a 400.
+    Stored, it would make job views that are not JSON (the browser cannot read them)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            raise BadRequest(
+                f"Parameter '{name}': values must be finite numbers; got {item}.",
+                reason="bad_parameter_value",
+            )
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+
+
 def _range_values(name: str, rng: Any) -> list[Any]:
     if not isinstance(rng, dict) or "low" not in rng or "high" not in rng or "step" not in rng:
         raise BadRequest(
@@ -147,17 +180,19 @@ def _range_values(name: str, rng: Any) -> list[Any]:
             reason="bad_range",
         )
     low, high, step = rng["low"], rng["high"], rng["step"]
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high, step)):
+    if not all(_is_number(v) for v in (low, high, step)):
         raise BadRequest(
             f"Parameter '{name}': low, high and step must be numbers.", reason="bad_range"
         )
+    _finite_bounds(name, rng, ("low", "high", "step"))
     if step <= 0 or high < low:
         raise BadRequest(
             f"Parameter '{name}': a range needs step > 0 and high >= low.", reason="bad_range"
         )
-    count = math.floor((high - low) / step + 1e-9) + 1
-    if count > 100_000:
+    span = (high - low) / step  # finite bounds can still overflow (-1e308 .. 1e308)
+    if not math.isfinite(span) or span > 100_000:
         raise BadRequest(f"Parameter '{name}': the range has too many values.", reason="bad_range")
+    count = math.floor(span + 1e-9) + 1
     values = [low + i * step for i in range(count)]
     if all(isinstance(v, int) for v in (low, high, step)):
         return [int(v) for v in values]
@@ -171,11 +206,19 @@ def _draw(name: str, spec: dict[str, Any], rnd: random.Random) -> Any:
     if kind == "values":
         return rnd.choice(spec["values"])
     rng = spec["range"]
-    low, high = rng.get("low"), rng.get("high")
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high)):
+    if not isinstance(rng, dict):
+        raise BadRequest(
+            f"Parameter '{name}': a range is an object with low and high "
+            f'(e.g. {{"low": 0.001, "high": 1, "log": true}}); got {rng!r}.',
+            reason="bad_range",
+        )
+    low: Any = rng.get("low")
+    high: Any = rng.get("high")
+    if not all(_is_number(v) for v in (low, high)):
         raise BadRequest(
             f"Parameter '{name}': a range needs numbers low and high.", reason="bad_range"
         )
+    _finite_bounds(name, rng, ("low", "high"))
     if high < low:
         raise BadRequest(f"Parameter '{name}': a range needs high >= low.", reason="bad_range")
     if rng.get("log"):
@@ -218,6 +261,7 @@ def plan_runs(
     for name, spec in requested.items():
         spec_kind = _spec_kind(spec)
         if spec_kind == "value":
+            _check_finite(name, spec)
             fixed[name] = coerce(known[name], spec)
             continue
         body = spec[spec_kind]
@@ -227,6 +271,7 @@ def plan_runs(
                     f"Parameter '{name}': {spec_kind} must be a non-empty list.",
                     reason="empty_grid",
                 )
+            _check_finite(name, body)
             spec = {spec_kind: [coerce(known[name], v) for v in body]}
         varying[name] = spec
 
@@ -265,7 +310,12 @@ def plan_runs(
             "A random search needs at least one parameter with a range, choices or values.",
             reason="empty_grid",
         )
-    rnd = random.Random(search.get("seed", 0))
+    seed = search.get("seed", 0)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, str))):
+        raise BadRequest(
+            f"search.seed must be a whole number or a string; got {seed!r}.", reason="bad_search"
+        )
+    rnd = random.Random(seed)
     combos = []
     for _ in range(trials):
         draw = {}

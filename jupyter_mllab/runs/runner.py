@@ -414,6 +414,7 @@ class JobRunner:
         self._kill_reason: tuple[str, str] | None = None
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
+        self.mlflow_run_id: str | None = None
 
     def cancel(self, reason: str = "cancelled", message: str = "Cancelled.") -> None:
         with self._lock:
@@ -436,14 +437,27 @@ class JobRunner:
     def run(self) -> dict[str, Any]:
         spec = self.spec
         started = time.time()
-        client, run_id = self._start_mlflow_run()
+        try:
+            client, run_id = self._start_mlflow_run()
+        except Exception as exc:  # MLflow refused the run (its tags, params): the job fails
+            result = {
+                "status": "FAILED",
+                "error": {"reason": "tracking_error", "message": f"MLflow refused the run: {exc}"},
+                "finished": time.time(),
+                "started": started,
+                "mlflow_run_id": self.mlflow_run_id,
+                "summary": None,
+                "cell_durations": None,
+            }
+            self._event("finished", **result)
+            return result
         self._event("started", mlflow_run_id=run_id, started=started)
         output = Path(spec["output_path"])
-        output.parent.mkdir(parents=True, exist_ok=True)
         status, error = "COMPLETED", None
         sampler: UsageSampler | None = None
         durations: list[float] = []
-        try:
+        try:  # from here on, whatever happens, the finally ends the MLflow run
+            output.parent.mkdir(parents=True, exist_ok=True)
             import nbformat
             import papermill
 
@@ -599,13 +613,23 @@ class JobRunner:
         if commit:
             tags["mlflow.source.git.commit"] = commit
         run = client.create_run(spec["experiment_id"], run_name=spec["run_name"])
-        run_id = run.info.run_id
-        params = [
-            Param(k, json.dumps(v) if not isinstance(v, str) else v)
-            for k, v in (spec["parameters"] or {}).items()
-        ]
-        client.log_batch(run_id, params=params, tags=[RunTag(k, v) for k, v in tags.items()])
-        self._log_datasets(run_id)
+        run_id = self.mlflow_run_id = run.info.run_id
+        try:
+            params = [
+                Param(k, json.dumps(v) if not isinstance(v, str) else v)
+                for k, v in (spec["parameters"] or {}).items()
+            ]
+            tag_list = [RunTag(k, v) for k, v in tags.items()]
+            for i in range(0, max(len(params), len(tag_list), 1), 100):  # MLflow's batch limit
+                client.log_batch(run_id, params=params[i : i + 100], tags=tag_list[i : i + 100])
+            self._log_datasets(run_id)
+        except BaseException:
+            # The run exists: end it, or it stays RUNNING in MLflow for ever.
+            try:
+                client.set_terminated(run_id, "FAILED")
+            except Exception:
+                log.exception("Could not end MLflow run %s", run_id)
+            raise
         return client, run_id
 
     def _log_datasets(self, run_id: str) -> None:

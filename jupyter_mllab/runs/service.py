@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,13 +16,15 @@ from typing import TYPE_CHECKING, Any
 from .._threads import run_sync
 from ..errors import BadRequest, Conflict, NotFound
 from .params import notebook_parameters, plan_runs
-from .store import QUEUED, STATUSES, Job, JobStore, new_id
+from .store import QUEUED, RUNNING, STATUSES, Job, JobStore, new_id
+from .tags import check_tags
 
 if TYPE_CHECKING:
     from ..lab import Lab
     from .scheduler import Scheduler
 
 MAX_LOG_CHUNK = 1 << 20
+_JOB_ID = re.compile(r"[0-9a-f]{12}")
 
 
 def read_notebook(path: Path) -> Any:
@@ -74,10 +78,7 @@ class JobSubmitter:
             not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0
         ):
             raise BadRequest("timeout must be a positive number of seconds.", reason="bad_timeout")
-        tags = body.get("tags") or {}
-        if not isinstance(tags, dict) or not all(isinstance(k, str) for k in tags):
-            raise BadRequest("tags must be an object of names to values.", reason="bad_tags")
-        tags = {k: str(v) for k, v in tags.items()}
+        tags = check_tags(body.get("tags") or {})
         datasets = self._datasets(body.get("datasets") or [], project)
         gpus = body.get("gpus", 0)
         if not isinstance(gpus, int) or isinstance(gpus, bool) or gpus < 0:
@@ -91,6 +92,14 @@ class JobSubmitter:
         key = body.get("idempotency_key")
         if key is not None:
             key = _text(key, "idempotency_key", 200)
+        retry_of = body.get("retry_of")
+        if retry_of is not None:
+            if not isinstance(retry_of, str) or not _JOB_ID.fullmatch(retry_of):
+                raise BadRequest(
+                    f"retry_of must be the id of an earlier job (12 hex digits); got {retry_of!r}.",
+                    reason="bad_retry_of",
+                )
+            self.store.get(retry_of)  # 404 for an unknown job
         now = time.time()
         common: dict[str, Any] = {
             "project": project,
@@ -101,7 +110,7 @@ class JobSubmitter:
             "gpus": gpus,
             "timeout": float(timeout) if timeout else None,
             "created": now,
-            "retry_of": body.get("retry_of"),
+            "retry_of": retry_of,
         }
         spec = {"parameters": requested, "search": search or {"kind": "grid"}}
         if plan.search == "single":
@@ -252,7 +261,7 @@ class JobService:
                 offset=offset,
             )
             counts = self.store.child_counts([j.id for j in jobs if j.kind == "sweep"])
-            positions = self._queue_positions()
+            positions = self.store.queue_positions([j.id for j in jobs])
             return {
                 "jobs": [self._json(root, j, counts.get(j.id), positions) for j in jobs],
                 "total": total,
@@ -260,14 +269,11 @@ class JobService:
 
         return await run_sync(work)
 
-    def _queue_positions(self) -> dict[str, int]:
-        return {job.id: i + 1 for i, job in enumerate(self.store.queued())}
-
     async def view(self, root: Path, job_id: str) -> dict[str, Any]:
         def work() -> dict[str, Any]:
             job = self.store.get(job_id, children=True)
             counts = self.store.child_counts([job.id]).get(job.id) if job.kind == "sweep" else None
-            positions = self._queue_positions()
+            positions = self.store.queue_positions([job.id, *(c.id for c in job.children)])
             data = self._json(root, job, counts, positions)
             if job.kind == "sweep":
                 data["children"] = [self._json(root, c, None, positions) for c in job.children]
@@ -319,6 +325,41 @@ class JobService:
             raise Conflict(f"Job {job_id} has ended already ({job.status}).", reason="job_ended")
         await self.scheduler.cancel(job)
         return await self.view(root, job_id)
+
+    async def end_project_jobs(self, project: str, *, force: bool, timeout: float = 30) -> None:
+        """Before a project is deleted: its queued and running jobs cancelled through the
+        scheduler (running kernels killed, as a cancel does) and waited for, so that no
+        run is left writing into a project that is gone. Without ``force``, a 409 while
+        any is active; a job still running after ``timeout`` s is a 409 and nothing goes."""
+
+        def active() -> list[Job]:
+            jobs, _ = self.store.list_jobs(
+                project=project, statuses=[QUEUED, RUNNING], top=True, limit=500
+            )
+            return [self.store.get(j.id, children=True) if j.kind == "sweep" else j for j in jobs]
+
+        jobs = await run_sync(active)
+        if jobs and not force:
+            raise Conflict(
+                f"Project '{project}' has {len(jobs)} queued or running job(s). Cancel them "
+                "first, or delete the project and everything in it (force).",
+                reason="not_empty",
+            )
+        deadline = time.monotonic() + timeout
+        asked = 0.0
+        while jobs:
+            if time.monotonic() - asked >= 1.0:  # again: one may have started meanwhile
+                asked = time.monotonic()
+                for job in jobs:
+                    await self.scheduler.cancel(job)
+            if time.monotonic() > deadline:
+                raise Conflict(
+                    f"Project '{project}' still has {len(jobs)} job(s) stopping; nothing was "
+                    "deleted. Try again in a moment.",
+                    reason="jobs_stopping",
+                )
+            await asyncio.sleep(0.1)
+            jobs = await run_sync(active)
 
     async def retry(self, root: Path, job_id: str, body: dict[str, Any]) -> dict[str, Any]:
         job = await run_sync(self.store.get, job_id)

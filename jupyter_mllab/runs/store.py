@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..db import Database, register_schema
-from ..errors import NotFound
+from ..errors import MLLabError, NotFound
 from ..paths import db_path
 
 QUEUED, RUNNING, COMPLETED, FAILED, CANCELLED = (
@@ -64,6 +64,9 @@ register_schema(
     CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status, seq);
     CREATE INDEX IF NOT EXISTS jobs_parent ON jobs(parent_id, seq);
     CREATE INDEX IF NOT EXISTS jobs_project ON jobs(project, seq);
+    CREATE INDEX IF NOT EXISTS jobs_queue ON jobs(status, kind, seq);
+    -- the server's limits, kept here so that a kernel's submit obeys them too
+    CREATE TABLE IF NOT EXISTS job_limits (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
     CREATE UNIQUE INDEX IF NOT EXISTS jobs_idempotency
         ON jobs(project, idempotency_key) WHERE idempotency_key IS NOT NULL;
     """,
@@ -177,9 +180,18 @@ class JobStore:
         return self.jobs_dir / job_id
 
     # -- writes ------------------------------------------------------------------------
+    def set_max_queued(self, limit: int) -> None:
+        """The most runs that may wait in the queue (the server's MLLabApp.max_queued_jobs)."""
+        with self.db.connect() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO job_limits (name, value) VALUES ('max_queued', ?)",
+                (limit,),
+            )
+
     def insert(self, jobs: list[Job]) -> list[Job]:
         """Insert a run, or a sweep and its children, in one transaction. With an
-        idempotency key already used in the project, return what that submit made."""
+        idempotency key already used in the project, return what that submit made.
+        A submit that would put more runs in the queue than its limit gets a 429."""
         first = jobs[0]
         with self.db.transaction() as conn:
             if first.idempotency_key:
@@ -189,6 +201,22 @@ class JobStore:
                 ).fetchone()
                 if row is not None:
                     return [_row(row)]
+            limit = conn.execute(
+                "SELECT value FROM job_limits WHERE name = 'max_queued'"
+            ).fetchone()
+            adding = sum(1 for j in jobs if j.kind == "run" and j.status == QUEUED)
+            if limit is not None and adding:
+                waiting = conn.execute(
+                    "SELECT COUNT(*) FROM jobs WHERE status = 'QUEUED' AND kind = 'run'"
+                ).fetchone()[0]
+                if waiting + adding > limit[0]:
+                    raise MLLabError(
+                        f"The queue is full: {waiting} runs are waiting and this submit adds "
+                        f"{adding}; at most {limit[0]} may wait (MLLabApp.max_queued_jobs). "
+                        "Try again when some have started, or cancel some.",
+                        reason="queue_full",
+                        status=429,
+                    )
             marks = ",".join("?" * len(_COLUMNS))
             conn.executemany(
                 f"INSERT INTO jobs ({','.join(_COLUMNS)}) VALUES ({marks})",
@@ -282,6 +310,21 @@ class JobStore:
                 "SELECT * FROM jobs WHERE status = 'QUEUED' AND kind = 'run' ORDER BY seq"
             ).fetchall()
         return [_row(r) for r in rows]
+
+    def queue_positions(self, job_ids: list[str]) -> dict[str, int]:
+        """Where each of these queued runs stands (1: next), counted in SQL over the
+        status index: a page of the list costs its own rows, not the whole queue."""
+        if not job_ids:
+            return {}
+        marks = ",".join("?" * len(job_ids))
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                "SELECT j.id, (SELECT COUNT(*) FROM jobs q WHERE q.status = 'QUEUED' "
+                "AND q.kind = 'run' AND q.seq <= j.seq) FROM jobs j "
+                f"WHERE j.id IN ({marks}) AND j.status = 'QUEUED' AND j.kind = 'run'",
+                job_ids,
+            ).fetchall()
+        return {job_id: int(position) for job_id, position in rows}
 
     def running(self) -> list[Job]:
         with self.db.connect() as conn:
