@@ -1,5 +1,5 @@
 import { apiUrl, jsonBody, MLLabApiError, requestAPI } from './request';
-import { Sha256 } from './sha256';
+import { createSHA256 } from 'hash-wasm';
 
 export interface IDatasetVersion {
   project: string;
@@ -224,7 +224,7 @@ export async function uploadFiles(
     for (const [index, entry] of files.entries()) {
       let offset = 0;
       let failures = 0;
-      const hash = new Sha256();
+      const hash = await createSHA256(); // WebAssembly: near native speed, incremental
       let hashed = 0; // the bytes [0, hashed) of this file are in the hash
       while (
         offset < entry.file.size ||
@@ -275,7 +275,7 @@ export async function uploadFiles(
         }
       }
       done += entry.file.size;
-      digests.push(hash.hex());
+      digests.push(hash.digest('hex'));
     }
     return await requestAPI<IDatasetVersion>(
       [...parts, 'commit'],
