@@ -178,6 +178,7 @@ async def test_start_proxy_reuse_and_stop(
     assert page.body.index(b"_mllab/sandbox.js") < page.body.index(b"index.js")
     shim = await proxied(jp_fetch, run_id, board.ticket, "_mllab", "sandbox.js")
     assert shim.code == 200 and b"localStorage" in shim.body
+    assert shim.headers["Content-Type"].startswith("text/javascript")  # else the browser refuses it
     runs = await proxied(jp_fetch, run_id, board.ticket, "data", "runs")
     assert runs.code == 200 and runs.headers["Content-Type"].startswith("application/json")
     assert "sandbox" in runs.headers["Content-Security-Policy"]

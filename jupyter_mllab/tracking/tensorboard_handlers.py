@@ -183,8 +183,8 @@ class TensorBoardProxyHandler(TensorBoardBase):
         self._cors()
         page = rest in ("", "index.html")  # TensorBoard's page: gets the shim, unzipped
         if rest == SHIM_PATH:
-            self.set_header("Content-Type", "text/javascript; charset=utf-8")
-            self.finish(SANDBOX_SHIM)
+            # (APIHandler.finish would label it application/json, which browsers refuse)
+            self.finish(SANDBOX_SHIM, set_content_type="text/javascript; charset=utf-8")
             return
         headers = httputil.HTTPHeaders()
         for name in REQUEST_HEADERS:
