@@ -29,6 +29,7 @@ from typing import IO, Any
 from urllib.parse import unquote
 
 from .. import paths
+from .._procs import child_options
 from .._threads import run_sync
 from ..errors import BadRequest, MLLabError, NotFound, Unavailable
 
@@ -105,6 +106,8 @@ class TensorBoardManager:
         self.start_timeout = start_timeout
         self.extra_args: list[str] = []  # more TensorBoard flags
         self._boards: dict[str, Board] = {}
+        self._starting: dict[int, subprocess.Popen[bytes]] = {}  # not answering yet
+        self._stopped = False
         self._locks: dict[str, asyncio.Lock] = {}
         self._reaper: asyncio.Task[None] | None = None
         self._client: Any = None
@@ -180,6 +183,9 @@ class TensorBoardManager:
                 reason="no_tensorboard_logs",
             )
         board = await run_sync(self._start, run_id, prefix)
+        if self._stopped:  # the server stopped while it started
+            await run_sync(_kill, board)
+            raise Unavailable("The server is stopping.", reason="tensorboard_failed")
         self._boards[run_id] = board
         if self._reaper is None or self._reaper.done():
             self._reaper = asyncio.ensure_future(self._reap_idle())
@@ -192,8 +198,9 @@ class TensorBoardManager:
         port = free_port()
         # TensorBoard compares the prefix with the decoded request path.
         decoded_prefix = unquote(prefix).rstrip("/")
+        # Through the lifeline wrapper: it dies with the server however the server ends.
         command = [
-            sys.executable, "-m", "tensorboard.main",
+            sys.executable, "-m", "jupyter_mllab._procs", "-m", "tensorboard.main",
             "--logdir", str(logdir),
             "--host", "127.0.0.1",
             "--port", str(port),
@@ -207,12 +214,21 @@ class TensorBoardManager:
             stdin=subprocess.DEVNULL,
             stdout=output,
             stderr=subprocess.STDOUT,
-            env=env,
-            # its own process group: stopping it also stops its data server child
-            start_new_session=True,
+            # its own process group (stopping it also stops its data server child), and
+            # the lab's lifeline
+            **child_options(env),
         )
         board = Board(run_id, logdir, port, decoded_prefix, process, output)
         log.info("Starting TensorBoard for run %s on port %s (pid %s)", run_id, port, process.pid)
+        self._starting[process.pid] = process  # a stop meanwhile kills it (kill_all)
+        try:
+            return self._wait_until_it_answers(board)
+        finally:
+            self._starting.pop(process.pid, None)
+
+    def _wait_until_it_answers(self, board: Board) -> Board:
+        run_id, port, process = board.run_id, board.port, board.process
+        decoded_prefix = board.prefix
         deadline = time.monotonic() + self.start_timeout
         while True:
             if not board.alive:
@@ -266,14 +282,22 @@ class TensorBoardManager:
                 log.exception("Stopping idle TensorBoards failed")
 
     async def stop_all(self) -> None:
+        self._stopped = True
         if self._reaper is not None:
             self._reaper.cancel()
             with contextlib.suppress(BaseException):
                 await self._reaper
             self._reaper = None
-        boards, self._boards = list(self._boards.values()), {}
-        for board in boards:
+        for run_id, board in list(self._boards.items()):
             await run_sync(_kill, board)
+            self._boards.pop(run_id, None)
+        self.kill_all()  # those still starting
+
+    def kill_all(self) -> None:
+        """SIGKILL every board's process group at once, also those still starting."""
+        pgids = [b.process.pid for b in self._boards.values()] + list(self._starting)
+        for pgid in pgids:
+            _signal_group(pgid, signal.SIGKILL)
 
 
 def _answers(port: int, prefix: str) -> bool:
