@@ -42,7 +42,7 @@ def test_clean():
     pass
 """
     )
-    monkeypatch.delenv("MLLAB_TEST_SESSION")  # the inner session marks its own
+    monkeypatch.delenv("MLLAB_TEST_SESSION", raising=False)  # the inner session marks its own
     result = pytester.runpytest_subprocess("-p", "no:randomly", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(["*test_leaky.py::test_leaks_a_worker left lab processes*"])
