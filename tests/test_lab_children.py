@@ -1,6 +1,7 @@
 """Every child of the lab dies with it: a stop that fails, is cancelled or races a
 wake-up still kills the runs workers; a server killed with SIGKILL takes its children
-with it; a huge event cannot wedge a slot; no secret on a command line."""
+with it; recovery kills only what is still its kernel; a huge event cannot wedge a slot;
+no secret on a command line."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import pytest
 from jobs_helpers import make_notebook, simple_notebook, wait_for
 from test_jobs_restart import _free_port
 
+from jupyter_mllab.runs.store import RUNNING, Job, JobStore
 
 
 def _lab(jp_serverapp: Any) -> Any:
@@ -211,3 +213,54 @@ class TestHugeMessage:
         assert len(message) < 2**21
         after = await wait_for(api, after["id"], timeout=120)
         assert after["status"] == "COMPLETED"  # the one slot was free again
+
+
+# -- item 9: recovery checks a stored kernel pid is still that kernel ---------------------
+
+
+class TestRecoveryChecksIdentity:
+    @pytest.fixture
+    def stranger(self) -> Any:
+        proc = subprocess.Popen(["sleep", "300"], start_new_session=True)
+        yield proc
+        proc.kill()
+        proc.wait()
+
+    @pytest.fixture
+    def jp_server_config(self, mllab_home: Path, jp_root_dir: Path, stranger: Any) -> Any:
+        # A job the last server left RUNNING, whose kernel pid now belongs to an
+        # unrelated process group (pid reuse after a reboot).
+        store = JobStore(mllab_home)
+        store.db.migrate()
+        notebook = simple_notebook(jp_root_dir)
+        store.insert(
+            [
+                Job(
+                    id="5ca1ab1e0001",
+                    kind="run",
+                    parent_id=None,
+                    project="default",
+                    notebook=str(notebook),
+                    kernel="python3",
+                    status=RUNNING,
+                    parameters={},
+                    spec={},
+                    tags={},
+                    datasets=[],
+                    gpus=0,
+                    timeout=None,
+                    created=time.time() - 60,
+                    started=time.time() - 50,
+                    kernel_pid=stranger.pid,
+                )
+            ]
+        )
+        return {
+            "ServerApp": {"jpserver_extensions": {"jupyter_mllab": True}},
+            "MLLabApp": {"home": str(mllab_home), "tracking_setup": "thread"},
+        }
+
+    async def test_recovery_spares_an_unrelated_process(self, api: Any, stranger: Any) -> None:
+        job = await wait_for(api, "5ca1ab1e0001", statuses=("COMPLETED", "FAILED"), timeout=120)
+        assert job["attempt"] == 1  # recovered and run again
+        assert stranger.poll() is None, "recovery killed an unrelated process group"

@@ -112,7 +112,7 @@ class Scheduler:
         """After a restart: runs that were RUNNING lost their worker (it died with the old
         server); kill what is left of their kernels and queue them again."""
         for job in self.store.running():
-            if job.kernel_pid:
+            if job.kernel_pid and self._is_our_kernel(job):
                 kill_group(job.kernel_pid)
             if job.mlflow_run_id:
                 with contextlib.suppress(Exception):
@@ -126,6 +126,26 @@ class Scheduler:
                 attempt=job.attempt + 1,
             )
             log.info("Job %s was running when the server stopped: queued again", job.id)
+
+    def _is_our_kernel(self, job: Job) -> bool:
+        """Whether ``job.kernel_pid`` is still that job's kernel (a pid is reused after a
+        reboot): a process group leader of this user, started before this server, that
+        is a kernel of this lab (forked kernels carry the runs worker's command line,
+        with this lab's home; launched ones have the job's id in their environment)."""
+        import psutil
+
+        try:
+            proc = psutil.Process(job.kernel_pid)
+            if os.getpgid(proc.pid) != proc.pid or proc.uids().real != os.getuid():
+                return False
+            if proc.create_time() > psutil.Process().create_time():
+                return False
+            cmdline = proc.cmdline()
+            if "jupyter_mllab.runs.worker" in cmdline and str(self.lab.config.home) in cmdline:
+                return True
+            return proc.environ().get("MLLAB_JOB_ID") == job.id
+        except (psutil.Error, OSError):
+            return False
 
     # -- dispatch -------------------------------------------------------------------------
     async def dispatch(self) -> None:
