@@ -264,3 +264,40 @@ class TestRecoveryChecksIdentity:
         job = await wait_for(api, "5ca1ab1e0001", statuses=("COMPLETED", "FAILED"), timeout=120)
         assert job["attempt"] == 1  # recovered and run again
         assert stranger.poll() is None, "recovery killed an unrelated process group"
+
+
+# -- the lifeline wrapper (how TensorBoard is started) --------------------------------------
+
+
+def test_a_wrapped_child_dies_with_its_killed_parent(tmp_path: Path) -> None:
+    """``python -m jupyter_mllab._procs -m MODULE``, in a session of its own (so no
+    signal to the parent's group reaches it), ends when its parent is SIGKILLed."""
+    parent_code = (
+        "import subprocess, sys, time\n"
+        "from jupyter_mllab._procs import child_options\n"
+        "child = subprocess.Popen([sys.executable, '-m', 'jupyter_mllab._procs', '-m',\n"
+        "    'http.server', '0', '--bind', '127.0.0.1'], **child_options())\n"
+        "print(child.pid, flush=True)\n"
+        "time.sleep(300)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", parent_code], stdout=subprocess.PIPE)
+    child = 0
+    try:
+        assert parent.stdout is not None
+        child = int(parent.stdout.readline())
+        deadline = time.monotonic() + 60
+        while "http.server" not in " ".join(psutil.Process(child).cmdline()):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        time.sleep(0.5)
+        assert _alive([child]), "the child should run while its parent lives"
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        deadline = time.monotonic() + 5
+        while _alive([child]) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive([child]), "the wrapped child outlived its SIGKILLed parent"
+    finally:
+        parent.kill()
+        parent.wait()
+        _kill([child] if child else [])
