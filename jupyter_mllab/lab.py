@@ -29,7 +29,9 @@ from .tracking.tensorboard import TensorBoardManager
 
 log = logging.getLogger(__name__)
 # Seconds each step of the lab's stop may take before the next one runs anyway.
-STOP_TIMEOUTS = {"tensorboard": 15.0, "scheduler": 25.0, "child": 3.0}
+# The "thread" tracking set-up cannot be interrupted: left running, it would hold the
+# GIL into whatever this process does next, so it gets longer.
+STOP_TIMEOUTS = {"tensorboard": 15.0, "scheduler": 25.0, "child": 3.0, "setup_thread": 30.0}
 
 
 async def _bounded(step: Awaitable[Any], timeout: float, what: str) -> None:
@@ -167,7 +169,9 @@ class Lab:
             if self._tracking is not None and not self._tracking.done():
                 # "thread" set-up: a blocking MLflow call that cannot be interrupted.
                 await _bounded(
-                    asyncio.shield(self._tracking), STOP_TIMEOUTS["child"], "the tracking set-up"
+                    asyncio.shield(self._tracking),
+                    STOP_TIMEOUTS["setup_thread"],
+                    "the tracking set-up",
                 )
             self.datasets.shutdown()
         finally:
