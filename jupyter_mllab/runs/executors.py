@@ -103,9 +103,9 @@ class _Worker:
                 sys.stderr.write(text)
 
     async def _read(self, proc: asyncio.subprocess.Process) -> None:
-        """Hand the worker's events on until it exits. If the channel breaks (a line too
-        long, a handler that raises a BaseException), the worker is killed and its job
-        fails: a job never stays RUNNING behind a dead reader."""
+        """Hand the worker's events on until it exits. If reading breaks (a line over the
+        limit, a broken pipe), the worker is killed and its job fails: a job never stays
+        RUNNING behind a dead reader."""
         problem = ""
         try:
             await self._read_events(proc)
