@@ -30,8 +30,9 @@ from .tracking.tensorboard import TensorBoardManager
 log = logging.getLogger(__name__)
 # Seconds each step of the lab's stop may take before the next one runs anyway.
 # The "thread" tracking set-up cannot be interrupted: left running, it would hold the
-# GIL into whatever this process does next, so it gets longer.
-STOP_TIMEOUTS = {"tensorboard": 15.0, "scheduler": 25.0, "child": 3.0, "setup_thread": 30.0}
+# GIL into whatever this process does next (and two MLflow schema migrations in one
+# process at once break each other: alembic's op proxy is global), so it gets longer.
+STOP_TIMEOUTS = {"tensorboard": 15.0, "scheduler": 25.0, "child": 3.0, "setup_thread": 120.0}
 
 
 async def _bounded(step: Awaitable[Any], timeout: float, what: str) -> None:
