@@ -61,8 +61,14 @@ lint: $(VENV)/.test-deps
 pytest: $(VENV)/.test-deps
 	$(PY) -m pytest
 
+# The lab's children (TensorBoard, runs workers, kernels, tracking set-up) must die with
+# the browser tests' server: whatever of that server's run is left after them is killed,
+# listed, and fails the target (found by the MLLAB_TEST_SESSION mark they inherit).
 ui-test: build /usr/bin/chromium tests/ui/node_modules/.installed
-	cd tests/ui && npx playwright test
+	export MLLAB_TEST_SESSION=ui-$$$$-$$(date +%s); status=0; \
+	(cd tests/ui && npx playwright test) || status=$$?; \
+	$(PY) tests/leftovers.py "$$MLLAB_TEST_SESSION" || status=1; \
+	exit $$status
 
 test: $(VENV)/.test-deps build /usr/bin/chromium tests/ui/node_modules/.installed
 	$(MAKE) lint

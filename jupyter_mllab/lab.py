@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import sys
+from collections.abc import Awaitable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._procs import child_options, kill_group
 from ._threads import run_sync
 from .datasets.archives import ArchiveLimits
 from .datasets.service import DatasetService
@@ -26,6 +29,23 @@ from .tracking.tensorboard import TensorBoardManager
 from .uris import redact_text, redact_uri
 
 log = logging.getLogger(__name__)
+# Seconds each step of the lab's stop may take before the next one runs anyway.
+# The "thread" tracking set-up cannot be interrupted: left running, it would hold the
+# GIL into whatever this process does next (and two MLflow schema migrations in one
+# process at once break each other: alembic's op proxy is global), so it gets longer.
+STOP_TIMEOUTS = {"tensorboard": 15.0, "scheduler": 25.0, "child": 3.0, "setup_thread": 120.0}
+
+
+async def _bounded(step: Awaitable[Any], timeout: float, what: str) -> None:
+    """Await ``step`` for at most ``timeout`` seconds; log (never raise) what went wrong,
+    so that one stuck or failing step does not keep the others from running."""
+    task = asyncio.ensure_future(step)
+    done, _ = await asyncio.wait({task}, timeout=timeout)
+    if not done:
+        log.error("Stopping %s took over %.0f s; going on without it", what, timeout)
+        task.cancel()
+    elif not task.cancelled() and task.exception() is not None:
+        log.error("Stopping %s failed", what, exc_info=task.exception())
 
 
 @dataclass(frozen=True)
@@ -103,18 +123,24 @@ class Lab:
                 self.tracking_error = [redact_text(str(exc))]
                 log.error("Preparing the tracking store failed: %s", self.tracking_error[0])
             return
+        # Its arguments go through stdin: the tracking URI may hold a password, and a
+        # command line is readable by every local user. It dies with the server.
+        arguments = {
+            "home": str(self.config.home),
+            "tracking_uri": self.config.tracking_uri,
+            "artifact_root": str(self.config.artifact_root),
+        }
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "jupyter_mllab.tracking.prepare",
-            str(self.config.home),
-            self.config.tracking_uri,
-            str(self.config.artifact_root),
+            stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
+            **child_options(),
         )
         self._tracking_proc = proc
-        _, err = await proc.communicate()
+        _, err = await proc.communicate(json.dumps(arguments).encode())
         if proc.returncode != 0:
             # Not fatal: projects work without their experiments, which are created on use.
             last = err.decode(errors="replace").strip().splitlines()[-1:]
@@ -140,17 +166,37 @@ class Lab:
         await asyncio.shield(self._tracking)
 
     async def stop(self) -> None:
-        self.monitor.stop()
-        await self.tensorboard.stop_all()
-        await self.scheduler.stop()
+        """Stop everything the lab started. Each step has a deadline and a failing step
+        does not keep the next from running; whatever happens (a step raises, this stop
+        is cancelled), every child's process group is killed at the end."""
+        try:
+            self.monitor.stop()
+            await _bounded(self.tensorboard.stop_all(), STOP_TIMEOUTS["tensorboard"], "TensorBoard")
+            await _bounded(self.scheduler.stop(), STOP_TIMEOUTS["scheduler"], "the runs scheduler")
+            proc = self._tracking_proc
+            if proc is not None and proc.returncode is None:
+                kill_group(proc.pid)
+                await _bounded(proc.wait(), STOP_TIMEOUTS["child"], "the tracking set-up")
+            if self._tracking is not None and not self._tracking.done():
+                # "thread" set-up: a blocking MLflow call that cannot be interrupted.
+                await _bounded(
+                    asyncio.shield(self._tracking),
+                    STOP_TIMEOUTS["setup_thread"],
+                    "the tracking set-up",
+                )
+            self.datasets.shutdown()
+        finally:
+            self.kill_children()
+
+    def kill_children(self) -> None:
+        """SIGKILL the process groups of every child the lab started (synchronous)."""
+        with contextlib.suppress(Exception):
+            self.scheduler.executor.kill_all()
+        with contextlib.suppress(Exception):
+            self.tensorboard.kill_all()
         proc = self._tracking_proc
         if proc is not None and proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-        if self._tracking is not None and not self._tracking.done():
-            with contextlib.suppress(BaseException):
-                await self._tracking
-        self.datasets.shutdown()
+            kill_group(proc.pid)
 
     @property
     def is_ready(self) -> bool:

@@ -2,13 +2,47 @@
 
 from __future__ import annotations
 
+import faulthandler
 import json
+import os
+import signal
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from leftovers import SESSION_ENV, reap
 
-pytest_plugins = ("pytest_jupyter.jupyter_server", "_leakcheck")
+pytest_plugins = ("pytest_jupyter.jupyter_server", "pytester", "_leakcheck")
+
+# Every process this session starts carries the mark (see leftovers.py); `kill -USR1`
+# prints this process's stacks (what .ci/run does before it gives up on a hang).
+os.environ.setdefault(SESSION_ENV, f"pytest-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+faulthandler.register(signal.SIGUSR1, all_threads=True)
+EXIT_DEADLINE = 120  # seconds pytest may take to exit after its last test
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """After a test and all its fixtures: a runs worker, zygote, kernel, TensorBoard,
+    tracking set-up or server it started and that is still alive (after a short grace)
+    is killed, and the test fails at teardown, by name."""
+    result = yield
+    leftovers = reap(os.environ[SESSION_ENV])
+    if leftovers:
+        raise AssertionError(
+            f"{item.nodeid} left lab processes running (now killed):\n  " + "\n  ".join(leftovers)
+        )
+    return result
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    reap(os.environ[SESSION_ENV], grace=0)
+    # If the interpreter's exit then hangs (a thread that never ends), print every
+    # thread's stack and exit instead of waiting for ever.
+    faulthandler.dump_traceback_later(EXIT_DEADLINE, exit=True)
+
 
 LAB_ENV = ("MLLAB_HOME", "MLLAB_PROJECT", "MLLAB_ARTIFACT_ROOT", "MLFLOW_TRACKING_URI")
 

@@ -18,11 +18,15 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from .._procs import child_options, kill_group
+
 log = logging.getLogger(__name__)
 OnEvent = Callable[[dict[str, Any]], Awaitable[None]]
 CANCEL_GRACE = 6.0  # seconds a worker has to report a cancel before it is killed
 WORKER_START_TIMEOUT = 120.0  # seconds a new worker has to say it is ready
 WORKER_START_TRIES = 2
+STOP_GRACE = 3.0  # seconds a worker has to exit on SIGTERM at shutdown before SIGKILL
+EVENT_LINE_LIMIT = 2**24  # a longer line from a worker breaks the channel (it bounds its own)
 
 
 class ExecutorError(RuntimeError):
@@ -50,6 +54,9 @@ class Executor:
     async def stop(self) -> None:
         pass
 
+    def kill_all(self) -> None:
+        """Kill, at once, what this executor runs on this machine (nothing, by default)."""
+
 
 # -- local ------------------------------------------------------------------------------
 
@@ -68,15 +75,15 @@ class _Worker:
 
     async def start(self) -> None:
         self.ready.clear()
-        # PR_SET_PDEATHSIG in the worker fires when the thread that forked it exits:
-        # this runs on the event loop's thread, which lives as long as the server.
+        # Its own session (killed as a group), and the lab's lifeline: it dies with the
+        # server however the server ends.
         self.proc = await asyncio.create_subprocess_exec(
             *self.executor.worker_command(),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            limit=2**26,
-            start_new_session=True,
+            limit=EVENT_LINE_LIMIT,
+            **child_options(),
         )
         self.last_words.clear()
         self._reader = asyncio.ensure_future(self._read(self.proc))
@@ -96,6 +103,38 @@ class _Worker:
                 sys.stderr.write(text)
 
     async def _read(self, proc: asyncio.subprocess.Process) -> None:
+        """Hand the worker's events on until it exits. If reading breaks (a line over the
+        limit, a broken pipe), the worker is killed and its job fails: a job never stays
+        RUNNING behind a dead reader."""
+        problem = ""
+        try:
+            await self._read_events(proc)
+        except asyncio.CancelledError:
+            self.kill()
+            raise
+        except Exception as exc:
+            problem = f"The runs worker's events could not be read ({type(exc).__name__}: {exc})"
+            log.error("%s; killing the worker", problem[:1000])
+            self.kill()
+        await proc.wait()
+        job, self.job = self.job, None
+        self.ready.clear()
+        if job is not None:  # died under a job: the job ends here
+            cancelled = job in self.executor._cancelling
+            self.executor._cancelling.discard(job)
+            if cancelled:
+                status, error = "CANCELLED", {"reason": "cancelled", "message": "Cancelled."}
+            elif problem:
+                status, error = "FAILED", {"reason": "worker_channel", "message": problem[:1000]}
+            else:
+                message = f"The runs worker exited ({proc.returncode})."
+                status, error = "FAILED", {"reason": "worker_died", "message": message}
+            await self.executor.on_event(
+                {"type": "finished", "job": job, "status": status, "error": error}
+            )
+        self.executor._idle.set()
+
+    async def _read_events(self, proc: asyncio.subprocess.Process) -> None:
         assert proc.stdout is not None
         while True:
             line = await proc.stdout.readline()
@@ -119,26 +158,6 @@ class _Worker:
                 self.job = None
                 self.kernel_pid = None
                 self.executor._idle.set()
-        await proc.wait()
-        job, self.job = self.job, None
-        self.ready.clear()
-        if job is not None:  # died under a job: the job ends here
-            cancelled = job in self.executor._cancelling
-            self.executor._cancelling.discard(job)
-            await self.executor.on_event(
-                {
-                    "type": "finished",
-                    "job": job,
-                    "status": "CANCELLED" if cancelled else "FAILED",
-                    "error": {"reason": "cancelled", "message": "Cancelled."}
-                    if cancelled
-                    else {
-                        "reason": "worker_died",
-                        "message": f"The runs worker exited ({proc.returncode}).",
-                    },
-                }
-            )
-        self.executor._idle.set()
 
     async def run(self, spec: dict[str, Any]) -> None:
         await self.ensure_started()
@@ -180,27 +199,31 @@ class _Worker:
 
     def kill(self) -> None:
         """SIGKILL the worker and its session, and the kernel's process group."""
-        for pgid in (self.kernel_pid, self.proc.pid if self.proc else None):
-            if pgid:
-                with contextlib.suppress(OSError):
-                    os.killpg(pgid, signal.SIGKILL)
+        kill_group(self.kernel_pid)
+        if self.proc is not None and self.proc.returncode is None:
+            kill_group(self.proc.pid)  # its own session: the group's id is its pid
 
     async def stop(self) -> None:
-        if self.proc is None or self.proc.returncode is not None:
-            return
-        with contextlib.suppress(Exception):
-            self.proc.send_signal(signal.SIGTERM)
+        """SIGTERM (the worker kills its kernels and zygote), SIGKILL after STOP_GRACE;
+        every wait has a deadline, and the group is killed even if this is cancelled."""
+        proc = self.proc
         try:
-            await asyncio.wait_for(self.proc.wait(), 3)
-        except asyncio.TimeoutError:
+            if proc is not None and proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.send_signal(signal.SIGTERM)
+                await asyncio.wait({asyncio.ensure_future(proc.wait())}, timeout=STOP_GRACE)
+        finally:
             self.kill()
-            await self.proc.wait()
-        if self._reader is not None:
-            with contextlib.suppress(BaseException):
-                await self._reader
-        if self._stderr is not None:  # a stray grandchild may still hold the pipe
-            with contextlib.suppress(BaseException):
-                await asyncio.wait_for(self._stderr, 2)
+        waits: list[asyncio.Future[Any]] = [
+            t for t in (self._reader, self._stderr) if t is not None and not t.done()
+        ]
+        if proc is not None:
+            waits.append(asyncio.ensure_future(proc.wait()))
+        if waits:  # a stray grandchild may still hold a pipe: don't wait for ever
+            await asyncio.wait(waits, timeout=2)
+        for task in (self._reader, self._stderr):
+            if task is not None and not task.done():
+                task.cancel()
 
 
 class LocalExecutor(Executor):
@@ -246,7 +269,16 @@ class LocalExecutor(Executor):
             worker.kill()
 
     async def stop(self) -> None:
-        await asyncio.gather(*(w.stop() for w in self.workers), return_exceptions=True)
+        try:
+            await asyncio.gather(*(w.stop() for w in self.workers), return_exceptions=True)
+        finally:
+            self.kill_all()
+
+    def kill_all(self) -> None:
+        """SIGKILL every worker's group and its kernel's (synchronous: safe in any
+        ``finally``, also when the stop that should have done it was cancelled)."""
+        for worker in self.workers:
+            worker.kill()
 
 
 # -- Dask ---------------------------------------------------------------------------------
@@ -266,11 +298,12 @@ def run_on_dask(spec: dict[str, Any]) -> dict[str, Any]:
     from distributed import Event, get_worker
 
     from .runner import JobRunner, KernelSource
+    from .worker import bound_event
 
     worker = get_worker()
 
     def emit(event: dict[str, Any]) -> None:
-        worker.log_event(TOPIC, event)
+        worker.log_event(TOPIC, json.loads(bound_event(event)))  # bounded, as locally
 
     with tempfile.TemporaryDirectory(prefix="mllab-job-") as tmp:
         spec = {

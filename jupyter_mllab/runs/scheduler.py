@@ -8,12 +8,12 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._procs import kill_group
 from .._threads import run_sync
 from .executors import EXECUTORS, Executor
 from .store import CANCELLED, COMPLETED, FAILED, QUEUED, RUNNING, Job, JobStore
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 POLL = 1.0  # seconds between looks at the table (kernels may submit by writing rows)
+STOP_TRIES = 5  # cancels (a second apart) of the loop at shutdown
+STOP_TIMEOUT = 10.0  # seconds the executor has to stop before its workers are killed
 
 
 @dataclass
@@ -53,6 +55,7 @@ class Scheduler:
         self.cancelled: set[str] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._dispatching = asyncio.Lock()
         self._parent_runs: dict[str, str] = {}
 
@@ -65,33 +68,52 @@ class Scheduler:
         self._wake.set()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(BaseException):
-                await self._task
-        await self.executor.stop()
+        """Stop dispatching, then the executor; bounded, and the executor's workers are
+        killed even when a step fails or this stop is cancelled."""
+        self._stopping = True
+        try:
+            task = self._task
+            for _ in range(STOP_TRIES):
+                if task is None or task.done():
+                    break
+                # Again if need be: Python 3.11's wait_for can swallow a cancel that
+                # lands as its inner wait ends; the loop also checks _stopping.
+                task.cancel()
+                await asyncio.wait({task}, timeout=1.0)
+            else:
+                log.error("The runs scheduler's loop did not stop in %s s", STOP_TRIES)
+            stopping = asyncio.ensure_future(self.executor.stop())
+            await asyncio.wait({stopping}, timeout=STOP_TIMEOUT)
+            if stopping.done() and not stopping.cancelled() and stopping.exception():
+                log.error("Stopping the executor failed", exc_info=stopping.exception())
+        finally:
+            self.executor.kill_all()
 
     async def _loop(self) -> None:
         await self.lab.ready()
         await run_sync(self.recover)
-        while True:
+        while not self._stopping:
             try:
                 for job_id in await run_sync(self.store.cancel_requests):
                     await self.cancel(await run_sync(self.store.get, job_id, children=True))
                 await self.dispatch()
             except Exception:
                 log.exception("Dispatching runs failed")
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), POLL)
+            # Not asyncio.wait_for: on Python 3.11 it swallows a cancel that lands as
+            # the wake-up does, and the server's stop then waited for ever (issue #12).
+            woken = asyncio.ensure_future(self._wake.wait())
+            try:
+                await asyncio.wait({woken}, timeout=POLL)
+            finally:
+                woken.cancel()
             self._wake.clear()
 
     def recover(self) -> None:
         """After a restart: runs that were RUNNING lost their worker (it died with the old
         server); kill what is left of their kernels and queue them again."""
         for job in self.store.running():
-            if job.kernel_pid:
-                with contextlib.suppress(OSError):
-                    os.killpg(job.kernel_pid, signal.SIGKILL)
+            if job.kernel_pid and self._is_our_kernel(job):
+                kill_group(job.kernel_pid)
             if job.mlflow_run_id:
                 with contextlib.suppress(Exception):
                     self.lab.experiments.client.set_terminated(job.mlflow_run_id, "KILLED")
@@ -104,6 +126,26 @@ class Scheduler:
                 attempt=job.attempt + 1,
             )
             log.info("Job %s was running when the server stopped: queued again", job.id)
+
+    def _is_our_kernel(self, job: Job) -> bool:
+        """Whether ``job.kernel_pid`` is still that job's kernel (a pid is reused after a
+        reboot): a process group leader of this user, started before this server, that
+        is a kernel of this lab (forked kernels carry the runs worker's command line,
+        with this lab's home; launched ones have the job's id in their environment)."""
+        import psutil
+
+        try:
+            proc = psutil.Process(job.kernel_pid)
+            if os.getpgid(proc.pid) != proc.pid or proc.uids().real != os.getuid():
+                return False
+            if proc.create_time() > psutil.Process().create_time():
+                return False
+            cmdline = proc.cmdline()
+            if "jupyter_mllab.runs.worker" in cmdline and str(self.lab.config.home) in cmdline:
+                return True
+            return proc.environ().get("MLLAB_JOB_ID") == job.id
+        except (psutil.Error, OSError):
+            return False
 
     # -- dispatch -------------------------------------------------------------------------
     async def dispatch(self) -> None:

@@ -4,8 +4,8 @@ The server starts one per concurrent run. It forks a kernel zygote first (before
 thread exists), imports papermill and MLflow once, keeps a warm kernel ready, and then
 runs the jobs it is sent, one at a time. Protocol: JSON lines; stdin gets
 ``{"op": "run", "spec": {...}}`` and ``{"op": "cancel", "job": id}``; stdout carries the
-runner's events and ``{"type": "ready"}``. It dies with the server (PR_SET_PDEATHSIG),
-its zygote with it, and each kernel with the zygote.
+runner's events (each line at most ``MAX_EVENT_CHARS``) and ``{"type": "ready"}``. It dies
+with the server (its lifeline, and PR_SET_PDEATHSIG), its zygote and kernels with it.
 """
 
 from __future__ import annotations
@@ -19,7 +19,40 @@ import sys
 import threading
 from typing import Any
 
+from .._procs import kill_group, watch_lifeline
 from .zygote import Zygote, die_with_parent
+
+MAX_EVENT_CHARS = 2**20  # one event line, at most (a cell's error can be tens of MB)
+TRUNCATED = "\n[... truncated by mllab: {kept} of {total} characters shown]"
+
+
+def _shorten(value: Any, cap: int) -> Any:
+    if isinstance(value, str) and len(value) > cap:
+        return value[:cap] + TRUNCATED.format(kept=cap, total=len(value))
+    if isinstance(value, dict):
+        return {k: _shorten(v, cap) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_shorten(v, cap) for v in value]
+    return value
+
+
+def bound_event(event: dict[str, Any], limit: int = MAX_EVENT_CHARS) -> str:
+    """The event as one JSON line of at most ``limit`` characters: long strings are cut,
+    with a marker, shorter and shorter until it fits; if even that fails (a huge list),
+    only its scalar fields and error are kept."""
+    line = json.dumps(event, default=str)
+    cap = limit // 2
+    while len(line) > limit and cap >= 64:
+        line = json.dumps(_shorten(json.loads(line), cap))
+        cap //= 4
+    if len(line) > limit:
+        kept = {k: v for k, v in event.items() if isinstance(v, str | int | float | bool)}
+        kept = _shorten(kept, 256)
+        if isinstance(event.get("error"), dict):
+            kept["error"] = _shorten(event["error"], limit // 4)
+        kept["truncated"] = True
+        line = json.dumps(kept, default=str)[:limit]
+    return line
 
 
 def main(argv: list[str]) -> int:
@@ -30,17 +63,35 @@ def main(argv: list[str]) -> int:
     events = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
     os.dup2(2, 1)  # anything else printed goes to the server's log, not the channel
     zygote = Zygote()  # before any thread: fork is safe only then
+    current: dict[str, Any] = {}  # job id -> its JobRunner
+    spare: list[Any] = []  # the KernelSource, once made
+
+    def kill_all_and_exit() -> None:
+        # Takes no lock (the main thread may hold one): kill the kernels' process groups,
+        # the zygote, and go.
+        pgids = [r.kernel_pgid() for r in list(current.values())]
+        pgids += [k.spare_pgid() for k in spare]
+        for pgid in pgids:
+            kill_group(pgid)
+        with contextlib.suppress(OSError):
+            os.kill(zygote.pid, signal.SIGKILL)
+        os._exit(0)
+
+    # The server's lifeline, too: PR_SET_PDEATHSIG misses a server that died before it
+    # was set. (After the fork above: threads only from here.)
+    watch_lifeline(kill_all_and_exit)
 
     lock = threading.Lock()
 
     def emit(event: dict[str, Any]) -> None:
-        line = json.dumps(event, default=str)
+        line = bound_event(event)
         with lock:
             events.write(line + "\n")
 
     from .runner import JobRunner, KernelSource, _register_engine, environment_tags
 
     kernels = KernelSource(zygote, home, kernel_log=os.path.join(home, "jobs", "kernels.log"))
+    spare.append(kernels)
     os.makedirs(os.path.join(home, "jobs"), exist_ok=True)
     kernels.prepare("python3")
     import mlflow.tracking  # noqa: F401  (once, here, rather than in the first job)
@@ -50,7 +101,6 @@ def main(argv: list[str]) -> int:
     environment_tags()
 
     jobs: queue.Queue[dict[str, Any] | None] = queue.Queue()
-    current: dict[str, JobRunner] = {}
     cancelled: set[str] = set()
 
     def read_commands() -> None:
@@ -69,15 +119,7 @@ def main(argv: list[str]) -> int:
         jobs.put(None)  # the server closed the channel
 
     def on_term(signum: int, frame: Any) -> None:
-        # Takes no lock (the main thread may hold one): kill the kernels' process groups,
-        # the zygote, and go.
-        for pgid in [r.kernel_pgid() for r in list(current.values())] + [kernels.spare_pgid()]:
-            if pgid:
-                with contextlib.suppress(OSError):
-                    os.killpg(pgid, signal.SIGKILL)
-        with contextlib.suppress(OSError):
-            os.kill(zygote.pid, signal.SIGKILL)
-        os._exit(0)
+        kill_all_and_exit()
 
     signal.signal(signal.SIGTERM, on_term)
     threading.Thread(target=read_commands, daemon=True).start()

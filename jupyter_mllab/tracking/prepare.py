@@ -4,15 +4,18 @@ Creating a new SQLite MLflow store (about 1.6 s of schema migrations) and import
 (about 1 s) are CPU-bound Python: done in the server's process they would hold its GIL
 while JupyterLab starts. Here they run beside it, on the other core.
 
-Prints ``{"default_experiment_id": ...}`` on success.
+Reads ``{"home", "tracking_uri", "artifact_root"}`` as JSON from stdin (the URI may
+hold a password: never on a command line) and prints ``{"default_experiment_id": ...}``
+on success. It watches the server's lifeline and dies with it.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
+import sys
 from pathlib import Path
 
+from .._procs import watch_lifeline
 from ..projects.store import DEFAULT_PROJECT, ProjectStore
 from .experiments import ExperimentLink
 
@@ -29,12 +32,9 @@ def prepare(home: Path, tracking_uri: str, artifact_root: Path) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("home", type=Path)
-    parser.add_argument("tracking_uri")
-    parser.add_argument("artifact_root", type=Path)
-    args = parser.parse_args()
-    experiment_id = prepare(args.home, args.tracking_uri, args.artifact_root)
+    watch_lifeline()  # an unreachable tracking server must not keep us past the lab
+    args = json.loads(sys.stdin.read())
+    experiment_id = prepare(Path(args["home"]), args["tracking_uri"], Path(args["artifact_root"]))
     print(json.dumps({"default_experiment_id": experiment_id}))
 
 

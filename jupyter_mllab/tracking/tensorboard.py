@@ -33,6 +33,7 @@ from typing import IO, Any
 from urllib.parse import quote, unquote
 
 from .. import paths
+from .._procs import child_options
 from .._threads import run_sync
 from ..errors import BadRequest, MLLabError, NotFound, Unavailable
 from .tensorboard_main import SECRET_HEADER
@@ -118,7 +119,9 @@ class TensorBoardManager:
         self.max_running = max(1, max_running)
         self.extra_args: list[str] = []  # more TensorBoard flags
         self._boards: dict[str, Board] = {}
-        self._starting: set[str] = set()
+        self._starting: set[str] = set()  # runs whose board is starting (for the cap)
+        self._starting_procs: dict[int, subprocess.Popen[bytes]] = {}  # not answering yet
+        self._stopped = False
         self._locks: dict[str, asyncio.Lock] = {}
         self._reaper: asyncio.Task[None] | None = None
         self._client: Any = None
@@ -206,6 +209,9 @@ class TensorBoardManager:
             board = await self._start(run_id, prefix)
         finally:
             self._starting.discard(run_id)
+        if self._stopped:  # the server stopped while it started
+            await run_sync(_kill, board)
+            raise Unavailable("The server is stopping.", reason="tensorboard_failed")
         self._boards[run_id] = board
         if self._reaper is None or self._reaper.done():
             self._reaper = asyncio.ensure_future(self._reap_idle())
@@ -251,9 +257,9 @@ class TensorBoardManager:
             stdin=subprocess.PIPE,
             stdout=output,
             stderr=subprocess.STDOUT,
-            env=env,
-            # its own process group: stopping it also stops its data server child
-            start_new_session=True,
+            # its own process group (stopping it also stops any child of it), and the
+            # lab's lifeline: it dies with the server however the server ends
+            **child_options(env),
         )
         board = Board(run_id, logdir, port, decoded_prefix, process, output)
         with contextlib.suppress(OSError):  # it died already: reported below
@@ -262,6 +268,7 @@ class TensorBoardManager:
             process.stdin.close()
         log.info("Starting TensorBoard for run %s on port %s (pid %s)", run_id, port, process.pid)
         deadline = time.monotonic() + self.start_timeout
+        self._starting_procs[process.pid] = process  # a stop meanwhile kills it (kill_all)
         try:
             while True:
                 if not board.alive:
@@ -286,6 +293,8 @@ class TensorBoardManager:
         except asyncio.CancelledError:  # the server stops meanwhile: leave nothing behind
             _signal_group(process.pid, signal.SIGKILL)
             raise
+        finally:
+            self._starting_procs.pop(process.pid, None)
 
     async def stop(self, run_id: str) -> bool:
         """Stop the run's TensorBoard; whether one was running."""
@@ -318,14 +327,22 @@ class TensorBoardManager:
                 log.exception("Stopping idle TensorBoards failed")
 
     async def stop_all(self) -> None:
+        self._stopped = True
         if self._reaper is not None:
             self._reaper.cancel()
             with contextlib.suppress(BaseException):
                 await self._reaper
             self._reaper = None
-        boards, self._boards = list(self._boards.values()), {}
-        for board in boards:
+        for run_id, board in list(self._boards.items()):
             await run_sync(_kill, board)
+            self._boards.pop(run_id, None)
+        self.kill_all()  # those still starting
+
+    def kill_all(self) -> None:
+        """SIGKILL every board's process group at once, also those still starting."""
+        pgids = [b.process.pid for b in self._boards.values()] + list(self._starting_procs)
+        for pgid in pgids:
+            _signal_group(pgid, signal.SIGKILL)
 
 
 async def _answers(port: int, prefix: str, secret: str) -> bool:

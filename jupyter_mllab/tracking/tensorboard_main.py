@@ -33,6 +33,9 @@ def require_secret(app: WSGIApp, secret: str) -> WSGIApp:
 
 
 def main() -> None:
+    from jupyter_mllab._procs import watch_lifeline  # stdlib only
+
+    watch_lifeline()  # dies with the server that started it, however that ends
     secret = sys.stdin.readline().strip()
     sys.stdin.close()
     if len(secret) < MIN_SECRET:

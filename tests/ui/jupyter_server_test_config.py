@@ -1,11 +1,14 @@
 """JupyterLab for the browser tests: galata's test settings, a fresh root and lab home."""
 
+import faulthandler
 import shutil
+import signal
 from pathlib import Path
 
 from jupyterlab.galata import configure_jupyter_server
 
 configure_jupyter_server(c)  # noqa: F821 (c is the config object Jupyter passes in)
+faulthandler.register(signal.SIGUSR1, all_threads=True)  # .ci/run's stacks on a hang
 
 root = Path(__file__).parent / ".jupyter-root"
 shutil.rmtree(root, ignore_errors=True)
