@@ -2,90 +2,30 @@
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import socket
 import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
+import lab_server
 import psutil
 from jobs_helpers import make_notebook
 from mlflow.tracking import MlflowClient
 
-TOKEN = "restart-test"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start(root: Path, home: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-    for name in ("MLLAB_HOME", "MLFLOW_TRACKING_URI", "MLLAB_ARTIFACT_ROOT", "MLLAB_PROJECT"):
-        env.pop(name, None)
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jupyter_server",
-            "--no-browser",
-            "--allow-root",
-            f"--port={port}",
-            "--ip=127.0.0.1",
-            f"--IdentityProvider.token={TOKEN}",
-            f"--ServerApp.root_dir={root}",
-            f"--MLLabApp.home={home}",
-            "--MLLabApp.max_concurrent_runs=2",
-            "--ServerApp.jpserver_extensions={'jupyter_mllab': True}",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def _call(port: int, method: str, path: str, body: Any = None) -> Any:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/mllab/api/{path}",
-        method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Authorization": f"token {TOKEN}"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
-
-
-def _wait_up(port: int, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            _call(port, "GET", "info?wait=true")
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.3)
-
 
 def _children(sweep_id: str, port: int) -> list[dict[str, Any]]:
-    return _call(port, "GET", f"jobs/{sweep_id}")["children"]
+    return lab_server.ok(port, "GET", f"jobs/{sweep_id}")["children"]
 
 
 def test_kill_server_mid_sweep_and_restart(tmp_path: Path) -> None:
     root, home = tmp_path / "root", tmp_path / "home"
     make_notebook(root / "nap.ipynb", "t = 2.0", "import time\ntime.sleep(t)\nprint('slept', t)")
-    port = _free_port()
-    server = _start(root, home, port)
+    port = lab_server.free_port()
+    server = lab_server.start(root, home, port, "--MLLabApp.max_concurrent_runs=2")
     try:
-        _wait_up(port)
-        sweep = _call(
+        lab_server.wait_up(port)
+        sweep = lab_server.ok(
             port,
             "POST",
             "jobs",
@@ -122,10 +62,10 @@ def test_kill_server_mid_sweep_and_restart(tmp_path: Path) -> None:
         time.sleep(0.2)
 
     finished_before = {c["id"]: c["mlflow_run_id"] for c in done}
-    server = _start(root, home, port)
+    server = lab_server.start(root, home, port, "--MLLabApp.max_concurrent_runs=2")
     try:
         restarted = time.monotonic()
-        _wait_up(port)
+        lab_server.wait_up(port)
         while True:
             children = _children(sweep["id"], port)
             stuck = [
@@ -137,12 +77,12 @@ def test_kill_server_mid_sweep_and_restart(tmp_path: Path) -> None:
                 break
             assert time.monotonic() - restarted < 30, stuck
             time.sleep(0.3)
-        sweep_view = _call(port, "GET", f"jobs/{sweep['id']}")
+        sweep_view = lab_server.ok(port, "GET", f"jobs/{sweep['id']}")
         deadline = time.monotonic() + 120
         while sweep_view["status"] not in ("COMPLETED", "FAILED", "CANCELLED"):
             assert time.monotonic() < deadline, sweep_view
             time.sleep(0.5)
-            sweep_view = _call(port, "GET", f"jobs/{sweep['id']}")
+            sweep_view = lab_server.ok(port, "GET", f"jobs/{sweep['id']}")
         assert sweep_view["status"] == "COMPLETED", sweep_view
         assert sweep_view["counts"]["COMPLETED"] == 6
         requeued = [c for c in sweep_view["children"] if c["attempt"] > 0]

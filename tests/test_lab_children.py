@@ -15,10 +15,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import lab_server
 import psutil
 import pytest
 from jobs_helpers import make_notebook, simple_notebook, wait_for
-from test_jobs_restart import _free_port
 
 from jupyter_mllab.runs.store import RUNNING, Job, JobStore
 
@@ -126,25 +126,6 @@ async def test_stop_right_after_a_wake_up_reaches_the_workers(
 # -- a server killed with SIGKILL ---------------------------------------------------------
 
 
-def _server(root: Path, home: Path, port: int, tracking_uri: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-    for name in ("MLLAB_HOME", "MLFLOW_TRACKING_URI", "MLLAB_ARTIFACT_ROOT", "MLLAB_PROJECT"):
-        env.pop(name, None)
-    root.mkdir(parents=True, exist_ok=True)
-    return subprocess.Popen(
-        [
-            sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root",
-            f"--port={port}", "--ip=127.0.0.1", "--IdentityProvider.token=t",
-            f"--ServerApp.root_dir={root}", f"--MLLabApp.home={home}",
-            f"--MLLabApp.tracking_uri={tracking_uri}",
-            "--ServerApp.jpserver_extensions={'jupyter_mllab': True}",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-
-
 def _prepare_child(server: subprocess.Popen[bytes], timeout: float = 60) -> psutil.Process:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -161,8 +142,11 @@ def test_tracking_setup_child_hides_the_uri_and_dies_with_a_killed_server(
     tmp_path: Path,
 ) -> None:
     # Nothing listens there: MLflow retries for minutes.
-    uri = f"http://mllab:s3cret-password@127.0.0.1:{_free_port()}"
-    server = _server(tmp_path / "root", tmp_path / "home", _free_port(), uri)
+    uri = f"http://mllab:s3cret-password@127.0.0.1:{lab_server.free_port()}"
+    port = lab_server.free_port()
+    server = lab_server.start(
+        tmp_path / "root", tmp_path / "home", port, f"--MLLabApp.tracking_uri={uri}"
+    )
     pids: list[int] = []
     try:
         child = _prepare_child(server)
