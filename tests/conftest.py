@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import faulthandler
+import gc
 import json
 import os
 import signal
@@ -42,6 +43,16 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     # If the interpreter's exit then hangs (a thread that never ends), print every
     # thread's stack and exit instead of waiting for ever.
     faulthandler.dump_traceback_later(EXIT_DEADLINE, exit=True)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # By now the session's heap is gigabytes of objects no one will use again (servers,
+    # MLflow stores of tens of thousands of runs, 100,000-point histories). The exit would
+    # walk all of it with the cyclic GC, once per IPython shell's atexit and again while
+    # finalizing: minutes (py-spy showed pytest in gc_collect_main long after its summary,
+    # and the exit deadline above fired on CI). Frozen objects are left out of those walks.
+    gc.freeze()
 
 
 LAB_ENV = ("MLLAB_HOME", "MLLAB_PROJECT", "MLLAB_ARTIFACT_ROOT", "MLFLOW_TRACKING_URI")
