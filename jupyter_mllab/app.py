@@ -14,11 +14,11 @@ from . import __version__, paths
 from .datasets.archives import ArchiveLimits
 from .datasets.handlers import ROUTES as DATASET_ROUTES
 from .handlers import InfoHandler
+from .jobs.handlers import ROUTES as JOB_ROUTES
 from .lab import Lab, LabConfig
 from .monitor.handlers import ROUTES as MONITOR_ROUTES
 from .projects.handlers import ROUTES as PROJECT_ROUTES
 from .projects.service import ProjectService
-from .runs.handlers import ROUTES as JOB_ROUTES
 from .tracking.handlers import ROUTES as RUN_ROUTES
 from .tracking.tensorboard_handlers import ROUTES as TENSORBOARD_ROUTES
 from .uris import install_log_redaction, redact_uri

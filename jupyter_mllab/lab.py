@@ -16,13 +16,13 @@ from ._procs import child_options, kill_group
 from ._threads import run_sync
 from .datasets.archives import ArchiveLimits
 from .datasets.service import DatasetService
+from .jobs.scheduler import Scheduler
+from .jobs.service import JobService
+from .jobs.store import JobStore
 from .monitor.gpu import gpu_inventory
 from .monitor.sampler import Sampler
 from .projects.service import ProjectService
 from .projects.store import DEFAULT_PROJECT, ProjectStore
-from .runs.scheduler import Scheduler
-from .runs.service import JobService
-from .runs.store import JobStore
 from .tracking.experiments import ExperimentLink
 from .tracking.service import RunsService
 from .tracking.tensorboard import TensorBoardManager

@@ -89,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run_parameters(pairs: list[list[str]]) -> dict[str, Any]:
     """``-p lr 0.1 0.01`` -> ``{"lr": {"values": [0.1, 0.01]}}``; one value stays one."""
-    from .runs.params import parse_cli_value
+    from .jobs.params import parse_cli_value
 
     out: dict[str, Any] = {}
     for pair in pairs:

@@ -21,8 +21,8 @@ import psutil
 SESSION_ENV = "MLLAB_TEST_SESSION"
 # What the lab starts (a forked kernel or zygote carries its worker's command line).
 LAB_MARKS = (
-    "jupyter_mllab.runs.worker",
-    "jupyter_mllab.runs.zygote",
+    "jupyter_mllab.jobs.worker",
+    "jupyter_mllab.jobs.zygote",
     "jupyter_mllab.tracking.prepare",
     "jupyter_mllab._procs",
     "tensorboard.main",

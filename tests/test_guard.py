@@ -35,7 +35,7 @@ from pathlib import Path
 def test_leaks_a_worker():
     # looks like a runs worker, in a session of its own: a parent's death won't end it
     proc = subprocess.Popen(
-        [sys.executable, "-c", "import time; time.sleep(300)", "jupyter_mllab.runs.worker"],
+        [sys.executable, "-c", "import time; time.sleep(300)", "jupyter_mllab.jobs.worker"],
         start_new_session=True,
     )
     Path({str(pid_file)!r}).write_text(str(proc.pid))

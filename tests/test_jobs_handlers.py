@@ -317,8 +317,8 @@ async def test_gpu_request_gets_devices(
 
 def test_kernel_zygote_children_are_fresh(tmp_path: Path) -> None:
     """Two kernels forked from one zygote do not share interpreter state or randomness."""
-    from jupyter_mllab.runs.runner import KernelSource
-    from jupyter_mllab.runs.zygote import Zygote
+    from jupyter_mllab.jobs.runner import KernelSource
+    from jupyter_mllab.jobs.zygote import Zygote
 
     zygote = Zygote()
     source = KernelSource(zygote, str(tmp_path))
@@ -408,7 +408,7 @@ async def test_a_worker_that_cannot_start_fails_the_run_not_the_queue(
 ) -> None:
     """A runs worker that dies before it is ready fails its run with the worker's last
     words; the queue goes on, and the next run gets a working worker."""
-    from jupyter_mllab.runs import executors
+    from jupyter_mllab.jobs import executors
 
     broken = [
         sys.executable,

@@ -165,7 +165,7 @@ def test_tag_rules_agree_with_mlflow() -> None:
     from mlflow.utils.validation import _validate_tag
 
     from jupyter_mllab.errors import BadRequest
-    from jupyter_mllab.runs.tags import check_tags
+    from jupyter_mllab.jobs.tags import check_tags
 
     keys = ["team", "a b", "a/b", "a:b", "x-y_z.1", "bad key!", "../up", "/abs", "a//b", "",
             ".", "é", "k" * 250, "k" * 251, "tab\there", "a/./b"]  # fmt: skip
@@ -188,7 +188,7 @@ async def test_a_run_mlflow_refuses_ends_its_mlflow_run(
 ) -> None:
     """A job whose tags MLflow refuses (written by an older lab, or straight into the table)
     fails with a message, and the MLflow run made for it is ended, not left RUNNING."""
-    from jupyter_mllab.runs.store import QUEUED, Job, new_id
+    from jupyter_mllab.jobs.store import QUEUED, Job, new_id
 
     simple_notebook(jp_root_dir)
     lab = lab_of(jp_serverapp)

@@ -6,7 +6,7 @@ import nbformat
 import pytest
 
 from jupyter_mllab.errors import BadRequest
-from jupyter_mllab.runs.params import Parameter, notebook_parameters, parse_cli_value, plan_runs
+from jupyter_mllab.jobs.params import Parameter, notebook_parameters, parse_cli_value, plan_runs
 
 
 def _declared() -> list[Parameter]:

@@ -20,7 +20,7 @@ import psutil
 import pytest
 from jobs_helpers import make_notebook, simple_notebook, wait_for
 
-from jupyter_mllab.runs.store import RUNNING, Job, JobStore
+from jupyter_mllab.jobs.store import RUNNING, Job, JobStore
 
 
 def _lab(jp_serverapp: Any) -> Any:

@@ -296,7 +296,7 @@ async def test_compare_thins_long_histories(
 async def test_job_metrics_thin_long_histories(
     api: Any, mllab_home: Path, jp_serverapp: Any
 ) -> None:
-    from jupyter_mllab.runs.store import Job, new_id
+    from jupyter_mllab.jobs.store import Job, new_id
 
     exp = await experiment(api)
     client = MlflowClient(f"sqlite:///{mllab_home / 'mlflow.db'}")

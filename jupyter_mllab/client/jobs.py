@@ -17,7 +17,7 @@ TERMINAL = ("COMPLETED", "FAILED", "CANCELLED")
 
 
 def _store() -> Any:
-    from ..runs.store import JobStore
+    from ..jobs.store import JobStore
 
     return JobStore(home())
 
@@ -56,8 +56,8 @@ def run_notebook(
 ) -> dict[str, Any]:
     """Queue ``path`` as a tracked run (a sweep when a parameter has ``{"values": [...]}``,
     a range or choices); with ``wait``, return once it has ended."""
+    from ..jobs.service import JobSubmitter
     from ..monitor.gpu import gpu_inventory
-    from ..runs.service import JobSubmitter
 
     body = {
         "parameters": parameters or {},

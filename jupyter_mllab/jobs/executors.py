@@ -238,7 +238,7 @@ class LocalExecutor(Executor):
         self._cancelling: set[str] = set()
 
     def worker_command(self) -> list[str]:
-        return [sys.executable, "-m", "jupyter_mllab.runs.worker", str(self.home)]
+        return [sys.executable, "-m", "jupyter_mllab.jobs.worker", str(self.home)]
 
     async def warm_up(self) -> None:
         for worker in self.workers:

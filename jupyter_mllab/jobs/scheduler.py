@@ -141,7 +141,7 @@ class Scheduler:
             if proc.create_time() > psutil.Process().create_time():
                 return False
             cmdline = proc.cmdline()
-            if "jupyter_mllab.runs.worker" in cmdline and str(self.lab.config.home) in cmdline:
+            if "jupyter_mllab.jobs.worker" in cmdline and str(self.lab.config.home) in cmdline:
                 return True
             return proc.environ().get("MLLAB_JOB_ID") == job.id
         except (psutil.Error, OSError):

@@ -1,4 +1,4 @@
-"""A local runs worker: ``python -m jupyter_mllab.runs.worker <home>``.
+"""A local runs worker: ``python -m jupyter_mllab.jobs.worker <home>``.
 
 The server starts one per concurrent run. It forks a kernel zygote first (before any
 thread exists), imports papermill and MLflow once, keeps a warm kernel ready, and then
