@@ -56,7 +56,7 @@ def run_notebook(
 ) -> dict[str, Any]:
     """Queue ``path`` as a tracked run (a sweep when a parameter has ``{"values": [...]}``,
     a range or choices); with ``wait``, return once it has ended."""
-    from ..jobs.service import JobSubmitter
+    from ..jobs.submit import JobSubmitter
     from ..monitor.gpu import gpu_inventory
 
     body = {
