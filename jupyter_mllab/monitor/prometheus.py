@@ -11,9 +11,9 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
-CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4  # what generate_latest writes
+# What generate_latest writes (named here: only newer prometheus_client versions name it).
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # (key in the sample, metric name without the mllab_ prefix, help)
 MACHINE = (
     ("memory_used_bytes", "memory_used_bytes", "Memory in use."),
