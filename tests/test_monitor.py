@@ -12,9 +12,11 @@ from typing import Any
 
 import psutil
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from jupyter_mllab.monitor.gpu import gpu_inventory
-from jupyter_mllab.monitor.sampler import Gpus, Sampler, cgroup_limits, downsample, prometheus
+from jupyter_mllab.monitor.prometheus import exposition
+from jupyter_mllab.monitor.sampler import Gpus, Sampler, cgroup_limits, downsample
 
 REAL_GPUS = gpu_inventory()
 
@@ -130,9 +132,13 @@ def test_gpus_through_a_fake_nvml(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     assert first[0]["memory_used_bytes"] == 2**30 and first[0]["memory_total_bytes"] == 16 * 2**30
     assert first[0]["processes"] == [{"pid": os.getpid(), "memory_bytes": 2**28}]
     sampler = Sampler(tmp_path)
-    text = prometheus(sampler.sample(), {"cpus": 2.0, "memory_bytes": None})
+    text = exposition(sampler.sample(), {"cpus": 2.0, "memory_bytes": None}).decode()
     assert 'mllab_gpu_utilization_percent{gpu="1"} 41.0' in text
     assert "mllab_cgroup_cpu_limit_cores 2.0" in text
+    families = parsed(text)
+    assert families["mllab_gpu_power_watts"] == {(("gpu", "0"),): 150.0, (("gpu", "1"),): 150.0}
+    assert families["mllab_gpu_memory_used_bytes"][(("gpu", "0"),)] == 2**30
+    assert "mllab_cgroup_memory_limit_bytes" not in families  # no limit, no metric
 
 
 def test_no_nvml_is_normal(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -157,12 +163,36 @@ async def test_monitor_routes(api: Any) -> None:
     assert code == 400 and bad["reason"] == "bad_argument"
 
 
+def parsed(text: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
+    """Prometheus' own parser over the text: {family: {labels: value}}, gauges only."""
+    families: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
+    for family in text_string_to_metric_families(text):
+        assert family.type == "gauge", family
+        assert family.documentation, family  # every metric has its HELP
+        families[family.name] = {tuple(sorted(s.labels.items())): s.value for s in family.samples}
+    return families
+
+
 async def test_prometheus_endpoint(jp_fetch: Any) -> None:
     response = await jp_fetch("mllab", "api", "monitor", "metrics")
     text = response.body.decode()
-    assert response.headers["Content-Type"].startswith("text/plain")
+    assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
     assert "# TYPE mllab_cpu_percent gauge" in text
-    assert "mllab_memory_total_bytes " in text
+    families = parsed(text)
+    assert families["mllab_memory_total_bytes"] == {(): psutil.virtual_memory().total}
+    assert 0 <= families["mllab_cpu_percent"][()] <= 100
+    cores = families["mllab_cpu_core_percent"]
+    assert sorted(cores) == [(("core", str(i)),) for i in range(len(cores))]
+    assert len(cores) == psutil.cpu_count()
+    for name in (
+        "memory_used_bytes",
+        "disk_used_bytes",
+        "disk_read_bytes_per_second",
+        "disk_write_bytes_per_second",
+        "network_receive_bytes_per_second",
+        "network_transmit_bytes_per_second",
+    ):
+        assert list(families[f"mllab_{name}"]) == [()], name
     from tornado.httpclient import HTTPClientError
 
     with pytest.raises(HTTPClientError) as info:

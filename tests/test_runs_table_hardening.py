@@ -18,6 +18,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 from test_runs_table import experiment, names
 
+from jupyter_mllab.tracking.table.sqlite import SqliteRuns
+
 NOTEBOOK = "/home/jovyan/work/experiments/train.ipynb"
 
 
@@ -252,14 +254,16 @@ async def test_compare_thins_long_histories(
 ) -> None:
     table = jp_serverapp.web_app.settings["mllab"].runs.table
     counting: list[CountingConnection] = []
-    real = table._conn
+    exp = await experiment(api)
+    backend = table.backend
+    assert isinstance(backend, SqliteRuns)  # the embedded store is read in SQL
+    real = backend._conn
 
     def conn() -> CountingConnection:
         if not counting:
             counting.append(CountingConnection(real()))
         return counting[0]
 
-    exp = await experiment(api)
     client = MlflowClient(f"sqlite:///{mllab_home / 'mlflow.db'}")
     run = client.create_run(exp, run_name="long").info.run_id
     short = client.create_run(exp, run_name="short").info.run_id
@@ -276,7 +280,7 @@ async def test_compare_thins_long_histories(
             ((1 / (i + 1), 5000 + i, flat) for i in range(600)),
         )
     db.close()
-    monkeypatch.setattr(table, "_conn", conn)
+    monkeypatch.setattr(backend, "_conn", conn)
     took, (code, result) = await timed(
         api("GET", "runs", "compare", params={"ids": f"{run},{short},{flat}"})
     )

@@ -10,7 +10,7 @@ from tornado import web
 from .._threads import run_sync
 from ..base import MLLabHandler
 from ..errors import BadRequest
-from .sampler import prometheus
+from .prometheus import CONTENT_TYPE, exposition
 
 
 class MonitorHandler(MLLabHandler):
@@ -72,10 +72,7 @@ class MonitorMetricsHandler(MLLabHandler):
     async def get(self) -> None:
         lab = await self.ready()
         latest = lab.monitor.latest() or await run_sync(lab.monitor.sample)
-        self.finish(
-            prometheus(latest, lab.monitor.limits),
-            set_content_type="text/plain; version=0.0.4; charset=utf-8",
-        )
+        self.finish(exposition(latest, lab.monitor.limits), set_content_type=CONTENT_TYPE)
 
 
 ROUTES = [
