@@ -30,7 +30,11 @@ SERVER_MODULES = (
     "jupyter_mllab.jobs.engine",
     "jupyter_mllab.jobs.kernels",
     "jupyter_mllab.jobs.recording",
+    "jupyter_mllab.jobs.usage",
     "jupyter_mllab.monitor.sampler",
+    "jupyter_mllab.tracking.prepare",
+    "jupyter_mllab.tracking.tensorboard",
+    "jupyter_mllab.tracking.tensorboard_main",
 )
 SERVER_SUFFIXES = (".handlers", ".service", ".tensorboard_handlers")
 HEAVY = ("mlflow", "pydantic")  # a kernel that tracks a run loads these, and only then
