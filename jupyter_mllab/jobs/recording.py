@@ -23,8 +23,8 @@ def mlflow_status(job_status: str) -> str:
 
 
 class MlflowRecording:
-    """One job's MLflow run. ``run_id`` is set as soon as the run exists (also when
-    logging its tags then fails)."""
+    """One job's MLflow run. ``mlflow_run_id`` is set as soon as the run exists (also
+    when logging its tags then fails, so that the job's failure names it)."""
 
     def __init__(self, spec: dict[str, Any]):
         self.spec = spec
