@@ -15,7 +15,7 @@ from typing import Any
 
 from .probe import Gpus, Probe, cgroup_limits
 
-__all__ = ["Gpus", "Probe", "Sampler", "cgroup_limits", "downsample", "prometheus"]
+__all__ = ["Gpus", "Probe", "Sampler", "cgroup_limits", "downsample"]
 
 SECOND_POINTS = 3600  # 1 s resolution, one hour
 MINUTE_POINTS = 1440  # 1 min resolution, one day
