@@ -317,7 +317,7 @@ async def test_gpu_request_gets_devices(
 
 def test_kernel_zygote_children_are_fresh(tmp_path: Path) -> None:
     """Two kernels forked from one zygote do not share interpreter state or randomness."""
-    from jupyter_mllab.jobs.runner import KernelSource
+    from jupyter_mllab.jobs.kernels import KernelSource
     from jupyter_mllab.jobs.zygote import Zygote
 
     zygote = Zygote()

@@ -223,7 +223,7 @@ def start_run(
     or FAILED when the block raises (metrics flushed first)."""
     from mlflow.entities import Param, RunTag
 
-    from ..jobs.runner import environment_tags
+    from ..provenance import environment_tags
 
     client = _client()
     parent = active_run_id()

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .._procs import kill_group
 from .._threads import run_sync
 from .executors import EXECUTORS, Executor
+from .recording import mlflow_status
 from .store import CANCELLED, COMPLETED, FAILED, QUEUED, RUNNING, Job, JobStore
 
 if TYPE_CHECKING:
@@ -286,13 +287,10 @@ class Scheduler:
         if self.store.finish(parent_id, status, finished=time.time()):
             parent = self.store.get(parent_id)
             if parent.mlflow_run_id:
-                mlflow_status = (
-                    {"COMPLETED": "FINISHED", "CANCELLED": "KILLED"}[status]
-                    if (status != FAILED)
-                    else "FAILED"
-                )
                 with contextlib.suppress(Exception):
-                    self.lab.experiments.client.set_terminated(parent.mlflow_run_id, mlflow_status)
+                    self.lab.experiments.client.set_terminated(
+                        parent.mlflow_run_id, mlflow_status(status)
+                    )
             self._parent_runs.pop(parent_id, None)
 
     # -- events from runners --------------------------------------------------------------

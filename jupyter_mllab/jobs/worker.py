@@ -88,7 +88,9 @@ def main(argv: list[str]) -> int:
         with lock:
             events.write(line + "\n")
 
-    from .runner import JobRunner, KernelSource, _register_engine, environment_tags
+    from ..provenance import environment_tags
+    from .engine import _register_engine
+    from .runner import JobRunner, KernelSource
 
     kernels = KernelSource(zygote, home, kernel_log=os.path.join(home, "jobs", "kernels.log"))
     spare.append(kernels)
