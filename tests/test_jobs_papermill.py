@@ -265,3 +265,20 @@ async def test_output_route_always_serves_a_whole_notebook(api: Any, jp_root_dir
             break
     assert current["status"] == "COMPLETED", current
     assert reads > 5, reads
+
+
+async def test_kernel_client_warns_about_unchecked_parameters(
+    api: Any, jp_root_dir: Path, mllab_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLLAB_HOME", str(mllab_home))
+    code, _ = await api("GET", "jobs")  # the lab (and its job table) ready
+    assert code == 200
+    nb = bash_notebook(jp_root_dir / "b.ipynb", "alpha=0.1", 'echo "alpha is $alpha"')
+    import jupyter_mllab
+
+    with pytest.warns(UserWarning, match="bash"):
+        job = await asyncio.to_thread(jupyter_mllab.run_notebook, nb, {"alpha": 0.7})
+    job = await wait_for(api, job["id"])
+    assert job["status"] == "COMPLETED", job
+    _, log = await api("GET", "jobs", job["id"], "log")
+    assert "alpha is 0.7" in log["text"]
