@@ -57,6 +57,7 @@ lint: $(VENV)/.test-deps
 	$(VENV)/bin/ruff check jupyter_mllab tests bench
 	$(VENV)/bin/ruff format --check jupyter_mllab tests bench
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 	$(JLPM) lint:check
 
 pytest: $(VENV)/.test-deps

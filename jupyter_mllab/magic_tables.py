@@ -101,13 +101,13 @@ def monitor_table() -> Table:
     """A snapshot of the machine (two samples half a second apart, for the rates)."""
     import time
 
-    from .monitor.sampler import Sampler, cgroup_limits
+    from .monitor.probe import Probe, cgroup_limits
 
     home = client.home()
-    sampler = Sampler(home if home.exists() else Path.cwd())
-    sampler.sample()
+    probe = Probe(home if home.exists() else Path.cwd())
+    probe.sample()
     time.sleep(0.5)
-    p = sampler.sample()
+    p = probe.sample()
     rows = [
         [
             "CPU",

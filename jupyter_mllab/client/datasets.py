@@ -6,22 +6,17 @@ it opens as an MLflow input, with our sha256 as its digest.
 
 from __future__ import annotations
 
-import json
-import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import _store, current_project, tracking_uri
+from . import _store, current_project, home, tracking_uri
 from .runs import active_run_id
 
 if TYPE_CHECKING:
     import pandas
 
     from ..datasets.store import DatasetStore, Version
-
-log = logging.getLogger(__name__)
-MLFLOW_DIGEST_LENGTH = 36  # MLflow's datasets.digest column
 
 
 def _datasets() -> DatasetStore:
@@ -36,9 +31,9 @@ def dataset_info(key: str) -> dict[str, Any]:
 
 
 def _resolve(key: str) -> Version:
-    from ..datasets.keys import parse_key
+    from ..lineage import resolve_dataset
 
-    return _datasets().resolve(parse_key(key, current_project()))
+    return resolve_dataset(home(), key, current_project())
 
 
 def list_datasets(project: str | None = None, search: str = "") -> list[dict[str, Any]]:
@@ -131,20 +126,6 @@ def record_input(version: Version, context: str = "input", run_id: str | None = 
     run_id = run_id or active_run_id()
     if not run_id:
         return False
-    from mlflow.entities import Dataset, DatasetInput, InputTag
-    from mlflow.tracking import MlflowClient
+    from ..lineage import record_dataset_input
 
-    dataset = Dataset(
-        name=version.key,
-        digest=version.sha256[:MLFLOW_DIGEST_LENGTH],
-        source_type="mllab",
-        source=json.dumps({"key": version.key, "sha256": version.sha256}),
-        profile=json.dumps({"size": version.size, "files": version.file_count}),
-    )
-    tags = [InputTag("mlflow.data.context", context)]
-    try:
-        MlflowClient(tracking_uri()).log_inputs(run_id, datasets=[DatasetInput(dataset, tags)])
-    except Exception:
-        log.exception("Could not record %s as an input of run %s", version.key, run_id)
-        return False
-    return True
+    return record_dataset_input(tracking_uri(), run_id, version, context)

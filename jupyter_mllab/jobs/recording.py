@@ -79,10 +79,13 @@ class MlflowRecording:
         if not self.spec.get("datasets"):
             return
         try:
-            from ..client.datasets import _resolve, record_input
+            from ..lineage import record_dataset_input, resolve_dataset
 
-            for key in self.spec["datasets"]:
-                record_input(_resolve(key), context="input", run_id=run_id)
+            spec = self.spec
+            home = Path(spec["env"]["MLLAB_HOME"])
+            for key in spec["datasets"]:
+                version = resolve_dataset(home, key, spec["project"])
+                record_dataset_input(spec["tracking_uri"], run_id, version, context="input")
         except Exception:
             log.exception("Could not record the datasets of job %s", self.job_id)
 

@@ -43,6 +43,8 @@ class JobRunner:
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
         self.recording = MlflowRecording(spec)
+        self._sampler: UsageSampler | None = None
+        self._durations: list[float] = []
 
     @property
     def mlflow_run_id(self) -> str | None:
@@ -66,135 +68,166 @@ class JobRunner:
     def _event(self, kind: str, **data: Any) -> None:
         self.emit({"type": kind, "job": self.job_id, **data})
 
+    # -- the job's life: a template method of named steps ---------------------------------
     def run(self) -> dict[str, Any]:
-        spec = self.spec
+        """Open the MLflow run, execute the notebook on a kernel, record and end the run.
+
+        Whatever happens after the MLflow run exists, it is ended (with the job's status)."""
         started = time.time()
         try:
             client, run_id = self.recording.start()
         except Exception as exc:  # MLflow refused the run (its tags, params): the job fails
-            result = {
-                "status": "FAILED",
-                "error": {"reason": "tracking_error", "message": f"MLflow refused the run: {exc}"},
-                "finished": time.time(),
-                "started": started,
-                "mlflow_run_id": self.mlflow_run_id,
-                "summary": None,
-                "cell_durations": None,
-            }
-            self._event("finished", **result)
-            return result
+            refused = {"reason": "tracking_error", "message": f"MLflow refused the run: {exc}"}
+            return self._report("FAILED", refused, started, time.time(), self.mlflow_run_id)
         self._event("started", mlflow_run_id=run_id, started=started)
-        output = Path(spec["output_path"])
-        status, error = "COMPLETED", None
-        sampler: UsageSampler | None = None
-        durations: list[float] = []
-        try:  # from here on, whatever happens, the finally ends the MLflow run
-            output.parent.mkdir(parents=True, exist_ok=True)
-            import nbformat
-            import papermill
-
-            _register_engine()
-            # The output route reads the notebook while papermill writes it: whole files only.
-            register_atomic_folder(str(output.parent.parent))
-            nb = nbformat.reads(spec["notebook_content"], as_version=4)
-            kernel_name = spec["kernel"]
-            cwd = spec["cwd"]
-            # MLFLOW_RUN_ID too: plain mlflow.log_* and autologging in the notebook resume it
-            env = {**spec["env"], "MLLAB_RUN_ID": run_id, "MLFLOW_RUN_ID": run_id}
-            if spec.get("cuda_visible_devices") is not None:
-                env["CUDA_VISIBLE_DEVICES"] = spec["cuda_visible_devices"]
-            km, warm = self.kernels.take(kernel_name, env, cwd)
-            kc = km.client()
-            kc.allow_stdin = False
-            kc.start_channels()
-            with self._lock:
-                self._km = km
-                pending = self._kill_reason
-            if pending:
-                self.cancel()
-                KernelSource.kill(km, kc)
-                raise Cancelled(pending[1])
-            self.kernels.prepare(kernel_name)  # the next job's kernel, while this one runs
-            pid = getattr(km.provisioner, "pid", None)
-            self._event("kernel", kernel_pid=pid)
-            if spec.get("timeout"):
-                self._timer = threading.Timer(
-                    spec["timeout"],
-                    self.cancel,
-                    ("timeout", f"The run took longer than its timeout of {spec['timeout']} s."),
-                )
-                self._timer.daemon = True
-                self._timer.start()
-            if pid:
-                sampler = UsageSampler(pid, lambda u: self._event("usage", usage=u))
-                sampler.start()
-            try:
-                from jupyter_core.utils import run_sync
-
-                run_sync(_connect)(
-                    kc, _setup_code(env, cwd) if warm else None, lambda: self._kill_reason
-                )
-
-                def on_cell(done: int, total: int, index: int | None, label: str | None) -> None:
-                    """``total``: the cells of papermill's notebook (parameterized: an
-                    injected-parameters cell replaced, not added); ``label``: the cell's
-                    ``papermill_description``, else its source."""
-                    if index is None and sampler is not None:
-                        sampler.mark()
-                    self._event(
-                        "progress",
-                        cells_done=done,
-                        cells_total=total,
-                        current_cell=index,
-                        current_source=(label or "")[:200] if index is not None else None,
-                    )
-
-                log_file = open(spec["log_path"], "a", buffering=1, encoding="utf-8")  # noqa: SIM115
-                stream = (
-                    _TeeToEvents(log_file, self._event) if spec.get("stream_logs") else log_file
-                )
-                try:
-                    result_nb = papermill.execute_notebook(
-                        nb,
-                        str(output.absolute()),
-                        parameters=spec["parameters"] or None,
-                        engine_name="mllab",
-                        kernel_name=kernel_name,
-                        language=notebook_language(nb, kernel_name),
-                        progress_bar=False,
-                        # The run log has every output line; the server's log needs none.
-                        log_output=False,
-                        stdout_file=stream,
-                        stderr_file=stream,
-                        km=km,
-                        kc=kc,
-                        on_cell=on_cell,
-                        cwd=None,
-                    )
-                finally:
-                    log_file.close()
-                durations = [
-                    float(c.metadata.get("papermill", {}).get("duration") or 0.0)
-                    for c in result_nb.cells
-                ]
-            finally:
-                if self._kill_reason is None and is_ipykernel(km):
-                    # Metrics the notebook logged in its last half second are still in
-                    # its buffer: flush them before the kernel is killed (Python code:
-                    # an IPython kernel's only).
-                    with contextlib.suppress(Exception):
-                        run_sync(_flush_kernel)(kc)
-                KernelSource.kill(km, kc)
-                if self._timer:
-                    self._timer.cancel()
+        output = Path(self.spec["output_path"])
+        status: str = "COMPLETED"
+        error: dict[str, str] | None = None
+        try:
+            self._execute(run_id, output)
         except BaseException as exc:
             status, error = self._classify(exc)
             if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                 raise
         finally:
-            summary = sampler.stop() if sampler else None
+            summary = self._sampler.stop() if self._sampler else None
             finished = time.time()
             self.recording.finish(client, run_id, status, output, started, finished, summary)
+        return self._report(status, error, started, finished, run_id, summary)
+
+    def _execute(self, run_id: str, output: Path) -> None:
+        """The notebook, through papermill, on a kernel of its own (killed after it)."""
+        import nbformat
+        from jupyter_core.utils import run_sync
+
+        output.parent.mkdir(parents=True, exist_ok=True)
+        _register_engine()
+        # The output route reads the notebook while papermill writes it: whole files only.
+        register_atomic_folder(str(output.parent.parent))
+        nb = nbformat.reads(self.spec["notebook_content"], as_version=4)
+        env = self._kernel_env(run_id)
+        km, kc, warm = self._take_kernel(env)
+        self._watch(km)
+        try:
+            setup = _setup_code(env, self.spec["cwd"]) if warm else None
+            run_sync(_connect)(kc, setup, lambda: self._kill_reason)
+            result_nb = self._execute_notebook(nb, output, km, kc)
+            self._durations = [
+                float(c.metadata.get("papermill", {}).get("duration") or 0.0)
+                for c in result_nb.cells
+            ]
+        finally:
+            self._stop_kernel(km, kc)
+
+    def _kernel_env(self, run_id: str) -> dict[str, str]:
+        # MLFLOW_RUN_ID too: plain mlflow.log_* and autologging in the notebook resume it
+        env = {**self.spec["env"], "MLLAB_RUN_ID": run_id, "MLFLOW_RUN_ID": run_id}
+        if self.spec.get("cuda_visible_devices") is not None:
+            env["CUDA_VISIBLE_DEVICES"] = self.spec["cuda_visible_devices"]
+        return env
+
+    def _take_kernel(self, env: dict[str, str]) -> tuple[Any, Any, bool]:
+        """``(km, kc, warm)``: a ready kernel, its client's channels started; a job cancelled
+        meanwhile kills it and stops here."""
+        kernel_name = self.spec["kernel"]
+        km, warm = self.kernels.take(kernel_name, env, self.spec["cwd"])
+        kc = km.client()
+        kc.allow_stdin = False
+        kc.start_channels()
+        with self._lock:
+            self._km = km
+            pending = self._kill_reason
+        if pending:
+            self.cancel()
+            KernelSource.kill(km, kc)
+            raise Cancelled(pending[1])
+        self.kernels.prepare(kernel_name)  # the next job's kernel, while this one runs
+        return km, kc, warm
+
+    def _watch(self, km: Any) -> None:
+        """The timeout's timer and the kernel's usage sampler."""
+        spec = self.spec
+        pid = getattr(km.provisioner, "pid", None)
+        self._event("kernel", kernel_pid=pid)
+        if spec.get("timeout"):
+            self._timer = threading.Timer(
+                spec["timeout"],
+                self.cancel,
+                ("timeout", f"The run took longer than its timeout of {spec['timeout']} s."),
+            )
+            self._timer.daemon = True
+            self._timer.start()
+        if pid:
+            self._sampler = UsageSampler(pid, lambda u: self._event("usage", usage=u))
+            self._sampler.start()
+
+    def _execute_notebook(self, nb: Any, output: Path, km: Any, kc: Any) -> Any:
+        import papermill
+
+        spec = self.spec
+        kernel_name = spec["kernel"]
+        sampler = self._sampler
+
+        def on_cell(done: int, total: int, index: int | None, label: str | None) -> None:
+            """``total``: the cells of papermill's notebook (parameterized: an
+            injected-parameters cell replaced, not added); ``label``: the cell's
+            ``papermill_description``, else its source."""
+            if index is None and sampler is not None:
+                sampler.mark()
+            self._event(
+                "progress",
+                cells_done=done,
+                cells_total=total,
+                current_cell=index,
+                current_source=(label or "")[:200] if index is not None else None,
+            )
+
+        log_file = open(spec["log_path"], "a", buffering=1, encoding="utf-8")  # noqa: SIM115
+        stream = _TeeToEvents(log_file, self._event) if spec.get("stream_logs") else log_file
+        try:
+            return papermill.execute_notebook(
+                nb,
+                str(output.absolute()),
+                parameters=spec["parameters"] or None,
+                engine_name="mllab",
+                kernel_name=kernel_name,
+                language=notebook_language(nb, kernel_name),
+                progress_bar=False,
+                # The run log has every output line; the server's log needs none.
+                log_output=False,
+                stdout_file=stream,
+                stderr_file=stream,
+                km=km,
+                kc=kc,
+                on_cell=on_cell,
+                cwd=None,
+            )
+        finally:
+            log_file.close()
+
+    def _stop_kernel(self, km: Any, kc: Any) -> None:
+        from jupyter_core.utils import run_sync
+
+        if self._kill_reason is None and is_ipykernel(km):
+            # Metrics the notebook logged in its last half second are still in
+            # its buffer: flush them before the kernel is killed (Python code: an
+            # IPython kernel's only).
+            with contextlib.suppress(Exception):
+                run_sync(_flush_kernel)(kc)
+        KernelSource.kill(km, kc)
+        if self._timer:
+            self._timer.cancel()
+
+    def _report(
+        self,
+        status: str,
+        error: dict[str, str] | None,
+        started: float,
+        finished: float,
+        run_id: str | None,
+        summary: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The job's result, also sent as its last event, ``finished``."""
         result = {
             "status": status,
             "error": error,
@@ -202,7 +235,7 @@ class JobRunner:
             "started": started,
             "mlflow_run_id": run_id,
             "summary": summary,
-            "cell_durations": durations or None,
+            "cell_durations": self._durations or None,
         }
         self._event("finished", **result)
         return result
