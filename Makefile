@@ -43,6 +43,7 @@ build: jupyter_mllab/labextension/package.json
 ## make test: test dependencies, linters, pytest, browser tests
 $(VENV)/.test-deps: $(VENV)/.installed pyproject.toml
 	$(PIP) install -e '.[test]'
+	$(PY) -m bash_kernel.install --sys-prefix  # a second kernel for the papermill tests
 	touch $@
 
 /usr/bin/chromium:

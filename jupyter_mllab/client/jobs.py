@@ -70,7 +70,13 @@ def run_notebook(
     }
     submitter = JobSubmitter(_store(), gpu_count=int(gpu_inventory()["count"]))
     notebook = Path(path).expanduser().resolve()
-    job = submitter.submit(notebook, body, project=project or current_project())
+    accepted: list[str] = []  # parameters papermill injects without having read them
+    job = submitter.submit(notebook, body, project=project or current_project(), warnings=accepted)
+    if accepted:
+        import warnings
+
+        for message in accepted:
+            warnings.warn(message, stacklevel=2)
     return wait_job(job.id, poll=poll) if wait else get_job(job.id)
 
 

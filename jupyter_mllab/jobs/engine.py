@@ -31,7 +31,8 @@ def _engine() -> type:
             cell.metadata.papermill["start_time"] = self.now().isoformat()
             cell.metadata.papermill["status"] = self.RUNNING
             cell.metadata.papermill["exception"] = False
-            self.on_cell(self.done, cell_index, cell.source)
+            label = cell.metadata.get("papermill_description") or cell.source
+            self.on_cell(self.done, len(self.nb.cells), cell_index, str(label))
             self._maybe_save()
 
         def cell_complete(self, cell: Any, cell_index: Any = None, **kwargs: Any) -> None:
@@ -45,7 +46,7 @@ def _engine() -> type:
             if meta["status"] != self.FAILED:
                 meta["status"] = self.COMPLETED
             self.done += 1
-            self.on_cell(self.done, None, None)
+            self.on_cell(self.done, len(self.nb.cells), None, None)
             self._maybe_save()
 
     class MLLabEngine(NBClientEngine):
@@ -107,15 +108,3 @@ def _register_engine() -> None:
 
         papermill_engines.register("mllab", _engine())
         _ENGINE_REGISTERED = True
-
-
-def _language(nb: Any, kernel_name: str) -> str | None:
-    """The notebook's language for papermill's parameters cell: from its metadata, else
-    Python for a Python kernel (notebooks written by tools often carry no language)."""
-    meta = nb.metadata
-    named = (meta.get("kernelspec") or {}).get("language") or (meta.get("language_info") or {}).get(
-        "name"
-    )
-    if named:
-        return str(named)
-    return "python" if kernel_name.startswith("python") else None

@@ -45,7 +45,9 @@ class KernelSource:
         else:
             cls = KernelManager
         km = cls(kernel_name=kernel_name)
-        kw: dict[str, Any] = {"extra_arguments": ["--HistoryManager.hist_file=:memory:"]}
+        kw: dict[str, Any] = {}
+        if is_ipykernel(km):  # IPython's flag: another kernel may refuse it (or run it)
+            kw["extra_arguments"] = ["--HistoryManager.hist_file=:memory:"]
         if self.zygote is None:
             kw["cwd"] = cwd or self.cwd
             kw["env"] = {**os.environ, **(env or {})}
@@ -71,8 +73,11 @@ class KernelSource:
             log.exception("Could not start a spare kernel")
 
     def prepare(self, kernel_name: str) -> None:
-        """Start the next kernel in the background."""
+        """Start the next kernel in the background (an ipykernel: a warm kernel gets its
+        run's environment through Python set-up code)."""
         if self.zygote is None or self._spare_thread is not None or self._spare is not None:
+            return
+        if not is_ipykernel(kernel_name):
             return
         self._spare_thread = threading.Thread(
             target=self._make_spare, args=(kernel_name,), daemon=True
@@ -150,6 +155,21 @@ def wait_until_ready(km: Any, kc: Any, timeout: float) -> None:
                         sent.discard(reply["parent_header"].get("msg_id"))
                 return
     raise TimeoutError(f"The kernel was not ready within {timeout} s.")
+
+
+def is_ipykernel(kernel: Any) -> bool:
+    """Whether a kernel (a manager, or a kernel spec's name) is an IPython kernel: only
+    those take IPython's flags and the Python set-up and flush code."""
+    try:
+        if isinstance(kernel, str):
+            from jupyter_client.kernelspec import KernelSpecManager
+
+            argv = KernelSpecManager().get_kernel_spec(kernel).argv
+        else:
+            argv = kernel.kernel_spec.argv
+    except Exception:
+        return False
+    return any("ipykernel" in str(arg) for arg in argv)
 
 
 FLUSH_CODE = (

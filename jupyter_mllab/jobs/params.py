@@ -7,7 +7,8 @@ import ast
 import itertools
 import math
 import random
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import BadRequest
@@ -34,35 +35,151 @@ class Parameter:
         }
 
 
-def notebook_parameters(nb: Any) -> tuple[bool, list[Parameter]]:
-    """``(has_parameters_cell, parameters)`` of an nbformat notebook, by papermill."""
-    import copy
+@dataclass(frozen=True)
+class NotebookParameters:
+    """What papermill makes of a notebook's parameters cell, for a kernel.
 
-    from papermill.inspection import _infer_parameters
+    ``checked``: papermill's translator read the cell, so a name it did not list is
+    unknown (a 400). Otherwise (a translator that cannot inspect, e.g. bash) the names are
+    read from ``name = value`` lines, untyped, and any name goes in with a warning, as
+    papermill itself would inject it. ``unread``: names assigned on lines papermill's
+    parser skips (``d = a == 3``): listed untyped, injected with a warning.
+    ``injectable``: papermill has a translator for the kernel (else no parameter can go in).
+    """
 
-    nb = copy.deepcopy(nb)
-    for cell in nb.cells:  # papermill expects every cell to have tags (its loader adds them)
-        cell.metadata.setdefault("tags", [])
-    has_cell = any("parameters" in cell.metadata.tags for cell in nb.cells)
+    has_cell: bool
+    parameters: list[Parameter]
+    checked: bool = True
+    injectable: bool = True
+    language: str | None = None
+    unread: dict[str, str] = field(default_factory=dict)  # name -> the line papermill skipped
+    warnings: list[str] = field(default_factory=list)
+
+
+def notebook_language(nb: Any, kernel_name: str) -> str | None:
+    """The notebook's language for papermill's translators: from its metadata, else Python
+    for a Python kernel (notebooks written by tools often carry no language)."""
+    meta = nb.metadata
+    named = (meta.get("kernelspec") or {}).get("language") or (meta.get("language_info") or {}).get(
+        "name"
+    )
+    if named:
+        return str(named)
+    return "python" if kernel_name.startswith("python") else None
+
+
+# A line that assigns a name, as a parameters cell's lines do (``lr: float = 0.1``,
+# ``alpha=0.1``); ``==`` is no assignment.
+_ASSIGNED = re.compile(r"^(?P<name>[A-Za-z_]\w*)\s*(?::[^=]*)?=(?!=)\s*(?P<value>.*?)\s*$")
+
+
+def _literal(text: str) -> Any:
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+    return value if _json_safe(value) else None
+
+
+def inspect_parameters(nb: Any, kernel: str | None = None) -> NotebookParameters:
+    """The parameters of an nbformat notebook for ``kernel`` (default: its own), read by
+    papermill's public translator API (``find_translator(kernel, language).inspect``)."""
+    from papermill.exceptions import PapermillException
+    from papermill.translators import papermill_translators
+
+    cell = next((c for c in nb.cells if "parameters" in (c.metadata.get("tags") or [])), None)
+    kernel_name = kernel or (nb.metadata.get("kernelspec") or {}).get("name") or "python3"
+    language = notebook_language(nb, kernel_name)
+    try:
+        translator = papermill_translators.find_translator(kernel_name, language)
+    except PapermillException:
+        return NotebookParameters(
+            cell is not None,
+            [],
+            checked=False,
+            injectable=False,
+            language=language,
+            warnings=[
+                f"papermill has no parameter translator for kernel '{kernel_name}' "
+                f"(language {language or 'unknown'}): this notebook runs as it is, "
+                "without parameters."
+            ],
+        )
+    if cell is None:
+        return NotebookParameters(False, [], language=language)
+    source = cell.source if isinstance(cell.source, str) else "".join(cell.source)
+    assigned = [
+        (number, match)
+        for number, line in enumerate(source.splitlines(), 1)
+        if (match := _ASSIGNED.match(line))
+    ]
+    try:
+        inspected = translator.inspect(nbformat_cell(source))
+    except NotImplementedError:
+        # papermill injects into any notebook its translator can write to, inspected or
+        # not: the names are what the cell's lines assign, unchecked.
+        found = [
+            Parameter(m["name"], "None", _literal(m["value"]), m["value"], "") for _, m in assigned
+        ]
+        return NotebookParameters(
+            True,
+            _unique(found),
+            checked=False,
+            language=language,
+            warnings=[
+                f"papermill cannot inspect a {language or kernel_name} notebook's parameters: "
+                "the names below are read from the cell's `name = value` lines, and values "
+                "are injected as given, unchecked."
+            ],
+        )
     found = []
-    kernel = (nb.metadata.get("kernelspec") or {}).get("name") or "python3"
-    language = (nb.metadata.get("kernelspec") or {}).get("language") or (
-        nb.metadata.get("language_info") or {}
-    ).get("name", "python")
-    for p in _infer_parameters(nb, name=kernel, language=language):
-        try:
-            default = ast.literal_eval(p.default)
-        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            default = None
-        if not _json_safe(default):
-            default = None
+    for p in inspected:
+        default = _literal(str(p.default))
         # papermill infers a type from an annotation (``lr: float = 0.1``); without one,
         # the literal default's type is the best guess.
         kind = str(p.inferred_type_name)
         if kind not in TYPES or kind == "None":
             kind = _LITERAL_TYPES.get(type(default), "None")
         found.append(Parameter(p.name, kind, default, str(p.default), p.help or ""))
-    return has_cell, found
+    known = {p.name for p in found}
+    unread: dict[str, str] = {}
+    warnings = []
+    for number, m in assigned:
+        name = m["name"]
+        if name in known or name in unread:
+            continue
+        line = m.group(0).strip()
+        unread[name] = line
+        found.append(Parameter(name, "None", None, m["value"], ""))
+        warnings.append(
+            f"papermill cannot read line {number} of the parameters cell ({line!r}): "
+            f"'{name}' is listed without a type, and a value given for it is injected unchecked."
+        )
+    line_of: dict[str, int] = {}
+    for number, m in assigned:
+        line_of.setdefault(m["name"], number)
+    found.sort(key=lambda p: line_of.get(p.name, len(line_of) + 1))  # the cell's order
+    return NotebookParameters(True, found, language=language, unread=unread, warnings=warnings)
+
+
+def nbformat_cell(source: str) -> Any:
+    import nbformat
+
+    return nbformat.v4.new_code_cell(source)
+
+
+def _unique(params: list[Parameter]) -> list[Parameter]:
+    """The first assignment of each name (papermill's injected cell overrides them all)."""
+    seen: dict[str, Parameter] = {}
+    for p in params:
+        seen.setdefault(p.name, p)
+    return list(seen.values())
+
+
+def notebook_parameters(nb: Any) -> tuple[bool, list[Parameter]]:
+    """``(has_parameters_cell, parameters)`` of an nbformat notebook, by papermill."""
+    found = inspect_parameters(nb)
+    return found.has_cell, found.parameters
 
 
 def _json_safe(value: Any) -> bool:
@@ -130,6 +247,7 @@ class Plan:
 
     combinations: list[dict[str, Any]]
     search: str  # "single", "grid" or "random"
+    warnings: list[str] = field(default_factory=list)  # accepted, but papermill could not check
 
 
 def _spec_kind(spec: Any) -> str:
@@ -230,20 +348,20 @@ def _draw(name: str, spec: dict[str, Any], rnd: random.Random) -> Any:
     return rnd.uniform(low, high)
 
 
-def plan_runs(
-    declared: list[Parameter],
-    requested: dict[str, Any],
-    search: dict[str, Any] | None,
-    max_runs: int,
-) -> Plan:
-    """Check ``requested`` against the notebook's ``declared`` parameters and expand it.
-
-    Each value is one value, ``{"values": [...]}`` (grid), ``{"range": {...}}`` or
-    ``{"choices": [...]}`` (random search; a range with a step also works in a grid)."""
-    if not isinstance(requested, dict):
-        raise BadRequest("parameters must be a JSON object.", reason="bad_parameters")
-    known = {p.name: p for p in declared}
+def _accept(
+    found: NotebookParameters, requested: dict[str, Any]
+) -> tuple[dict[str, Parameter], list[str]]:
+    """The parameter each requested name stands for, and the warnings for those papermill
+    will inject without having read them; a 400 for names it would not inject."""
+    known = {p.name: p for p in found.parameters}
+    if requested and not found.injectable:
+        raise BadRequest(found.warnings[0], reason="no_translator")
     unknown = sorted(set(requested) - set(known))
+    warnings = []
+    if unknown and found.has_cell and not found.checked:
+        for name in unknown:
+            known[name] = Parameter(name, "None", None, "", "")
+        unknown = []
     if unknown:
         names = ", ".join(known) or "none (the notebook has no parameters cell)"
         raise BadRequest(
@@ -251,6 +369,38 @@ def plan_runs(
             f"The notebook's parameters: {names}.",
             reason="unknown_parameter",
         )
+    if requested and not found.checked:
+        warnings.append(
+            f"papermill cannot inspect a {found.language or 'non-Python'} notebook's "
+            f"parameters: {', '.join(repr(n) for n in requested)} "
+            "injected as given, unchecked."
+        )
+    for name in requested:
+        if name in found.unread:
+            warnings.append(
+                f"Parameter '{name}': papermill cannot read its line in the parameters cell "
+                f"({found.unread[name]!r}); the value is injected as given, unchecked."
+            )
+    return known, warnings
+
+
+def plan_runs(
+    declared: list[Parameter] | NotebookParameters,
+    requested: dict[str, Any],
+    search: dict[str, Any] | None,
+    max_runs: int,
+) -> Plan:
+    """Check ``requested`` against the notebook's ``declared`` parameters and expand it.
+
+    Each value is one value, ``{"values": [...]}`` (grid), ``{"range": {...}}`` or
+    ``{"choices": [...]}`` (random search; a range with a step also works in a grid).
+    Names papermill injects without having read them (see ``NotebookParameters``) go in
+    untyped, each with a warning in ``Plan.warnings``."""
+    if not isinstance(requested, dict):
+        raise BadRequest("parameters must be a JSON object.", reason="bad_parameters")
+    if not isinstance(declared, NotebookParameters):
+        declared = NotebookParameters(bool(declared), list(declared))
+    known, warnings = _accept(declared, requested)
     search = search or {}
     kind = search.get("kind", "grid")
     if kind not in ("grid", "random"):
@@ -295,7 +445,7 @@ def plan_runs(
             {k: {**fixed, **dict(zip(varying, values, strict=True))}[k] for k in order}
             for values in itertools.product(*axes)
         ]
-        return Plan(combos, "grid" if varying else "single")
+        return Plan(combos, "grid" if varying else "single", warnings)
 
     trials = search.get("trials")
     if not isinstance(trials, int) or isinstance(trials, bool) or trials < 1:
@@ -326,4 +476,4 @@ def plan_runs(
             draw[name] = coerce(known[name], value)
         merged = {**fixed, **draw}
         combos.append({k: merged[k] for k in requested})
-    return Plan(combos, "random")
+    return Plan(combos, "random", warnings)

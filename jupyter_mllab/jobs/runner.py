@@ -17,8 +17,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .engine import _language, _register_engine
-from .kernels import Cancelled, KernelSource, _connect, _flush_kernel, _setup_code
+from .engine import _register_engine
+from .kernels import Cancelled, KernelSource, _connect, _flush_kernel, _setup_code, is_ipykernel
+from .notebook_io import register_atomic_folder
+from .params import notebook_language
 from .recording import MlflowRecording
 from .usage import UsageSampler
 
@@ -100,6 +102,8 @@ class JobRunner:
 
         output.parent.mkdir(parents=True, exist_ok=True)
         _register_engine()
+        # The output route reads the notebook while papermill writes it: whole files only.
+        register_atomic_folder(str(output.parent.parent))
         nb = nbformat.reads(self.spec["notebook_content"], as_version=4)
         env = self._kernel_env(run_id)
         km, kc, warm = self._take_kernel(env)
@@ -162,10 +166,12 @@ class JobRunner:
 
         spec = self.spec
         kernel_name = spec["kernel"]
-        total = len(nb.cells) + (1 if spec["parameters"] else 0)
         sampler = self._sampler
 
-        def on_cell(done: int, index: int | None, source: str | None) -> None:
+        def on_cell(done: int, total: int, index: int | None, label: str | None) -> None:
+            """``total``: the cells of papermill's notebook (parameterized: an
+            injected-parameters cell replaced, not added); ``label``: the cell's
+            ``papermill_description``, else its source."""
             if index is None and sampler is not None:
                 sampler.mark()
             self._event(
@@ -173,7 +179,7 @@ class JobRunner:
                 cells_done=done,
                 cells_total=total,
                 current_cell=index,
-                current_source=(source or "")[:200] if index is not None else None,
+                current_source=(label or "")[:200] if index is not None else None,
             )
 
         log_file = open(spec["log_path"], "a", buffering=1, encoding="utf-8")  # noqa: SIM115
@@ -181,13 +187,14 @@ class JobRunner:
         try:
             return papermill.execute_notebook(
                 nb,
-                str(output),
+                str(output.absolute()),
                 parameters=spec["parameters"] or None,
                 engine_name="mllab",
                 kernel_name=kernel_name,
-                language=_language(nb, kernel_name),
+                language=notebook_language(nb, kernel_name),
                 progress_bar=False,
-                log_output=True,
+                # The run log has every output line; the server's log needs none.
+                log_output=False,
                 stdout_file=stream,
                 stderr_file=stream,
                 km=km,
@@ -201,9 +208,10 @@ class JobRunner:
     def _stop_kernel(self, km: Any, kc: Any) -> None:
         from jupyter_core.utils import run_sync
 
-        if self._kill_reason is None:
+        if self._kill_reason is None and is_ipykernel(km):
             # Metrics the notebook logged in its last half second are still in
-            # its buffer: flush them before the kernel is killed.
+            # its buffer: flush them before the kernel is killed (Python code: an
+            # IPython kernel's only).
             with contextlib.suppress(Exception):
                 run_sync(_flush_kernel)(kc)
         KernelSource.kill(km, kc)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._threads import run_sync
 from ..errors import BadRequest, Conflict, NotFound
-from .params import notebook_parameters
+from .params import inspect_parameters
 from .store import QUEUED, RUNNING, STATUSES, Job, JobStore
 from .submit import JobSubmitter, _text, notebook_kernel, read_notebook
 
@@ -62,12 +62,13 @@ class JobService:
 
         def work() -> dict[str, Any]:
             nb = read_notebook(full)
-            has_cell, params = notebook_parameters(nb)
+            found = inspect_parameters(nb)
             return {
                 "path": self.relative(root, str(full)),
                 "kernel": notebook_kernel(nb, None),
-                "has_parameters_cell": has_cell,
-                "parameters": [p.to_json() for p in params],
+                "has_parameters_cell": found.has_cell,
+                "parameters": [p.to_json() for p in found.parameters],
+                "warnings": found.warnings,
             }
 
         return await run_sync(work)
@@ -83,10 +84,12 @@ class JobService:
             max_sweep_runs=self.max_sweep_runs,
         )
         started = time.time()
-        job = await run_sync(submitter.submit, full, body, project=project)
+        warnings: list[str] = []
+        job = await run_sync(submitter.submit, full, body, project=project, warnings=warnings)
         self.scheduler.wake()
         created = job.created >= started
-        return await self.view(root, job.id), created
+        # What was accepted unchecked (papermill injects parameters it could not read).
+        return {**await self.view(root, job.id), "warnings": warnings}, created
 
     async def list(
         self,

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BadRequest, NotFound
-from .params import notebook_parameters, plan_runs
+from .params import inspect_parameters, plan_runs
 from .store import QUEUED, Job, JobStore, new_id
 from .tags import check_tags
 
@@ -55,15 +55,25 @@ class JobSubmitter:
         self.gpu_count = gpu_count
         self.max_sweep_runs = max_sweep_runs
 
-    def submit(self, notebook: Path, body: dict[str, Any], *, project: str) -> Job:
+    def submit(
+        self,
+        notebook: Path,
+        body: dict[str, Any],
+        *,
+        project: str,
+        warnings: list[str] | None = None,
+    ) -> Job:
+        """The job (a run, or a sweep with its runs) inserted; ``warnings`` (when given)
+        gets what was accepted unchecked (parameters papermill injects without reading)."""
         nb = read_notebook(notebook)
-        _, declared = notebook_parameters(nb)
+        kernel = notebook_kernel(nb, body.get("kernel") and _text(body["kernel"], "kernel", 100))
         requested = body.get("parameters") or {}
         search = body.get("search")
         if search is not None and not isinstance(search, dict):
             raise BadRequest("search must be an object.", reason="bad_search")
-        plan = plan_runs(declared, requested, search, self.max_sweep_runs)
-        kernel = notebook_kernel(nb, body.get("kernel") and _text(body["kernel"], "kernel", 100))
+        plan = plan_runs(inspect_parameters(nb, kernel), requested, search, self.max_sweep_runs)
+        if warnings is not None:
+            warnings.extend(plan.warnings)
         timeout = body.get("timeout")
         if timeout is not None and (
             not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0

@@ -23,7 +23,7 @@ import { mllabIcon } from './icons';
 import { jobOpener } from './panels/experiments';
 import { openCompareView, openRunsView } from './panels/runs';
 import { notebookName } from './panels/experiments/format';
-import { RunForm } from './panels/experiments/RunForm';
+import { RunForm, serverWarnings } from './panels/experiments/RunForm';
 import { ILabModel } from './tokens';
 
 export namespace ExperimentCommands {
@@ -175,6 +175,9 @@ export const experimentsPlugin: JupyterFrontEndPlugin<void> = {
         );
         if (!job) {
           return;
+        }
+        for (const warning of serverWarnings(job)) {
+          Notification.warning(warning, { autoClose: 8000 });
         }
         const runs = job.children?.length ?? 1;
         Notification.success(
