@@ -14,7 +14,9 @@ from . import __version__, paths
 from .datasets.archives import ArchiveLimits
 from .datasets.handlers import ROUTES as DATASET_ROUTES
 from .handlers import InfoHandler
+from .jobs.executors import EXECUTORS, Executor
 from .jobs.handlers import ROUTES as JOB_ROUTES
+from .jobs.scheduler import Scheduler
 from .lab import Lab, LabConfig
 from .monitor.handlers import ROUTES as MONITOR_ROUTES
 from .projects.handlers import ROUTES as PROJECT_ROUTES
@@ -123,6 +125,22 @@ class MLLabApp(ExtensionApp):
         config=True,
         help="The projects service (swappable for tests).",
     )
+    scheduler_class = Type(
+        default_value=Scheduler,
+        klass=Scheduler,
+        config=True,
+        help="The jobs queue: dispatch, GPUs, sweeps, recovery (swappable for tests).",
+    )
+    executor_class = Type(
+        klass=Executor,
+        config=True,
+        help="Where jobs execute (default: the class 'executor' names, LocalExecutor or "
+        "DaskExecutor); set, it wins over 'executor'. Tests swap in an in-memory one.",
+    )
+
+    @default("executor_class")
+    def _default_executor_class(self) -> type[Executor]:
+        return EXECUTORS[self.executor]
 
     @default("max_concurrent_runs")
     def _default_max_concurrent_runs(self) -> int:
@@ -177,7 +195,12 @@ class MLLabApp(ExtensionApp):
         os.environ[paths.HOME_ENV] = str(config.home)
         os.environ[paths.TRACKING_ENV] = config.tracking_uri
         os.environ[paths.ARTIFACTS_ENV] = str(config.artifact_root)
-        self.lab = Lab(config, self.project_service_class)
+        self.lab = Lab(
+            config,
+            project_service_class=self.project_service_class,
+            scheduler_class=self.scheduler_class,
+            executor_class=self.executor_class,
+        )
         self.settings["mllab"] = self.lab
         install_log_redaction(self.log)
         self.log.info(

@@ -53,7 +53,10 @@ class MLLabHandler(ExtensionHandlerMixin, APIHandler):
         return self.settings["mllab"]
 
     async def ready(self, tracking: bool = False) -> Lab:
-        """The lab, once set up; ``tracking``: once its MLflow store is ready too."""
+        """The lab, once set up; ``tracking``: once its MLflow store is ready too.
+
+        The one way a request waits for the lab: services do not wait themselves, so a
+        handler whose service reads or writes MLflow passes ``tracking=True``."""
         if tracking:
             await self.lab.tracking_ready()
         else:

@@ -16,6 +16,7 @@ from ._procs import child_options, kill_group
 from ._threads import run_sync
 from .datasets.archives import ArchiveLimits
 from .datasets.service import DatasetService
+from .jobs.executors import EXECUTORS, Executor
 from .jobs.scheduler import Scheduler
 from .jobs.service import JobService
 from .jobs.store import JobStore
@@ -68,30 +69,59 @@ class LabConfig:
 
 
 class Lab:
+    """Builds each service with exactly what it uses; the only module (with app.py and the
+    handlers' base.py) that knows them all."""
+
     def __init__(
-        self, config: LabConfig, project_service_class: type[ProjectService] = ProjectService
+        self,
+        config: LabConfig,
+        project_service_class: type[ProjectService] = ProjectService,
+        scheduler_class: type[Scheduler] = Scheduler,
+        executor_class: type[Executor] | None = None,
     ):
         self.config = config
+        self.gpu: dict[str, Any] | None = None
         self.experiments = ExperimentLink(config.tracking_uri, config.artifact_root)
-        self.runs = RunsService(self)
         self.tensorboard = TensorBoardManager(
             config.home, config.tracking_uri, max_running=config.max_tensorboards
         )
         store = ProjectStore(config.home)
         self.projects = project_service_class(store, self.experiments)
+        self.runs = RunsService(
+            config.tracking_uri, self.experiments, store, mlflow_ui_url=config.mlflow_ui_url
+        )
         self.datasets = DatasetService(store, config.max_upload_size, config.archive_limits)
         self.projects.register_counter("datasets", self.datasets.store.count)
         self.projects.register_cleanup(self.datasets.store.forget_project)
         self.job_store = JobStore(config.home)
-        self.scheduler = Scheduler(self, self.job_store)
-        self.jobs = JobService(self, self.job_store, self.scheduler, config.max_sweep_runs)
+        self.scheduler = scheduler_class(
+            self.job_store,
+            executor_class or EXECUTORS[config.executor],
+            self.experiments,
+            store,
+            home=config.home,
+            tracking_uri=config.tracking_uri,
+            artifact_root=config.artifact_root,
+            slots=config.max_concurrent_runs,
+            dask_scheduler_address=config.dask_scheduler_address,
+            gpu_count=self.gpu_count,
+            ready=self.ready,
+            tracking_ready=self.tracking_ready,
+        )
+        self.jobs = JobService(
+            self.job_store,
+            self.scheduler,
+            store,
+            self.runs.table,
+            gpu_count=self.gpu_count,
+            max_sweep_runs=config.max_sweep_runs,
+        )
         self.projects.register_before_delete(
             lambda p, force: self.jobs.end_project_jobs(p.name, force=force)
         )
         self.projects.register_cleanup(lambda p: self.job_store.forget_project(p.name))
         self.projects.register_rename(self.job_store.rename_project)
         self.monitor = Sampler(config.home, config.monitor_interval or 1.0)
-        self.gpu: dict[str, Any] | None = None
         self.tracking_error: list[str] = []
         self._startup: asyncio.Future[None] | None = None
         self._tracking_proc: asyncio.subprocess.Process | None = None
@@ -197,6 +227,10 @@ class Lab:
         proc = self._tracking_proc
         if proc is not None and proc.returncode is None:
             kill_group(proc.pid)
+
+    def gpu_count(self) -> int:
+        """GPUs this machine has (0 until the set-up has looked)."""
+        return int((self.gpu or {}).get("count") or 0)
 
     @property
     def is_ready(self) -> bool:

@@ -71,13 +71,36 @@ def mllab_home(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def jp_server_config(mllab_home: Path) -> dict[str, Any]:
-    return {
+def mllab_config() -> dict[str, Any]:
+    """MLLabApp traits a test needs beyond the defaults below: override this fixture in a
+    test module or class (it may use other fixtures, e.g. a cluster's address)."""
+    return {}
+
+
+@pytest.fixture
+def jupyter_config() -> dict[str, Any]:
+    """Other sections of the server's config (``ServerApp``, ``ContentsManager``, ...) a
+    test needs, merged over the defaults section by section: override it like
+    ``mllab_config``."""
+    return {}
+
+
+@pytest.fixture
+def jp_server_config(
+    mllab_home: Path, mllab_config: dict[str, Any], jupyter_config: dict[str, Any]
+) -> dict[str, Any]:
+    """The one server config of the handler tests: edit the defaults here, and override
+    ``mllab_config`` / ``jupyter_config`` (never this fixture) where a test needs more."""
+    config: dict[str, Any] = {
         "ServerApp": {"jpserver_extensions": {"jupyter_mllab": True}},
         # The default prepares MLflow in a child process (tests/test_info.py covers it);
         # tests share this process's imported mlflow instead, which is much quicker.
         "MLLabApp": {"home": str(mllab_home), "tracking_setup": "thread"},
     }
+    for section, values in jupyter_config.items():
+        config[section] = {**config.get(section, {}), **values}
+    config["MLLabApp"] = {**config["MLLabApp"], **mllab_config}
+    return config
 
 
 @pytest.fixture

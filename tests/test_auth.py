@@ -78,14 +78,8 @@ class DenyMLLab(Authorizer):
 
 class TestAuthorization:
     @pytest.fixture
-    def jp_server_config(self, mllab_home: Path) -> dict[str, Any]:
-        return {
-            "ServerApp": {
-                "jpserver_extensions": {"jupyter_mllab": True},
-                "authorizer_class": DenyMLLab,
-            },
-            "MLLabApp": {"home": str(mllab_home)},
-        }
+    def jupyter_config(self) -> dict[str, Any]:
+        return _with_authorizer(DenyMLLab)
 
     @pytest.mark.parametrize(("method", "path"), ENDPOINTS)
     async def test_auth_every_route_asks_the_authorizer_for_mllab(
@@ -151,14 +145,8 @@ class RecordingAuthorizer(Authorizer):
         return True
 
 
-def _with_authorizer(home: Path, authorizer: type[Authorizer]) -> dict[str, Any]:
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"jupyter_mllab": True},
-            "authorizer_class": authorizer,
-        },
-        "MLLabApp": {"home": str(home), "tracking_setup": "thread"},
-    }
+def _with_authorizer(authorizer: type[Authorizer]) -> dict[str, Any]:
+    return {"ServerApp": {"authorizer_class": authorizer}}
 
 
 def _server_files(root: Path) -> None:
@@ -172,8 +160,8 @@ class TestJupyterResources:
     """Running code needs ``execute`` on kernels; reading a server file ``read`` on contents."""
 
     @pytest.fixture
-    def jp_server_config(self, mllab_home: Path) -> dict[str, Any]:
-        return _with_authorizer(mllab_home, OnlyMLLab)
+    def jupyter_config(self) -> dict[str, Any]:
+        return _with_authorizer(OnlyMLLab)
 
     async def test_auth_routes_that_touch_kernels_or_contents_ask_for_them(
         self, api: Any, jp_root_dir: Path, mllab_home: Path
@@ -197,9 +185,9 @@ class TestJupyterResources:
 
 class TestJupyterResourcesAllowed:
     @pytest.fixture
-    def jp_server_config(self, mllab_home: Path) -> dict[str, Any]:
+    def jupyter_config(self) -> dict[str, Any]:
         RecordingAuthorizer.asked = []
-        return _with_authorizer(mllab_home, RecordingAuthorizer)
+        return _with_authorizer(RecordingAuthorizer)
 
     async def test_auth_with_every_resource_allowed_they_work(
         self, api: Any, jp_root_dir: Path

@@ -211,11 +211,8 @@ async def test_resume_after_an_interrupted_chunk(api: Any, jp_fetch: Any) -> Non
 
 class TestLimits:
     @pytest.fixture
-    def jp_server_config(self, mllab_home: Path) -> dict[str, Any]:
-        return {
-            "ServerApp": {"jpserver_extensions": {"jupyter_mllab": True}},
-            "MLLabApp": {"home": str(mllab_home), "max_upload_size": 1000},
-        }
+    def mllab_config(self) -> dict[str, Any]:
+        return {"max_upload_size": 1000}
 
     async def test_too_large_gets_413(self, api: Any, upload: Any) -> None:
         status, error = await upload("big", {"big.bin": b"x" * 1001})

@@ -29,11 +29,8 @@ async def test_info(api: Any, mllab_home: Path) -> None:
 
 class TestChildProcessSetup:
     @pytest.fixture
-    def jp_server_config(self, mllab_home: Path) -> dict[str, Any]:
-        return {
-            "ServerApp": {"jpserver_extensions": {"jupyter_mllab": True}},
-            "MLLabApp": {"home": str(mllab_home), "tracking_setup": "process"},
-        }
+    def mllab_config(self) -> dict[str, Any]:
+        return {"tracking_setup": "process"}  # what a real server does: a child process
 
     async def test_info_answers_at_once_while_setting_up(self, api: Any, mllab_home: Path) -> None:
         status, info = await api("GET", "info")
@@ -55,15 +52,13 @@ async def test_server_exports_the_home_for_kernels(api: Any, mllab_home: Path) -
 
 class TestConfiguredServer:
     @pytest.fixture
-    def jp_server_config(self, tmp_path: Path) -> dict[str, Any]:
+    def mllab_config(self, tmp_path: Path) -> dict[str, Any]:
         return {
-            "ServerApp": {"jpserver_extensions": {"jupyter_mllab": True}},
-            "MLLabApp": {
-                "home": str(tmp_path / "elsewhere"),
-                "max_concurrent_runs": 3,
-                "executor": "dask",
-                "dask_scheduler_address": "tcp://127.0.0.1:8786",
-            },
+            "home": str(tmp_path / "elsewhere"),
+            "max_concurrent_runs": 3,
+            "executor": "dask",
+            "dask_scheduler_address": "tcp://127.0.0.1:8786",
+            "tracking_setup": "process",  # as before: this test reads only the traits
         }
 
     async def test_configuration_traits(self, api: Any, tmp_path: Path) -> None:

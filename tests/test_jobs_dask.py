@@ -25,16 +25,11 @@ def cluster() -> Iterator[Any]:
 
 
 @pytest.fixture
-def jp_server_config(mllab_home: Path, cluster: Any) -> dict[str, Any]:
+def mllab_config(cluster: Any) -> dict[str, Any]:
     return {
-        "ServerApp": {"jpserver_extensions": {"jupyter_mllab": True}},
-        "MLLabApp": {
-            "home": str(mllab_home),
-            "tracking_setup": "thread",
-            "executor": "dask",
-            "dask_scheduler_address": cluster.scheduler_address,
-            "max_concurrent_runs": 2,
-        },
+        "executor": "dask",
+        "dask_scheduler_address": cluster.scheduler_address,
+        "max_concurrent_runs": 2,
     }
 
 

@@ -18,16 +18,8 @@ from mlflow.tracking import MlflowClient
 
 
 @pytest.fixture
-def jp_server_config(mllab_home: Path) -> dict[str, Any]:
-    return {
-        "ServerApp": {"jpserver_extensions": {"jupyter_mllab": True}},
-        "MLLabApp": {
-            "home": str(mllab_home),
-            "tracking_setup": "thread",
-            "max_concurrent_runs": 2,
-            "max_sweep_runs": 12,
-        },
-    }
+def mllab_config() -> dict[str, Any]:
+    return {"max_concurrent_runs": 2, "max_sweep_runs": 12}
 
 
 def mlflow_client(home: Path) -> MlflowClient:

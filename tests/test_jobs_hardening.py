@@ -21,16 +21,8 @@ NAN, INF = math.nan, math.inf
 
 
 @pytest.fixture
-def jp_server_config(mllab_home: Path) -> dict[str, Any]:
-    return {
-        "ServerApp": {"jpserver_extensions": {"jupyter_mllab": True}},
-        "MLLabApp": {
-            "home": str(mllab_home),
-            "tracking_setup": "thread",
-            "max_concurrent_runs": 1,
-            "max_queued_jobs": 3,
-        },
-    }
+def mllab_config() -> dict[str, Any]:
+    return {"max_concurrent_runs": 1, "max_queued_jobs": 3}
 
 
 def lab_of(jp_serverapp: Any) -> Any:

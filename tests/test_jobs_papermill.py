@@ -23,12 +23,9 @@ from jupyter_mllab.jobs.params import inspect_parameters, plan_runs
 
 
 @pytest.fixture
-def jp_server_config(mllab_home: Path) -> dict[str, Any]:
-    return {
-        "ServerApp": {"jpserver_extensions": {"jupyter_mllab": True}},
-        # one worker: a second run takes the kernel the first one's worker prepared
-        "MLLabApp": {"home": str(mllab_home), "tracking_setup": "thread", "max_concurrent_runs": 1},
-    }
+def mllab_config() -> dict[str, Any]:
+    # one worker: a second run takes the kernel the first one's worker prepared
+    return {"max_concurrent_runs": 1}
 
 
 def bash_notebook(path: Path, params: str, *cells: str) -> Path:

@@ -172,15 +172,8 @@ def test_tracking_setup_child_hides_the_uri_and_dies_with_a_killed_server(
 
 class TestHugeMessage:
     @pytest.fixture
-    def jp_server_config(self, mllab_home: Path) -> dict[str, Any]:
-        return {
-            "ServerApp": {"jpserver_extensions": {"jupyter_mllab": True}},
-            "MLLabApp": {
-                "home": str(mllab_home),
-                "tracking_setup": "thread",
-                "max_concurrent_runs": 1,
-            },
-        }
+    def mllab_config(self) -> dict[str, Any]:
+        return {"max_concurrent_runs": 1}
 
     async def test_huge_error_fails_the_job_and_frees_its_slot(
         self, api: Any, jp_root_dir: Path
@@ -211,7 +204,7 @@ class TestRecoveryChecksIdentity:
         proc.wait()
 
     @pytest.fixture
-    def jp_server_config(self, mllab_home: Path, jp_root_dir: Path, stranger: Any) -> Any:
+    def mllab_config(self, mllab_home: Path, jp_root_dir: Path, stranger: Any) -> Any:
         # A job the last server left RUNNING, whose kernel pid now belongs to an
         # unrelated process group (pid reuse after a reboot).
         store = JobStore(mllab_home)
@@ -239,10 +232,7 @@ class TestRecoveryChecksIdentity:
                 )
             ]
         )
-        return {
-            "ServerApp": {"jpserver_extensions": {"jupyter_mllab": True}},
-            "MLLabApp": {"home": str(mllab_home), "tracking_setup": "thread"},
-        }
+        return {}
 
     async def test_recovery_spares_an_unrelated_process(self, api: Any, stranger: Any) -> None:
         job = await wait_for(api, "5ca1ab1e0001", statuses=("COMPLETED", "FAILED"), timeout=120)

@@ -69,17 +69,10 @@ def test_log_filter_redacts_message_and_traceback() -> None:
 
 class TestDeadRemoteStore:
     @pytest.fixture
-    def jp_server_config(self, mllab_home: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    def mllab_config(self, monkeypatch: pytest.MonkeyPatch) -> Any:
         monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
         monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
-        return {
-            "ServerApp": {"jpserver_extensions": {"jupyter_mllab": True}},
-            "MLLabApp": {
-                "home": str(mllab_home),
-                "tracking_uri": DEAD_STORE,
-                "tracking_setup": "thread",
-            },
-        }
+        return {"tracking_uri": DEAD_STORE}
 
     async def test_no_secret_in_info_errors_or_logs(
         self, api: Any, caplog: pytest.LogCaptureFixture
@@ -102,15 +95,8 @@ class TestDeadRemoteStore:
 
 class TestMlflowUiLink:
     @pytest.fixture
-    def jp_server_config(self, mllab_home: Path) -> Any:
-        return {
-            "ServerApp": {"jpserver_extensions": {"jupyter_mllab": True}},
-            "MLLabApp": {
-                "home": str(mllab_home),
-                "tracking_setup": "thread",
-                "mlflow_ui_url": f"https://me:{SECRET}@mlflow.example/?token={SECRET}",
-            },
-        }
+    def mllab_config(self) -> Any:
+        return {"mlflow_ui_url": f"https://me:{SECRET}@mlflow.example/?token={SECRET}"}
 
     async def test_links_and_info_have_no_credentials(self, api: Any) -> None:
         code, page = await api("GET", "runs")

@@ -64,15 +64,8 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def jp_server_config(mllab_home: Path, mlflow_server: str) -> dict[str, Any]:
-    return {
-        "ServerApp": {"jpserver_extensions": {"jupyter_mllab": True}},
-        "MLLabApp": {
-            "home": str(mllab_home),
-            "tracking_uri": mlflow_server,
-            "tracking_setup": "thread",
-        },
-    }
+def mllab_config(mlflow_server: str) -> dict[str, Any]:
+    return {"tracking_uri": mlflow_server}
 
 
 async def test_runs_table_on_a_remote_server(api: Any, mlflow_server: str) -> None:

@@ -10,13 +10,12 @@ import pytest
 from jobs_helpers import simple_notebook
 
 
-def _config(root: Path, allow_hidden: bool) -> dict[str, Any]:
-    return {
-        "ServerApp": {"jpserver_extensions": {"jupyter_mllab": True}},
-        "ContentsManager": {"allow_hidden": allow_hidden},
-        # the default place: <root>/.mllab
-        "MLLabApp": {"home": str(root / ".mllab"), "tracking_setup": "thread"},
-    }
+class LabHomeInRoot:
+    """The lab's home where it is by default: <root>/.mllab."""
+
+    @pytest.fixture
+    def mllab_config(self, jp_root_dir: Path) -> dict[str, Any]:
+        return {"home": str(jp_root_dir / ".mllab")}
 
 
 def _secrets(root: Path) -> None:
@@ -34,10 +33,10 @@ async def _stored_versions(api: Any) -> list[Any]:
     return listing["datasets"]
 
 
-class TestHidden:
+class TestHidden(LabHomeInRoot):
     @pytest.fixture
-    def jp_server_config(self, jp_root_dir: Path) -> dict[str, Any]:
-        return _config(jp_root_dir, allow_hidden=False)
+    def jupyter_config(self) -> dict[str, Any]:
+        return {"ContentsManager": {"allow_hidden": False}}
 
     async def test_hidden_files_and_the_lab_home_are_not_imported(
         self, api: Any, jp_root_dir: Path
@@ -78,10 +77,10 @@ class TestHidden:
         assert code == 200, params
 
 
-class TestHiddenAllowed:
+class TestHiddenAllowed(LabHomeInRoot):
     @pytest.fixture
-    def jp_server_config(self, jp_root_dir: Path) -> dict[str, Any]:
-        return _config(jp_root_dir, allow_hidden=True)
+    def jupyter_config(self) -> dict[str, Any]:
+        return {"ContentsManager": {"allow_hidden": True}}
 
     async def test_the_lab_home_is_refused_even_when_hidden_files_are_allowed(
         self, api: Any, jp_root_dir: Path

@@ -70,8 +70,7 @@ def create_project(name: str, description: str = "") -> dict[str, Any]:
     store = _store()
     project = store.create(name, description)
     link = ExperimentLink(tracking_uri(), paths.default_artifact_root(home()))
-    project = store.set_experiment(project, link.ensure(project))
-    return project.to_json()
+    return link.attach(store, project).to_json()
 
 
 def tracking_uri() -> str:

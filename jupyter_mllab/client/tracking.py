@@ -204,12 +204,8 @@ def _experiment_id(project: str) -> str:
     store = ProjectStore(home())
     if project == DEFAULT_PROJECT:  # a home no lab server has opened yet
         store.ensure(DEFAULT_PROJECT)
-    record = store.get(project)
     link = ExperimentLink(tracking_uri(), paths.default_artifact_root(home()))
-    experiment_id = link.ensure(record)
-    if experiment_id != record.experiment_id:
-        store.set_experiment(record, experiment_id)
-    return experiment_id
+    return link.experiment_for(store, project)
 
 
 @contextlib.contextmanager

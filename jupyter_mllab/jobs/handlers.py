@@ -19,8 +19,8 @@ class JobsBase(MLLabHandler):
     def root(self) -> Path:
         return Path(self.settings.get("server_root_dir") or self.serverapp.root_dir)
 
-    async def jobs(self) -> JobService:
-        lab = await self.ready()
+    async def jobs(self, tracking: bool = False) -> JobService:
+        lab = await self.ready(tracking=tracking)
         return lab.jobs
 
     def int_arg(self, name: str, default: int) -> int:
@@ -131,7 +131,7 @@ class JobMetricsHandler(JobsBase):
         most = self.int_arg("max_points", 1000)
         if not 2 <= most <= 10_000:
             raise BadRequest("'max_points' must be from 2 to 10000.", reason="bad_argument")
-        jobs = await self.jobs()
+        jobs = await self.jobs(tracking=True)
         self.reply(await jobs.metrics(job_id, most))
 
 

@@ -1,6 +1,10 @@
 """The queue: hands QUEUED jobs to the executor, first in first out, at most
 ``max_concurrent_runs`` at once, GPUs through ``CUDA_VISIBLE_DEVICES``; turns the runner's
-events into job state; recovers after a restart."""
+events into job state; recovers after a restart.
+
+Built with what it uses (the job store, an executor class, the experiment link and the
+project store, the lab's paths, the GPU count and two readiness awaitables), so that a
+test builds one with an in-memory executor and no server (tests/test_scheduler.py)."""
 
 from __future__ import annotations
 
@@ -9,18 +13,20 @@ import contextlib
 import logging
 import os
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._procs import kill_group
 from .._threads import run_sync
-from .executors import EXECUTORS, Executor
+from .executors import Executor
 from .recording import mlflow_status
 from .store import CANCELLED, COMPLETED, FAILED, QUEUED, RUNNING, Job, JobStore
 
 if TYPE_CHECKING:
-    from ..lab import Lab
+    from ..projects.store import ProjectStore
+    from ..tracking.experiments import ExperimentLink
 
 log = logging.getLogger(__name__)
 POLL = 1.0  # seconds between looks at the table (kernels may submit by writing rows)
@@ -42,14 +48,43 @@ class Live:
     gpus: list[int] = field(default_factory=list)
 
 
+async def _at_once() -> None:
+    """Readiness that needs no waiting (the default: nothing to set up first)."""
+
+
 class Scheduler:
-    def __init__(self, lab: Lab, store: JobStore):
-        self.lab = lab
+    """``ready`` is awaited before recovery and the first dispatch (the lab's database);
+    ``tracking_ready`` before each dispatch that has work (MLflow's store). ``gpu_count``
+    is a callable: the lab learns it during its set-up, after this is built."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        executor_class: type[Executor],
+        experiments: ExperimentLink,
+        projects: ProjectStore,
+        *,
+        home: Path,
+        tracking_uri: str,
+        artifact_root: Path,
+        slots: int,
+        dask_scheduler_address: str = "",
+        gpu_count: Callable[[], int] = lambda: 0,
+        ready: Callable[[], Awaitable[None]] = _at_once,
+        tracking_ready: Callable[[], Awaitable[None]] = _at_once,
+    ):
         self.store = store
-        config = lab.config
-        self.slots = config.max_concurrent_runs
-        self.executor: Executor = EXECUTORS[config.executor](
-            config.home, self.slots, self.on_event, config.dask_scheduler_address
+        self.experiments = experiments
+        self.projects = projects
+        self.home = home
+        self.tracking_uri = tracking_uri
+        self.artifact_root = artifact_root
+        self.slots = slots
+        self.gpu_count = gpu_count
+        self.ready = ready
+        self.tracking_ready = tracking_ready
+        self.executor: Executor = executor_class(
+            home, self.slots, self.on_event, dask_scheduler_address
         )
         self.live: dict[str, Live] = {}
         self.running: set[str] = set()
@@ -91,7 +126,7 @@ class Scheduler:
             self.executor.kill_all()
 
     async def _loop(self) -> None:
-        await self.lab.ready()
+        await self.ready()
         await run_sync(self.recover)
         while not self._stopping:
             try:
@@ -117,7 +152,9 @@ class Scheduler:
                 kill_group(job.kernel_pid)
             if job.mlflow_run_id:
                 with contextlib.suppress(Exception):
-                    self.lab.experiments.client.set_terminated(job.mlflow_run_id, "KILLED")
+                    self.experiments.client.set_terminated(
+                        job.mlflow_run_id, mlflow_status(CANCELLED)
+                    )
             self.store.update(
                 job.id,
                 status=QUEUED,
@@ -142,7 +179,7 @@ class Scheduler:
             if proc.create_time() > psutil.Process().create_time():
                 return False
             cmdline = proc.cmdline()
-            if "jupyter_mllab.jobs.worker" in cmdline and str(self.lab.config.home) in cmdline:
+            if "jupyter_mllab.jobs.worker" in cmdline and str(self.home) in cmdline:
                 return True
             return proc.environ().get("MLLAB_JOB_ID") == job.id
         except (psutil.Error, OSError):
@@ -156,7 +193,7 @@ class Scheduler:
             queued = await run_sync(self.store.queued)
             if not queued:
                 return
-            await self.lab.tracking_ready()
+            await self.tracking_ready()
             free_gpus = self._free_gpus()
             for job in queued:
                 if len(self.running) >= self.slots:
@@ -199,25 +236,21 @@ class Scheduler:
                     )
 
     def _free_gpus(self) -> list[int]:
-        count = int((self.lab.gpu or {}).get("count") or 0)
+        count = self.gpu_count()
         used = {g for live in self.live.values() for g in live.gpus}
         return [i for i in range(count) if i not in used]
 
     def _spec(self, job: Job, gpus: list[int]) -> dict[str, Any]:
         """Everything a runner needs, read here so that it needs nothing of the server."""
-        config = self.lab.config
-        project = self.lab.projects.store.get(job.project)
-        experiment_id = self.lab.experiments.ensure(project)
-        if experiment_id != project.experiment_id:
-            self.lab.projects.store.set_experiment(project, experiment_id)
+        experiment_id = self.experiments.experiment_for(self.projects, job.project)
         parent_run = self._parent_run(job, experiment_id) if job.parent_id else None
         notebook = Path(job.notebook)
         job_dir = self.store.job_dir(job.id)
         job_dir.mkdir(parents=True, exist_ok=True)
         env = {
-            "MLLAB_HOME": str(config.home),
-            "MLFLOW_TRACKING_URI": config.tracking_uri,
-            "MLLAB_ARTIFACT_ROOT": str(config.artifact_root),
+            "MLLAB_HOME": str(self.home),
+            "MLFLOW_TRACKING_URI": self.tracking_uri,
+            "MLLAB_ARTIFACT_ROOT": str(self.artifact_root),
             "MLLAB_PROJECT": job.project,
             "MLLAB_JOB_ID": job.id,
         }
@@ -238,7 +271,7 @@ class Scheduler:
             "cwd": str(notebook.parent),
             "env": env,
             "cuda_visible_devices": ",".join(map(str, gpus)) if job.gpus else None,
-            "tracking_uri": config.tracking_uri,
+            "tracking_uri": self.tracking_uri,
             "experiment_id": experiment_id,
             "run_name": f"{notebook.stem}" + (f" ({label})" if label else ""),
             "output_path": str(job_dir / "output.ipynb"),
@@ -252,7 +285,7 @@ class Scheduler:
             return self._parent_runs[job.parent_id]
         parent = self.store.get(job.parent_id)
         if not parent.mlflow_run_id:
-            client = self.lab.experiments.client
+            client = self.experiments.client
             run = client.create_run(
                 experiment_id,
                 run_name=f"{Path(parent.notebook).stem} sweep",
@@ -288,7 +321,7 @@ class Scheduler:
             parent = self.store.get(parent_id)
             if parent.mlflow_run_id:
                 with contextlib.suppress(Exception):
-                    self.lab.experiments.client.set_terminated(
+                    self.experiments.client.set_terminated(
                         parent.mlflow_run_id, mlflow_status(status)
                     )
             self._parent_runs.pop(parent_id, None)

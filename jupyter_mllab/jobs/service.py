@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,17 +20,34 @@ from .store import QUEUED, RUNNING, STATUSES, Job, JobStore
 from .submit import JobSubmitter, _text, notebook_kernel, read_notebook
 
 if TYPE_CHECKING:
-    from ..lab import Lab
+    from ..projects.store import ProjectStore
+    from ..tracking.table import RunsTable
     from .scheduler import Scheduler
 
 MAX_LOG_CHUNK = 1 << 20
 
 
 class JobService:
-    def __init__(self, lab: Lab, store: JobStore, scheduler: Scheduler, max_sweep_runs: int):
-        self.lab = lab
+    """Needs the job store, the scheduler (live state, wake-ups, cancels), the projects
+    (which exist, which is current), the runs table (metric histories) and the GPU count
+    (known once the lab is set up: hence a callable). ``metrics`` reads MLflow: its
+    handler waits for the tracking store first."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        scheduler: Scheduler,
+        projects: ProjectStore,
+        runs_table: RunsTable,
+        *,
+        gpu_count: Callable[[], int] = lambda: 0,
+        max_sweep_runs: int = 1000,
+    ):
         self.store = store
         self.scheduler = scheduler
+        self.projects = projects
+        self.runs_table = runs_table
+        self.gpu_count = gpu_count
         self.max_sweep_runs = max_sweep_runs
 
     # -- paths ------------------------------------------------------------------------------
@@ -76,11 +94,11 @@ class JobService:
     async def submit(self, root: Path, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         """``(job view, created)``; an idempotency key seen before gives the first job."""
         full = self.resolve_notebook(root, body.get("notebook"))
-        project = body.get("project") or await run_sync(self.lab.projects.store.get_current)
-        await run_sync(self.lab.projects.store.get, project)  # 404 for an unknown project
+        project = body.get("project") or await run_sync(self.projects.get_current)
+        await run_sync(self.projects.get, project)  # 404 for an unknown project
         submitter = JobSubmitter(
             self.store,
-            gpu_count=int((self.lab.gpu or {}).get("count") or 0),
+            gpu_count=self.gpu_count(),
             max_sweep_runs=self.max_sweep_runs,
         )
         started = time.time()
@@ -285,7 +303,7 @@ class JobService:
             if not job.mlflow_run_id:
                 return {"metrics": {}}
             run_id = job.mlflow_run_id
-            histories = self.lab.runs.table.histories([run_id], max_points)
+            histories = self.runs_table.histories([run_id], max_points)
             return {
                 "metrics": {
                     name: [{"step": s, "value": v, "timestamp": t} for s, v, t in series[run_id]]
@@ -294,5 +312,4 @@ class JobService:
                 }
             }
 
-        await self.lab.tracking_ready()
         return await run_sync(work)

@@ -59,13 +59,10 @@ class ProjectService:
     def _link(self, project: Project) -> Project:
         """Make sure the project has its MLflow experiment; an unreachable store is not fatal."""
         try:
-            experiment_id = self.experiments.ensure(project)
+            return self.experiments.attach(self.store, project)
         except Exception:
             log.exception("Could not create the MLflow experiment of project %r", project.name)
             return project
-        if experiment_id != project.experiment_id:
-            project = self.store.set_experiment(project, experiment_id)
-        return project
 
     # -- views -----------------------------------------------------------------------------
     def _counts(self, project: Project) -> dict[str, int]:

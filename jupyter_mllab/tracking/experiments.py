@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
-    from ..projects.store import Project
+    from ..projects.store import Project, ProjectStore
 
 EXPERIMENT_PREFIX = "mllab/"
 PROJECT_TAG = "mllab.project_id"
@@ -79,6 +79,18 @@ class ExperimentLink:
                 if exp is not None and exp.lifecycle_stage == "active":
                     return str(exp.experiment_id)
                 raise
+
+    def attach(self, store: ProjectStore, project: Project) -> Project:
+        """The project with its experiment: made (or renamed to match) when needed, and its
+        id recorded in the store. Every side (server, scheduler, kernel) links through here."""
+        experiment_id = self.ensure(project)
+        if experiment_id != project.experiment_id:
+            project = store.set_experiment(project, experiment_id)
+        return project
+
+    def experiment_for(self, store: ProjectStore, project_name: str) -> str:
+        """The MLflow experiment id of the project named ``project_name`` (404 if unknown)."""
+        return str(self.attach(store, store.get(project_name)).experiment_id)
 
     def _ensure(self, project: Project) -> str:
         client = self.client

@@ -35,7 +35,7 @@ class RunsHandler(RunsBase):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        lab = await self.ready()
+        lab = await self.ready(tracking=True)
         project = self.get_query_argument("project", "") or "default"
         if self.get_query_argument("format", "json") == "csv":
             lines = await lab.runs.csv(project, **self.query())
@@ -61,7 +61,7 @@ class RunsCompareHandler(RunsBase):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        lab = await self.ready()
+        lab = await self.ready(tracking=True)
         ids = [i for i in self.get_query_argument("ids", "").split(",") if i]
         bad = [i for i in ids if not RUN_ID.match(i)]
         if bad or not ids:

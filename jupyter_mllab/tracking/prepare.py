@@ -24,11 +24,8 @@ def prepare(home: Path, tracking_uri: str, artifact_root: Path) -> str:
     link = ExperimentLink(tracking_uri, artifact_root)
     link.prepare_store()
     store = ProjectStore(home)
-    project = store.ensure(DEFAULT_PROJECT)
-    experiment_id = link.ensure(project)
-    if experiment_id != project.experiment_id:
-        store.set_experiment(project, experiment_id)
-    return experiment_id
+    store.ensure(DEFAULT_PROJECT)
+    return link.experiment_for(store, DEFAULT_PROJECT)
 
 
 def main() -> None:
