@@ -6,6 +6,7 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 from tornado.escape import url_escape
 
+from ..api import Op, Query
 from ..base import MLLabHandler
 from ..errors import BadRequest
 
@@ -13,6 +14,15 @@ NAME = r"(?P<name>[^/]+)"
 
 
 class ProjectsHandler(MLLabHandler):
+    api = {
+        "GET": Op("Every project, and the current one", responses={200: "projects.ProjectList"}),
+        "POST": Op(
+            "Create a project",
+            body="projects.ProjectCreate",
+            responses={201: "projects.Project"},
+        ),
+    }
+
     @web.authenticated
     @authorized
     async def get(self) -> None:
@@ -34,6 +44,20 @@ class ProjectsHandler(MLLabHandler):
 
 
 class ProjectHandler(MLLabHandler):
+    api = {
+        "GET": Op("One project", responses={200: "projects.Project"}),
+        "PATCH": Op(
+            "Rename a project or change its description",
+            body="projects.ProjectUpdate",
+            responses={200: "projects.Project"},
+        ),
+        "DELETE": Op(
+            "Delete a project (with force: and everything in it)",
+            responses={204: None},
+            query=(Query("force", "boolean"),),
+        ),
+    }
+
     @web.authenticated
     @authorized
     async def get(self, name: str) -> None:
@@ -69,6 +93,15 @@ class ProjectHandler(MLLabHandler):
 
 
 class CurrentProjectHandler(MLLabHandler):
+    api = {
+        "GET": Op("The current project", responses={200: "projects.CurrentProject"}),
+        "PUT": Op(
+            "Make a project the current one",
+            body="projects.CurrentProjectSet",
+            responses={200: "projects.CurrentProject"},
+        ),
+    }
+
     @web.authenticated
     @authorized
     async def get(self) -> None:
