@@ -52,6 +52,7 @@ class GpuInfo(Response):
     available: bool
     count: int
     names: list[str]
+    error: str | None = None  # why there is none (no NVML, no driver)
 
 
 class ArchiveLimitsInfo(Response):

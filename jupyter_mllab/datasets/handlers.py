@@ -60,7 +60,7 @@ class DatasetsHandler(MLLabHandler):
     @authorized
     async def post(self, project: str) -> None:
         """A new version from a file or folder of the Jupyter root: {"path", "name"?, ...}."""
-        body = self.json_body()
+        body = self.body().model_dump()
         lab = await self.ready()
         root = Path(self.serverapp.root_dir) if self.serverapp else Path.cwd()
         allow_hidden = bool(getattr(self.contents_manager, "allow_hidden", False))
@@ -270,7 +270,7 @@ class UploadsHandler(MLLabHandler):
     @web.authenticated
     @authorized
     async def post(self, project: str) -> None:
-        body = self.json_body()
+        body = self.body().model_dump(exclude_none=True)
         lab = await self.ready()
         session = await lab.datasets.begin_upload(project, body, _author(self))
         self.set_header(
@@ -312,7 +312,7 @@ class CommitHandler(MLLabHandler):
     @web.authenticated
     @authorized
     async def post(self, project: str, upload: str) -> None:
-        body = self.json_body()
+        body = self.body().model_dump()
         lab = await self.ready()
         version = await lab.datasets.commit_upload(project, upload, body)
         self.reply(version, status=201)

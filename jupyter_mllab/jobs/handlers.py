@@ -96,10 +96,10 @@ class JobsHandler(JobsBase):
     @web.authenticated
     @authorized
     async def post(self) -> None:
-        body = self.json_body()
-        await self.refuse_hidden(body.get("notebook"))
+        body = self.body()
+        await self.refuse_hidden(body.notebook)
         jobs = await self.jobs()
-        job, created = await jobs.submit(self.root, body)
+        job, created = await jobs.submit(self.root, body.model_dump(exclude_unset=True))
         self.set_header("Location", f"{self.base_url}mllab/api/jobs/{job['id']}")
         self.reply(job, status=201 if created else 200)
 
@@ -138,7 +138,7 @@ class JobRetryHandler(JobsBase):
     @web.authenticated
     @authorized
     async def post(self, job_id: str) -> None:
-        body = self.json_body()
+        body = self.body().model_dump(exclude_unset=True)
         jobs = await self.jobs()
         job = await jobs.retry(self.root, job_id, body)
         self.set_header("Location", f"{self.base_url}mllab/api/jobs/{job['id']}")

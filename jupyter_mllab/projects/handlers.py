@@ -8,7 +8,6 @@ from tornado.escape import url_escape
 
 from ..api import Op, Query
 from ..base import MLLabHandler
-from ..errors import BadRequest
 
 NAME = r"(?P<name>[^/]+)"
 
@@ -32,11 +31,9 @@ class ProjectsHandler(MLLabHandler):
     @web.authenticated
     @authorized
     async def post(self) -> None:
-        body = self.json_body()
+        body = self.body()
         lab = await self.ready(tracking=True)
-        if "name" not in body:
-            raise BadRequest("A project needs a name.", reason="invalid_name")
-        project = await lab.projects.create(body["name"], body.get("description") or "")
+        project = await lab.projects.create(body.name, body.description or "")
         self.set_header(
             "Location", f"{self.base_url}mllab/api/projects/{url_escape(project['name'], False)}"
         )
@@ -67,19 +64,10 @@ class ProjectHandler(MLLabHandler):
     @web.authenticated
     @authorized
     async def patch(self, name: str) -> None:
-        body = self.json_body()
-        unknown = set(body) - {"name", "description"}
-        if unknown:
-            raise BadRequest(
-                f"Unknown field(s): {', '.join(sorted(unknown))}; a project has a name and a "
-                "description.",
-                reason="unknown_field",
-            )
+        body = self.body()
         lab = await self.ready(tracking=True)
         self.reply(
-            await lab.projects.update(
-                name, new_name=body.get("name"), description=body.get("description")
-            )
+            await lab.projects.update(name, new_name=body.name, description=body.description)
         )
 
     @web.authenticated
@@ -111,11 +99,9 @@ class CurrentProjectHandler(MLLabHandler):
     @web.authenticated
     @authorized
     async def put(self) -> None:
-        body = self.json_body()
-        if not isinstance(body.get("name"), str):
-            raise BadRequest('Give the project as {"name": ...}.', reason="invalid_name")
+        body = self.body()
         lab = await self.ready()
-        self.reply(await lab.projects.set_current(body["name"]))
+        self.reply(await lab.projects.set_current(body.name))
 
 
 ROUTES = [
