@@ -67,7 +67,7 @@ class Progress(Response):
 
 
 class Usage(Response):
-    t: float
+    t: float | None = None
     cpu_percent: float
     rss_bytes: int
     gpu_memory_bytes: int
