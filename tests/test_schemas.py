@@ -185,3 +185,32 @@ def test_kernel_and_server_load_do_not_import_pydantic() -> None:
         "assert 'pydantic' not in sys.modules, 'openapi at import'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+# -- one job view for both sides ---------------------------------------------------------------
+
+
+def test_the_kernel_clients_job_view_is_a_job(tmp_path: Path) -> None:
+    """The kernel client's view (jobs/views.py, as the server's) validates as the Job
+    schema, for a run and for a sweep with its children."""
+    from jupyter_mllab.client.jobs import _view
+    from jupyter_mllab.jobs.schemas import Job
+    from jupyter_mllab.jobs.store import JobStore
+    from jupyter_mllab.jobs.submit import JobSubmitter
+    from jupyter_mllab.projects.store import ProjectStore
+
+    home = tmp_path / "home"
+    ProjectStore(home)  # the lab's database
+    store = JobStore(home)
+    nb = simple_notebook(tmp_path)
+    submitter = JobSubmitter(store)
+    run = submitter.submit(nb, {"parameters": {"alpha": 0.1}}, project="default")
+    sweep = submitter.submit(nb, {"parameters": {"epochs": {"values": [1, 2]}}}, project="default")
+    one = Job.model_validate(_view(store, store.get(run.id, children=True)))
+    assert one.kind == "run" and one.parameters == {"alpha": 0.1} and one.children == []
+    both = Job.model_validate(_view(store, store.get(sweep.id, children=True)))
+    assert both.kind == "sweep" and both.counts and both.counts["QUEUED"] == 2
+    children = both.children or []
+    assert [(c.parameters or {})["epochs"] for c in children] == [1, 2]
+    assert [c.queue_position is not None for c in children] == [True, True]
+    assert one.queue_position is not None and one.notebook == str(nb)
