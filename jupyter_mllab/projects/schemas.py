@@ -8,7 +8,10 @@ from ..schemas import Request, Response
 
 
 class ProjectCreate(Request):
-    reasons: ClassVar[dict[str, str]] = {"name": "invalid_name", "description": "bad_field"}
+    reasons: ClassVar[dict[str, str]] = {
+        "name": "invalid_name",
+        "description": "invalid_description",
+    }
 
     name: str
     description: str | None = None
@@ -17,7 +20,10 @@ class ProjectCreate(Request):
 class ProjectUpdate(Request):
     """A rename and/or a new description; a field left out stays as it is."""
 
-    reasons: ClassVar[dict[str, str]] = {"name": "invalid_name"}
+    reasons: ClassVar[dict[str, str]] = {
+        "name": "invalid_name",
+        "description": "invalid_description",
+    }
 
     name: str | None = None
     description: str | None = None
