@@ -56,6 +56,7 @@ lint: $(VENV)/.test-deps
 	$(VENV)/bin/ruff check jupyter_mllab tests bench
 	$(VENV)/bin/ruff format --check jupyter_mllab tests bench
 	$(VENV)/bin/mypy
+	$(PY) -m jupyter_mllab.openapi --check
 	$(JLPM) lint:check
 
 pytest: $(VENV)/.test-deps
