@@ -214,3 +214,26 @@ def test_the_kernel_clients_job_view_is_a_job(tmp_path: Path) -> None:
     assert [(c.parameters or {})["epochs"] for c in children] == [1, 2]
     assert [c.queue_position is not None for c in children] == [True, True]
     assert one.queue_position is not None and one.notebook == str(nb)
+
+
+# -- the response check of the api fixture -------------------------------------------------
+
+
+def test_the_response_check_catches_drift() -> None:
+    from schema_check import SchemaDrift, check
+
+    log = "/mllab/api/jobs/0123456789ab/log"
+    check("GET", log, 200, "application/json", '{"text": "", "offset": 0, "done": true}')
+    bad = [
+        (200, '{"text": "", "offset": 0, "done": true, "lines": 3}'),  # a field the schema lacks
+        (200, '{"text": "", "offset": 0}'),  # a field the server no longer sends
+        (200, '{"text": "", "offset": NaN, "done": true}'),  # not JSON
+        (201, '{"text": "", "offset": 0, "done": true}'),  # a status the verb does not declare
+        (404, '{"message": "no"}'),  # an error without its reason
+    ]
+    for code, text in bad:
+        with pytest.raises(SchemaDrift):
+            check("GET", log, code, "application/json", text)
+    with pytest.raises(SchemaDrift, match="declares no POST"):
+        check("POST", log, 200, "application/json", "{}")
+    check("GET", "/mllab/api/monitor/metrics", 200, "text/plain", "# HELP ...")  # raw: as is
