@@ -237,3 +237,20 @@ def test_the_response_check_catches_drift() -> None:
     with pytest.raises(SchemaDrift, match="declares no POST"):
         check("POST", log, 200, "application/json", "{}")
     check("GET", "/mllab/api/monitor/metrics", 200, "text/plain", "# HELP ...")  # raw: as is
+
+
+def test_components_are_json_schema_2020_12() -> None:
+    """OpenAPI 3.1's schemas are JSON Schema 2020-12: each must be one, with its $refs
+    resolving inside the document (what openapi-typescript reads)."""
+    from jsonschema import Draft202012Validator
+    from referencing import Registry
+    from referencing.jsonschema import DRAFT202012
+
+    spec = json.loads((ROOT / "docs" / "openapi.json").read_text())
+    registry = Registry().with_resource("urn:spec", DRAFT202012.create_resource(spec))
+    for schema in spec["components"]["schemas"].values():
+        Draft202012Validator.check_schema(schema)
+    job = {"$ref": "urn:spec#/components/schemas/JobLog"}
+    validator = Draft202012Validator(job, registry=registry)
+    assert validator.is_valid({"text": "", "offset": 0, "done": False})
+    assert not validator.is_valid({"text": "", "offset": 0, "done": False, "more": 1})
