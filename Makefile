@@ -58,6 +58,7 @@ lint: $(VENV)/.test-deps
 	$(VENV)/bin/ruff format --check jupyter_mllab tests bench
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+	$(PY) -m jupyter_mllab.openapi --check
 	$(JLPM) lint:check
 
 pytest: $(VENV)/.test-deps

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from http.client import responses
 from typing import Any, ClassVar
@@ -12,6 +13,7 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado.web import HTTPError
 
+from .api import Op, model, operation
 from .errors import BadRequest, MLLabError
 from .lab import Lab
 from .uris import redact_text
@@ -33,6 +35,8 @@ class MLLabHandler(ExtensionHandlerMixin, APIHandler):
 
     auth_resource = AUTH_RESOURCE
     jupyter_resources: ClassVar[dict[str, tuple[tuple[str, str], ...]]] = {}
+    # per verb: what it takes and returns (jupyter_mllab/api.py; docs/openapi.json)
+    api: ClassVar[dict[str, Op]] = {}
 
     async def prepare(self) -> None:  # type: ignore[override]
         await super().prepare()
@@ -98,6 +102,16 @@ class MLLabHandler(ExtensionHandlerMixin, APIHandler):
             raise BadRequest("The request body must be a JSON object.", reason="bad_json")
         return body
 
+    def body(self) -> Any:
+        """The request body, validated by the model this verb declares (``api``): a 400
+        naming the first bad field. Schemas (pydantic) are imported at first use."""
+        op = operation(type(self), self.request.method or "")
+        if op is None or not isinstance(op.body, str):
+            raise TypeError(f"{type(self).__name__}.api declares no body for this verb")
+        from .schemas import parse
+
+        return parse(model(op.body), self.json_body())
+
     def flag(self, name: str) -> bool:
         value = self.get_query_argument(name, "false").strip().lower()
         if value in ("1", "true", "yes"):
@@ -109,7 +123,7 @@ class MLLabHandler(ExtensionHandlerMixin, APIHandler):
     def reply(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(data))
+        self.finish(dumps(data))
 
     # -- errors: always JSON {"message", "reason"}, never a traceback ----------------------
     def _handle_request_exception(self, e: BaseException) -> None:
@@ -141,3 +155,22 @@ class MLLabHandler(ExtensionHandlerMixin, APIHandler):
         reply = {k: redact_text(str(v)) for k, v in reply.items()}
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(reply))
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with NaN and infinities as None, at any depth (JSON has neither)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def dumps(data: Any) -> str:
+    """Valid JSON: NaN and +-inf become null (``json.dumps`` would write ``NaN``)."""
+    try:
+        return json.dumps(data, allow_nan=False)
+    except ValueError:  # rare: walk it only when it holds one
+        return json.dumps(_finite(data), allow_nan=False)

@@ -5,10 +5,19 @@ from __future__ import annotations
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
+from .api import Op, Query
 from .base import MLLabHandler
 
 
 class InfoHandler(MLLabHandler):
+    api = {
+        "GET": Op(
+            "The lab's configuration and state (ready: set up)",
+            responses={200: "Info"},
+            query=(Query("wait", "boolean", "answer once the lab (and MLflow) is set up"),),
+        )
+    }
+
     @web.authenticated
     @authorized
     async def get(self) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import schema_check
 from leftovers import SESSION_ENV, reap
 
 pytest_plugins = ("pytest_jupyter.jupyter_server", "pytester", "_leakcheck")
@@ -105,7 +106,8 @@ def jp_server_config(
 
 @pytest.fixture
 def api(jp_fetch: Any) -> Any:
-    """``await api("GET", "projects")`` -> (status, json body or None)."""
+    """``await api("GET", "projects")`` -> (status, json body or None); each answer is
+    checked against the schema its route declares (tests/schema_check.py)."""
 
     async def call(
         method: str,
@@ -128,6 +130,10 @@ def api(jp_fetch: Any) -> Any:
             kwargs["headers"] = headers
         response = await jp_fetch("mllab", "api", *parts, **kwargs)
         text = response.body.decode() if response.body else ""
+        content_type = response.headers.get("Content-Type", "")
+        # every answer against its route's schema: drift between server and schema fails
+        schema_check.check(method, "/mllab/api/" + "/".join(parts), response.code,
+                           content_type, text)  # fmt: skip
         return response.code, (json.loads(text) if text else None)
 
     return call

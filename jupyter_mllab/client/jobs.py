@@ -22,22 +22,26 @@ def _store() -> Any:
     return JobStore(home())
 
 
-def _view(job: Any) -> dict[str, Any]:
-    return {
-        "id": job.id,
-        "kind": job.kind,
-        "status": job.status,
-        "notebook": job.notebook,
-        "parameters": job.parameters if job.kind == "run" else job.spec.get("parameters"),
-        "project": job.project,
-        "created": job.created,
-        "started": job.started,
-        "finished": job.finished,
-        "duration": job.duration,
-        "error": job.error,
-        "mlflow_run_id": job.mlflow_run_id,
-        "children": [_view(c) for c in job.children],
-    }
+def _view(store: Any, job: Any) -> dict[str, Any]:
+    """The job as the REST API shows it (jobs/views.py), with its notebook's full path and
+    (for a run too) its list of children."""
+    from ..jobs.views import job_view
+
+    ids = [job.id, *(c.id for c in job.children)]
+    positions = store.queue_positions(ids)
+    counts = store.child_counts([job.id]).get(job.id) if job.kind == "sweep" else None
+
+    def one(j: Any, counts: dict[str, int] | None, children: list[Any] | None) -> dict[str, Any]:
+        return job_view(
+            j,
+            notebook=j.notebook,
+            counts=counts,
+            queue_position=positions.get(j.id),
+            has_output=(store.job_dir(j.id) / "output.ipynb").exists(),
+            children=children,
+        )
+
+    return one(job, counts, [one(c, None, None) for c in job.children])
 
 
 def run_notebook(
@@ -81,7 +85,8 @@ def run_notebook(
 
 
 def get_job(job_id: str) -> dict[str, Any]:
-    return _view(_store().get(job_id, children=True))
+    store = _store()
+    return _view(store, store.get(job_id, children=True))
 
 
 def wait_job(job_id: str, *, poll: float = 0.5, timeout: float | None = None) -> dict[str, Any]:
@@ -99,10 +104,11 @@ def list_jobs(
     project: str | None = None, status: str | None = None, limit: int = 20
 ) -> list[dict[str, Any]]:
     statuses = [s.strip().upper() for s in status.split(",")] if status else None
-    jobs, _ = _store().list_jobs(
+    store = _store()
+    jobs, _ = store.list_jobs(
         project=project or current_project(), statuses=statuses, top=True, limit=limit
     )
-    return [_view(j) for j in jobs]
+    return [_view(store, j) for j in jobs]
 
 
 def cancel_job(job_id: str, *, wait: float = 15.0) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 from tornado.escape import url_escape
 
+from ..api import Op, Query, Raw
 from ..base import READ_CONTENTS, MLLabHandler
 from ..errors import BadRequest, MLLabError
 
@@ -34,6 +35,19 @@ def _author(handler: MLLabHandler) -> str:
 
 
 class DatasetsHandler(MLLabHandler):
+    api = {
+        "GET": Op(
+            "The project's datasets, each with its latest version",
+            responses={200: "datasets.DatasetList"},
+            query=(Query("q", "string", "search names, descriptions and tags"),),
+        ),
+        "POST": Op(
+            "A new version from a file or folder of the Jupyter root",
+            body="datasets.DatasetImport",
+            responses={201: "datasets.DatasetVersion"},
+        ),
+    }
+
     jupyter_resources = {"POST": (READ_CONTENTS,)}  # import of a server file
 
     @web.authenticated
@@ -46,7 +60,7 @@ class DatasetsHandler(MLLabHandler):
     @authorized
     async def post(self, project: str) -> None:
         """A new version from a file or folder of the Jupyter root: {"path", "name"?, ...}."""
-        body = self.json_body()
+        body = self.body().model_dump()
         lab = await self.ready()
         root = Path(self.serverapp.root_dir) if self.serverapp else Path.cwd()
         allow_hidden = bool(getattr(self.contents_manager, "allow_hidden", False))
@@ -55,6 +69,11 @@ class DatasetsHandler(MLLabHandler):
 
 
 class DatasetHandler(MLLabHandler):
+    api = {
+        "GET": Op("A dataset's versions, newest first", responses={200: "datasets.Dataset"}),
+        "DELETE": Op("Delete a dataset and all its versions", responses={204: None}),
+    }
+
     @web.authenticated
     @authorized
     async def get(self, project: str, name: str) -> None:
@@ -71,6 +90,14 @@ class DatasetHandler(MLLabHandler):
 
 
 class VersionHandler(MLLabHandler):
+    api = {
+        "GET": Op(
+            "One version ('latest' or a number) with its files",
+            responses={200: "datasets.DatasetVersionDetail"},
+        ),
+        "DELETE": Op("Delete one version", responses={204: None}),
+    }
+
     @web.authenticated
     @authorized
     async def get(self, project: str, name: str, version: str) -> None:
@@ -87,6 +114,17 @@ class VersionHandler(MLLabHandler):
 
 
 class PreviewHandler(MLLabHandler):
+    api = {
+        "GET": Op(
+            "A file's first rows, text, thumbnail or listing",
+            responses={200: "datasets.Preview"},
+            query=(
+                Query("rows", "integer", "1 to 1000 (default 50)"),
+                Query("path", "string", "a file of a folder version"),
+            ),
+        )
+    }
+
     @web.authenticated
     @authorized
     async def get(self, project: str, name: str, version: str) -> None:
@@ -99,6 +137,14 @@ class PreviewHandler(MLLabHandler):
 
 
 class StatsHandler(MLLabHandler):
+    api = {
+        "GET": Op(
+            "Column statistics of a tabular file (computed in the background)",
+            responses={200: "datasets.Stats"},
+            query=(Query("path", "string", "a file of a folder version"),),
+        )
+    }
+
     @web.authenticated
     @authorized
     async def get(self, project: str, name: str, version: str) -> None:
@@ -108,6 +154,13 @@ class StatsHandler(MLLabHandler):
 
 
 class ExtractHandler(MLLabHandler):
+    api = {
+        "POST": Op(
+            "A new folder dataset from an archive version",
+            responses={201: "datasets.DatasetVersion"},
+        )
+    }
+
     @web.authenticated
     @authorized
     async def post(self, project: str, name: str, version: str) -> None:
@@ -125,6 +178,19 @@ def _disposition(filename: str) -> str:
 
 class DownloadHandler(MLLabHandler):
     """A file streamed in 1 MiB reads; a folder without ?path= streams as a tar."""
+
+    api = {
+        "GET": Op(
+            "The file's bytes; a folder (without path) as a tar stream",
+            responses={
+                200: (
+                    Raw("application/octet-stream", "the file (its own media type)"),
+                    Raw("application/x-tar", "a folder"),
+                )
+            },
+            query=(Query("path", "string", "a file of a folder version"),),
+        )
+    }
 
     @web.authenticated
     @authorized
@@ -193,10 +259,18 @@ class DownloadHandler(MLLabHandler):
 
 
 class UploadsHandler(MLLabHandler):
+    api = {
+        "POST": Op(
+            "Begin a chunked, resumable upload",
+            body="datasets.UploadCreate",
+            responses={201: "datasets.Upload"},
+        )
+    }
+
     @web.authenticated
     @authorized
     async def post(self, project: str) -> None:
-        body = self.json_body()
+        body = self.body().model_dump(exclude_none=True)
         lab = await self.ready()
         session = await lab.datasets.begin_upload(project, body, _author(self))
         self.set_header(
@@ -206,6 +280,11 @@ class UploadsHandler(MLLabHandler):
 
 
 class UploadHandler(MLLabHandler):
+    api = {
+        "GET": Op("An upload's progress, file by file", responses={200: "datasets.Upload"}),
+        "DELETE": Op("Abort an upload", responses={204: None}),
+    }
+
     @web.authenticated
     @authorized
     async def get(self, project: str, upload: str) -> None:
@@ -222,10 +301,18 @@ class UploadHandler(MLLabHandler):
 
 
 class CommitHandler(MLLabHandler):
+    api = {
+        "POST": Op(
+            "Turn a complete upload into a new version",
+            body="datasets.UploadCommit",
+            responses={201: "datasets.DatasetVersion"},
+        )
+    }
+
     @web.authenticated
     @authorized
     async def post(self, project: str, upload: str) -> None:
-        body = self.json_body()
+        body = self.body().model_dump()
         lab = await self.ready()
         version = await lab.datasets.commit_upload(project, upload, body)
         self.reply(version, status=201)
@@ -246,6 +333,15 @@ class ChunkHandler(MLLabHandler):
     request has landed, even when its client went away: a resumed or overlapping request
     for the same file waits, then meets the offset the file really has.
     """
+
+    api = {
+        "PUT": Op(
+            "One chunk of one file, at the byte offset the server has",
+            body=Raw("application/octet-stream"),
+            responses={200: "datasets.ChunkReceived"},
+            query=(Query("offset", "integer", "where this chunk starts (bytes)"),),
+        )
+    }
 
     IN_FLIGHT = 4
     _writer: Any = None

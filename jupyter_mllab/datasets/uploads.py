@@ -127,10 +127,8 @@ class UploadManager:
             raise PayloadTooLarge(f"At most {MAX_FILES:,} files in one upload.")
         folder = bool(body.get("folder", len(files) > 1))
         clean = []
-        for f in files:
-            if not isinstance(f, dict) or not isinstance(f.get("size"), int) or f["size"] < 0:
-                raise BadRequest("Each file needs a path and a size in bytes.", reason="bad_file")
-            path = safe_member_path(f.get("path", "")) if folder else safe_filename(f.get("path"))
+        for f in files:  # each {"path": str, "size": int >= 0}: the UploadCreate model's
+            path = safe_member_path(f["path"]) if folder else safe_filename(f["path"])
             clean.append({"path": path, "size": f["size"]})
         if len({f["path"] for f in clean}) != len(clean):
             raise BadRequest("The upload lists a path twice.", reason="duplicate_path")

@@ -7,6 +7,7 @@ from pathlib import Path
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
+from ..api import Op, Query, Raw
 from ..base import EXECUTE_KERNELS, READ_CONTENTS, MLLabHandler
 from ..errors import BadRequest
 from .service import JobService
@@ -32,6 +33,14 @@ class JobsBase(MLLabHandler):
 
 
 class NotebookParametersHandler(JobsBase):
+    api = {
+        "GET": Op(
+            "A notebook's kernel and the parameters of its parameters cell",
+            responses={200: "jobs.NotebookParameters"},
+            query=(Query("path", "string", "the notebook, relative to the server root"),),
+        )
+    }
+
     jupyter_resources = {"GET": (READ_CONTENTS,)}
 
     @web.authenticated
@@ -43,6 +52,27 @@ class NotebookParametersHandler(JobsBase):
 
 
 class JobsHandler(JobsBase):
+    api = {
+        "GET": Op(
+            "A page of jobs, newest first",
+            responses={200: "jobs.JobList"},
+            query=(
+                Query("project", "string"),
+                Query("status", "string", "comma-separated statuses"),
+                Query("notebook", "string", "relative to the server root"),
+                Query("sweep", "string", "a sweep's id: its runs"),
+                Query("top", "boolean", "runs and sweeps, not a sweep's runs"),
+                Query("limit", "integer", "1 to 500 (default 50)"),
+                Query("offset", "integer"),
+            ),
+        ),
+        "POST": Op(
+            "Queue a run, or a sweep (200: an idempotency key seen before)",
+            body="jobs.JobSubmit",
+            responses={201: "jobs.JobSubmitted", 200: "jobs.JobSubmitted"},
+        ),
+    }
+
     jupyter_resources = {"POST": (EXECUTE_KERNELS, READ_CONTENTS)}
 
     @web.authenticated
@@ -66,15 +96,17 @@ class JobsHandler(JobsBase):
     @web.authenticated
     @authorized
     async def post(self) -> None:
-        body = self.json_body()
-        await self.refuse_hidden(body.get("notebook"))
+        body = self.body()
+        await self.refuse_hidden(body.notebook)
         jobs = await self.jobs()
-        job, created = await jobs.submit(self.root, body)
+        job, created = await jobs.submit(self.root, body.model_dump(exclude_unset=True))
         self.set_header("Location", f"{self.base_url}mllab/api/jobs/{job['id']}")
         self.reply(job, status=201 if created else 200)
 
 
 class JobHandler(JobsBase):
+    api = {"GET": Op("One job; a sweep with its runs", responses={200: "jobs.Job"})}
+
     @web.authenticated
     @authorized
     async def get(self, job_id: str) -> None:
@@ -83,6 +115,8 @@ class JobHandler(JobsBase):
 
 
 class JobCancelHandler(JobsBase):
+    api = {"POST": Op("Cancel a queued or running job", responses={200: "jobs.Job"})}
+
     @web.authenticated
     @authorized
     async def post(self, job_id: str) -> None:
@@ -91,12 +125,20 @@ class JobCancelHandler(JobsBase):
 
 
 class JobRetryHandler(JobsBase):
+    api = {
+        "POST": Op(
+            "A new job from this one's spec",
+            body="jobs.JobRetry",
+            responses={201: "jobs.JobSubmitted"},
+        )
+    }
+
     jupyter_resources = {"POST": (EXECUTE_KERNELS, READ_CONTENTS)}
 
     @web.authenticated
     @authorized
     async def post(self, job_id: str) -> None:
-        body = self.json_body()
+        body = self.body().model_dump(exclude_unset=True)
         jobs = await self.jobs()
         job = await jobs.retry(self.root, job_id, body)
         self.set_header("Location", f"{self.base_url}mllab/api/jobs/{job['id']}")
@@ -104,6 +146,14 @@ class JobRetryHandler(JobsBase):
 
 
 class JobLogHandler(JobsBase):
+    api = {
+        "GET": Op(
+            "The run's log from a byte offset (at most 1 MiB)",
+            responses={200: "jobs.JobLog"},
+            query=(Query("offset", "integer"),),
+        )
+    }
+
     @web.authenticated
     @authorized
     async def get(self, job_id: str) -> None:
@@ -112,6 +162,14 @@ class JobLogHandler(JobsBase):
 
 
 class JobOutputHandler(JobsBase):
+    api = {
+        "GET": Op(
+            "The output notebook, as papermill wrote it so far",
+            responses={200: Raw("application/json", "an .ipynb document")},
+            query=(Query("download", "boolean", "as an attachment"),),
+        )
+    }
+
     @web.authenticated
     @authorized
     async def get(self, job_id: str) -> None:
@@ -125,6 +183,14 @@ class JobOutputHandler(JobsBase):
 
 
 class JobMetricsHandler(JobsBase):
+    api = {
+        "GET": Op(
+            "The run's metric histories, each thinned to max_points",
+            responses={200: "jobs.JobMetrics"},
+            query=(Query("max_points", "integer", "2 to 10000 (default 1000)"),),
+        )
+    }
+
     @web.authenticated
     @authorized
     async def get(self, job_id: str) -> None:

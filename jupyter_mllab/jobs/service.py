@@ -18,6 +18,7 @@ from ..errors import BadRequest, Conflict, NotFound
 from .params import inspect_parameters
 from .store import QUEUED, RUNNING, STATUSES, Job, JobStore
 from .submit import JobSubmitter, _text, notebook_kernel, read_notebook
+from .views import job_view
 
 if TYPE_CHECKING:
     from ..projects.store import ProjectStore
@@ -164,40 +165,15 @@ class JobService:
     def _json(
         self, root: Path, job: Job, counts: dict[str, int] | None, positions: dict[str, int]
     ) -> dict[str, Any]:
-        status = job.status
-        if job.kind == "sweep" and counts and status == QUEUED and counts.get("RUNNING"):
-            status = "RUNNING"
-        return {
-            "id": job.id,
-            "kind": job.kind,
-            "parent_id": job.parent_id,
-            "project": job.project,
-            "notebook": self.relative(root, job.notebook),
-            "kernel": job.kernel,
-            "status": status,
-            "parameters": job.parameters if job.kind == "run" else job.spec.get("parameters"),
-            "search": job.spec.get("search") if job.kind == "sweep" else None,
-            "tags": job.tags,
-            "datasets": job.datasets,
-            "gpus": job.gpus,
-            "timeout": job.timeout,
-            "created": job.created,
-            "started": job.started,
-            "finished": job.finished,
-            "duration": round(job.duration, 3) if job.duration is not None else None,
-            "error": job.error,
-            "mlflow_run_id": job.mlflow_run_id,
-            "mlflow_experiment_id": job.mlflow_experiment_id,
-            "queue_position": positions.get(job.id),
-            "progress": self.scheduler.progress(job),
-            "usage": self.scheduler.usage(job),
-            "summary": job.summary,
-            "has_output": (self.store.job_dir(job.id) / "output.ipynb").exists(),
-            "retry_of": job.retry_of,
-            "attempt": job.attempt,
-            "kernel_pid": job.kernel_pid if job.status == "RUNNING" else None,
-            "counts": counts,
-        }
+        return job_view(
+            job,
+            notebook=self.relative(root, job.notebook),
+            counts=counts,
+            queue_position=positions.get(job.id),
+            progress=self.scheduler.progress(job),
+            usage=self.scheduler.usage(job),
+            has_output=(self.store.job_dir(job.id) / "output.ipynb").exists(),
+        )
 
     async def cancel(self, root: Path, job_id: str) -> dict[str, Any]:
         job = await run_sync(self.store.get, job_id, children=True)

@@ -5,7 +5,6 @@ Plain Python, no server: the kernel client (``mllab.run_notebook``) submits thro
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 from typing import Any
@@ -14,8 +13,6 @@ from ..errors import BadRequest, NotFound
 from .params import inspect_parameters, plan_runs
 from .store import QUEUED, Job, JobStore, new_id
 from .tags import check_tags
-
-JOB_ID = re.compile(r"[0-9a-f]{12}")
 
 
 def read_notebook(path: Path) -> Any:
@@ -63,43 +60,35 @@ class JobSubmitter:
         project: str,
         warnings: list[str] | None = None,
     ) -> Job:
-        """The job (a run, or a sweep with its runs) inserted; ``warnings`` (when given)
-        gets what was accepted unchecked (parameters papermill injects without reading)."""
+        """``body``: a JobSubmit's fields (``notebook`` and ``project`` come resolved);
+        ``warnings`` (when given) gets what was accepted unchecked (parameters papermill
+        injects without reading them)."""
+        # The one definition of a submit's fields (pydantic: imported at submit time only,
+        # so that a kernel's ``import jupyter_mllab`` stays light).
+        from ..schemas import parse
+        from .schemas import JobSubmit
+
+        spec_in = parse(JobSubmit, {**body, "notebook": str(notebook), "project": project})
         nb = read_notebook(notebook)
-        kernel = notebook_kernel(nb, body.get("kernel") and _text(body["kernel"], "kernel", 100))
-        requested = body.get("parameters") or {}
-        search = body.get("search")
-        if search is not None and not isinstance(search, dict):
-            raise BadRequest("search must be an object.", reason="bad_search")
+        kernel = notebook_kernel(nb, spec_in.kernel)
+        requested = spec_in.parameters or {}
+        search = spec_in.search
         plan = plan_runs(inspect_parameters(nb, kernel), requested, search, self.max_sweep_runs)
         if warnings is not None:
             warnings.extend(plan.warnings)
-        timeout = body.get("timeout")
-        if timeout is not None and (
-            not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0
-        ):
-            raise BadRequest("timeout must be a positive number of seconds.", reason="bad_timeout")
-        tags = check_tags(body.get("tags") or {})
-        datasets = self._datasets(body.get("datasets") or [], project)
-        gpus = body.get("gpus", 0)
-        if not isinstance(gpus, int) or isinstance(gpus, bool) or gpus < 0:
-            raise BadRequest("gpus must be a whole number (0 or more).", reason="bad_gpus")
+        timeout = spec_in.timeout
+        tags = check_tags(spec_in.tags or {})
+        datasets = self._datasets(spec_in.datasets or [], project)
+        gpus = spec_in.gpus
         if gpus > self.gpu_count:
             have = f"has {self.gpu_count}" if self.gpu_count else "has no GPU"
             raise BadRequest(
                 f"The run asks for {gpus} GPU{'s' if gpus > 1 else ''}; this machine {have}.",
                 reason="no_gpu",
             )
-        key = body.get("idempotency_key")
-        if key is not None:
-            key = _text(key, "idempotency_key", 200)
-        retry_of = body.get("retry_of")
+        key = spec_in.idempotency_key
+        retry_of = spec_in.retry_of
         if retry_of is not None:
-            if not isinstance(retry_of, str) or not JOB_ID.fullmatch(retry_of):
-                raise BadRequest(
-                    f"retry_of must be the id of an earlier job (12 hex digits); got {retry_of!r}.",
-                    reason="bad_retry_of",
-                )
             self.store.get(retry_of)  # 404 for an unknown job
         now = time.time()
         common: dict[str, Any] = {
@@ -150,9 +139,7 @@ class JobSubmitter:
         ]
         return self.store.insert([parent, *children])[0]
 
-    def _datasets(self, keys: Any, project: str) -> list[str]:
-        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
-            raise BadRequest("datasets must be a list of dataset keys.", reason="bad_datasets")
+    def _datasets(self, keys: list[str], project: str) -> list[str]:
         if not keys:
             return []
         from ..datasets.keys import parse_key

@@ -8,12 +8,20 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from .._threads import run_sync
+from ..api import Op, Query, Raw
 from ..base import MLLabHandler
 from ..errors import BadRequest
 from .prometheus import CONTENT_TYPE, exposition
 
 
 class MonitorHandler(MLLabHandler):
+    api = {
+        "GET": Op(
+            "The machine's latest sample, its limits, and the running jobs' usage",
+            responses={200: "monitor.Monitor"},
+        )
+    }
+
     @web.authenticated
     @authorized
     async def get(self) -> None:
@@ -52,6 +60,17 @@ class MonitorHandler(MLLabHandler):
 
 
 class MonitorHistoryHandler(MLLabHandler):
+    api = {
+        "GET": Op(
+            "Samples since a time",
+            responses={200: "monitor.MonitorHistory"},
+            query=(
+                Query("resolution", "string", "one per second or per minute", ("1s", "1m")),
+                Query("since", "number", "a Unix time (s)"),
+            ),
+        )
+    }
+
     @web.authenticated
     @authorized
     async def get(self) -> None:
@@ -67,6 +86,13 @@ class MonitorHistoryHandler(MLLabHandler):
 
 
 class MonitorMetricsHandler(MLLabHandler):
+    api = {
+        "GET": Op(
+            "The latest sample in Prometheus' text format",
+            responses={200: Raw("text/plain; version=0.0.4")},
+        )
+    }
+
     @web.authenticated
     @authorized
     async def get(self) -> None:

@@ -7,6 +7,7 @@ import re
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
+from ..api import Op, Query, Raw
 from ..base import MLLabHandler
 from ..errors import BadRequest
 from .table import QUICK
@@ -32,6 +33,22 @@ class RunsBase(MLLabHandler):
 
 
 class RunsHandler(RunsBase):
+    api = {
+        "GET": Op(
+            "A page of the project's MLflow runs (format=csv: every match as CSV)",
+            responses={200: ("tracking.RunsPage", Raw("text/csv"))},
+            query=(
+                Query("project", "string", "default: 'default'"),
+                Query("filter", "string", "an MLflow filter string"),
+                Query("order_by", "string", "repeatable: 'metrics.loss ASC'"),
+                Query("offset", "integer"),
+                Query("limit", "integer"),
+                Query("format", "string", "", ("json", "csv")),
+                *(Query(k, "string", "a quick filter") for k in QUICK),
+            ),
+        )
+    }
+
     @web.authenticated
     @authorized
     async def get(self) -> None:
@@ -58,6 +75,14 @@ class RunsHandler(RunsBase):
 
 
 class RunsCompareHandler(RunsBase):
+    api = {
+        "GET": Op(
+            "Runs side by side: what differs, and their metric histories",
+            responses={200: "tracking.RunsCompare"},
+            query=(Query("ids", "string", "MLflow run ids, comma-separated"),),
+        )
+    }
+
     @web.authenticated
     @authorized
     async def get(self) -> None:

@@ -20,6 +20,7 @@ from tornado import httputil, web
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from tornado.iostream import StreamClosedError
 
+from ..api import Op, Raw
 from ..base import MLLabHandler
 from ..errors import MLLabError, Unavailable
 from .tensorboard import Board, check_run_id
@@ -70,6 +71,18 @@ class TensorBoardHandler(TensorBoardBase):
     """GET: does the run have logs, is its TensorBoard running; POST: start (or reuse)
     it; DELETE: stop it."""
 
+    api = {
+        "GET": Op(
+            "Does the run have logs; is its TensorBoard running",
+            responses={200: "tracking.TensorBoardStatus"},
+        ),
+        "POST": Op(
+            "Start (or reuse) the run's TensorBoard",
+            responses={200: "tracking.TensorBoardOpen"},
+        ),
+        "DELETE": Op("Stop the run's TensorBoard", responses={204: None}),
+    }
+
     def _reply(self, run_id: str, logdir: str, board: Board | None) -> dict[str, Any]:
         # the URL (with the board's ticket) only while it runs: it is the proxy's credential
         url = f"{self.prefix(run_id)}/{board.ticket}/" if board else ""
@@ -106,6 +119,16 @@ class TensorBoardProxyHandler(TensorBoardBase):
     """Everything under ``tensorboard/<run_id>/<ticket>/`` goes to the run's running
     TensorBoard, its answer streamed back. Nothing here starts one (the open does); a
     request without a running board's ticket gets 403."""
+
+    api = {
+        verb: Op(
+            "TensorBoard itself, proxied; the ticket in the path is the credential",
+            body=Raw("*/*") if verb == "POST" else None,
+            responses={200: Raw("*/*"), 204: None} if verb == "OPTIONS" else {200: Raw("*/*")},
+            auth=False,
+        )
+        for verb in ("GET", "POST", "OPTIONS")
+    }
 
     @property
     def content_security_policy(self) -> str:
