@@ -3,7 +3,16 @@ import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
-  { ignores: ['labextension/lib/**', 'jupyter_mllab/**', 'node_modules/**', 'tests/**'] },
+  {
+    ignores: [
+      'labextension/lib/**',
+      // generated from docs/openapi.json by `jlpm build:api`
+      'labextension/src/api/schema.ts',
+      'jupyter_mllab/**',
+      'node_modules/**',
+      'tests/**'
+    ]
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   prettier,
