@@ -108,7 +108,7 @@ export const experimentsPlugin: JupyterFrontEndPlugin<void> = {
       });
     const rerun = async (job: IJob) => {
       const info = await notebookParameters(job.notebook);
-      const form = new RunForm(info, job.parameters);
+      const form = new RunForm(info, job.parameters ?? {});
       const again = await runForm(
         form,
         `Re-run ${notebookName(job.notebook)}`,
