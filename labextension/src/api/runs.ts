@@ -1,7 +1,7 @@
 import { ServerConnection } from '@jupyterlab/services';
 
 import { apiUrl, MLLabApiError, requestAPI } from './request';
-import type { components } from './schema';
+import type { components, operations } from './schema';
 
 type S = components['schemas'];
 
@@ -12,18 +12,11 @@ export type IRunsPage = S['RunsPage'];
 /** `histories` is {metric: {run_id: [[step, value], ...]}}, a value null for NaN/inf. */
 export type ICompare = S['RunsCompare'];
 
-export interface IRunsQuery {
-  project: string;
-  filter?: string;
-  order_by?: string;
-  status?: string;
-  notebook?: string;
-  sweep?: string;
-  dataset?: string;
-  tag?: string;
-  offset?: number;
-  limit?: number;
-}
+/** GET runs' query (its `format` is the CSV download's); this client always names the project. */
+export type IRunsQuery = Omit<
+  NonNullable<operations['Runs_get']['parameters']['query']>,
+  'format'
+> & { project: string };
 
 function asQuery(q: IRunsQuery): Record<string, string> {
   const out: Record<string, string> = {};
