@@ -104,6 +104,7 @@ export function importPath(
   return requestAPI<IDatasetVersion>(base(project), jsonBody('POST', body));
 }
 
+// eslint-disable-next-line no-restricted-syntax -- uploadFiles' own options, not a server shape
 export interface IUploadOptions {
   name: string;
   description?: string;
@@ -114,6 +115,7 @@ export interface IUploadOptions {
   signal?: AbortSignal;
 }
 
+// eslint-disable-next-line no-restricted-syntax -- a file the browser holds, not a server shape
 export interface IUploadFile {
   /** The path inside a folder dataset, or the file name. */
   path: string;
