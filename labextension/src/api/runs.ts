@@ -13,10 +13,8 @@ export type IRunsPage = S['RunsPage'];
 export type ICompare = S['RunsCompare'];
 
 /** GET runs' query (its `format` is the CSV download's); this client always names the project. */
-export type IRunsQuery = Omit<
-  NonNullable<operations['Runs_get']['parameters']['query']>,
-  'format'
-> & { project: string };
+type Q = NonNullable<operations['Runs_get']['parameters']['query']>;
+export type IRunsQuery = Omit<Q, 'format'> & Required<Pick<Q, 'project'>>;
 
 function asQuery(q: IRunsQuery): Record<string, string> {
   const out: Record<string, string> = {};
