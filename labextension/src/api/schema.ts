@@ -782,6 +782,11 @@ export interface components {
             count: number;
             /** Names */
             names: string[];
+            /**
+             * Error
+             * @default null
+             */
+            error?: string | null;
         };
         /** GpuProcess */
         GpuProcess: {
