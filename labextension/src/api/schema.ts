@@ -1589,8 +1589,11 @@ export interface components {
         };
         /** Usage */
         Usage: {
-            /** T */
-            t: number;
+            /**
+             * T
+             * @default null
+             */
+            t?: number | null;
             /** Cpu Percent */
             cpu_percent: number;
             /** Rss Bytes */
