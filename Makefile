@@ -7,7 +7,7 @@ JLPM := $(VENV)/bin/jlpm
 PORT ?= 8888
 HOST ?= 127.0.0.1
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
-TS_SOURCES := $(shell find labextension/src labextension/schema labextension/style style -type f 2>/dev/null) package.json tsconfig.json
+TS_SOURCES := $(shell find labextension/src labextension/schema labextension/style style -type f 2>/dev/null) package.json tsconfig.json docs/openapi.json
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 # jlpm, jupyter-builder and jupyter come from the venv (the lab extension's scripts call them).
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)

@@ -14,6 +14,7 @@ import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import {
   IJob,
   ISubmit,
+  ISubmitted,
   notebookParameters,
   retryJob,
   submitJob
@@ -23,7 +24,7 @@ import { mllabIcon } from './icons';
 import { jobOpener } from './panels/experiments';
 import { openCompareView, openRunsView } from './panels/runs';
 import { notebookName } from './panels/experiments/format';
-import { RunForm, serverWarnings } from './panels/experiments/RunForm';
+import { RunForm } from './panels/experiments/RunForm';
 import { ILabModel } from './tokens';
 
 export namespace ExperimentCommands {
@@ -60,8 +61,8 @@ function currentNotebook(app: JupyterFrontEnd): INotebookLike | null {
 async function runForm(
   first: RunForm,
   title: string,
-  submit: (body: ISubmit) => Promise<IJob>
-): Promise<IJob | null> {
+  submit: (body: ISubmit) => Promise<ISubmitted>
+): Promise<ISubmitted | null> {
   const key = `${Date.now()}-${Math.random().toString(36).slice(2)}`;
   let form = first;
   for (;;) {
@@ -108,7 +109,7 @@ export const experimentsPlugin: JupyterFrontEndPlugin<void> = {
       });
     const rerun = async (job: IJob) => {
       const info = await notebookParameters(job.notebook);
-      const form = new RunForm(info, job.parameters);
+      const form = new RunForm(info, job.parameters ?? {});
       const again = await runForm(
         form,
         `Re-run ${notebookName(job.notebook)}`,
@@ -176,7 +177,7 @@ export const experimentsPlugin: JupyterFrontEndPlugin<void> = {
         if (!job) {
           return;
         }
-        for (const warning of serverWarnings(job)) {
+        for (const warning of job.warnings) {
           Notification.warning(warning, { autoClose: 8000 });
         }
         const runs = job.children?.length ?? 1;

@@ -1,82 +1,17 @@
 import { apiUrl, jsonBody, MLLabApiError, requestAPI } from './request';
 import { createSHA256 } from 'hash-wasm';
+import type { components } from './schema';
 
-export interface IDatasetVersion {
-  project: string;
-  name: string;
-  version: number;
-  key: string;
-  kind: 'file' | 'folder';
-  sha256: string;
-  size: number;
-  file_count: number;
-  filename: string;
-  media_type: string;
-  description: string;
-  tags: string[];
-  author: string;
-  created: string;
-  source: string;
-}
+type S = components['schemas'];
 
-export interface IDatasetRow {
-  name: string;
-  created: string;
-  updated: string;
-  versions: number;
-  latest: IDatasetVersion;
-}
-
-export interface IColumn {
-  name: string;
-  type: string;
-}
-
-export interface IPreview {
-  kind:
-    | 'csv'
-    | 'parquet'
-    | 'json'
-    | 'jsonl'
-    | 'image'
-    | 'text'
-    | 'archive'
-    | 'folder'
-    | 'binary';
-  key: string;
-  filename?: string;
-  size?: number;
-  columns?: IColumn[];
-  rows?: unknown[][];
-  total_rows?: number | null;
-  text?: string;
-  truncated?: boolean;
-  thumbnail?: string;
-  width?: number;
-  height?: number;
-  files?: { path: string; size: number; dir?: boolean }[];
-  file_count?: number;
-  hex?: string;
-  error?: string;
-}
-
-export interface IColumnStats {
-  name: string;
-  type: string;
-  count: number;
-  nulls: number;
-  min: unknown;
-  max: unknown;
-  mean: number | null;
-  top: { value: string; count: number }[];
-}
-
-export interface IStats {
-  status: 'pending' | 'done' | 'failed' | 'unsupported';
-  message?: string;
-  rows?: number;
-  columns?: IColumnStats[];
-}
+/** The datasets API's shapes (docs/openapi.json). */
+export type IDatasetVersion = S['DatasetVersion'];
+export type IDatasetRow = S['DatasetRow'];
+export type IColumn = S['Column'];
+/** A file's first rows, text, thumbnail or listing: which fields come depends on `kind`. */
+export type IPreview = S['Preview'];
+export type IColumnStats = S['ColumnStats'];
+export type IStats = S['Stats'];
 
 const base = (project: string) => ['projects', project, 'datasets'];
 const version = (project: string, name: string, v: number | 'latest') => [
@@ -90,7 +25,7 @@ export async function listDatasets(
   project: string,
   q = ''
 ): Promise<IDatasetRow[]> {
-  const data = await requestAPI<{ datasets: IDatasetRow[] }>(
+  const data = await requestAPI<S['DatasetList']>(
     base(project),
     {},
     q ? { q } : {}
@@ -102,10 +37,7 @@ export async function listVersions(
   project: string,
   name: string
 ): Promise<IDatasetVersion[]> {
-  const data = await requestAPI<{ versions: IDatasetVersion[] }>([
-    ...base(project),
-    name
-  ]);
+  const data = await requestAPI<S['Dataset']>([...base(project), name]);
   return data.versions;
 }
 
@@ -168,12 +100,11 @@ export function importPath(
   path: string,
   name?: string
 ): Promise<IDatasetVersion> {
-  return requestAPI<IDatasetVersion>(
-    base(project),
-    jsonBody('POST', { path, name })
-  );
+  const body: S['DatasetImport'] = { path, name };
+  return requestAPI<IDatasetVersion>(base(project), jsonBody('POST', body));
 }
 
+// eslint-disable-next-line no-restricted-syntax -- uploadFiles' own options, not a server shape
 export interface IUploadOptions {
   name: string;
   description?: string;
@@ -184,6 +115,7 @@ export interface IUploadOptions {
   signal?: AbortSignal;
 }
 
+// eslint-disable-next-line no-restricted-syntax -- a file the browser holds, not a server shape
 export interface IUploadFile {
   /** The path inside a folder dataset, or the file name. */
   path: string;
@@ -206,16 +138,17 @@ export async function uploadFiles(
 ): Promise<IDatasetVersion> {
   const total = files.reduce((n, f) => n + f.file.size, 0);
   const folder = files.length > 1 || files.some(f => f.path.includes('/'));
-  const session = await requestAPI<{ id: string }>(
+  const create: S['UploadCreate'] = {
+    name: options.name,
+    folder,
+    description: options.description ?? '',
+    tags: options.tags ?? [],
+    extract: options.extract ?? false,
+    files: files.map(f => ({ path: f.path, size: f.file.size }))
+  };
+  const session = await requestAPI<S['Upload']>(
     ['projects', project, 'uploads'],
-    jsonBody('POST', {
-      name: options.name,
-      folder,
-      description: options.description ?? '',
-      tags: options.tags ?? [],
-      extract: options.extract ?? false,
-      files: files.map(f => ({ path: f.path, size: f.file.size }))
-    })
+    jsonBody('POST', create)
   );
   const parts = ['projects', project, 'uploads', session.id];
   const digests: string[] = [];
@@ -236,7 +169,7 @@ export async function uploadFiles(
           await entry.file.slice(offset, end).arrayBuffer()
         );
         try {
-          const sent = requestAPI<{ received: number }>(
+          const sent = requestAPI<S['ChunkReceived']>(
             [...parts, 'files', String(index)],
             {
               method: 'PUT',
@@ -264,9 +197,7 @@ export async function uploadFiles(
           ) {
             throw error;
           }
-          const status = await requestAPI<{ files: { received: number }[] }>(
-            parts
-          );
+          const status = await requestAPI<S['Upload']>(parts);
           offset = status.files[index].received;
         }
         options.onProgress?.(done + offset, total);
@@ -277,9 +208,10 @@ export async function uploadFiles(
       done += entry.file.size;
       digests.push(hash.digest('hex'));
     }
+    const commit: S['UploadCommit'] = { sha256: digests };
     return await requestAPI<IDatasetVersion>(
       [...parts, 'commit'],
-      jsonBody('POST', { sha256: digests })
+      jsonBody('POST', commit)
     );
   } catch (error) {
     await requestAPI<void>(parts, { method: 'DELETE' }).catch(() => undefined);

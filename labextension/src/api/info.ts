@@ -1,22 +1,11 @@
 import { requestAPI } from './request';
+import type { components } from './schema';
 
-export interface IGpuInfo {
-  available: boolean;
-  count: number;
-  names: string[];
-}
+type S = components['schemas'];
 
-export interface IServerInfo {
-  version: string;
-  home: string;
-  tracking_uri: string;
-  artifact_root: string;
-  executor: 'local' | 'dask';
-  max_concurrent_runs: number;
-  dask_scheduler_address: string;
-  gpu: IGpuInfo;
-  ready: boolean;
-}
+/** GET info: the lab's configuration and state (docs/openapi.json). */
+export type IGpuInfo = S['GpuInfo'];
+export type IServerInfo = S['Info'];
 
 export function getInfo(): Promise<IServerInfo> {
   return requestAPI<IServerInfo>(['info']);

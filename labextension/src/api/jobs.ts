@@ -1,92 +1,20 @@
 import { jsonBody, requestAPI } from './request';
+import type { components } from './schema';
 
-/** Tracked notebook runs: the shapes of docs/jobs-api.md. */
-export type JobStatus =
-  'QUEUED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
+type S = components['schemas'];
 
-export interface IParameter {
-  name: string;
-  type: 'int' | 'float' | 'str' | 'bool' | 'list' | 'dict' | 'None';
-  default: unknown;
-  default_source: string;
-  help: string;
-}
-
-export interface INotebookParameters {
-  path: string;
-  kernel: string;
-  has_parameters_cell: boolean;
-  parameters: IParameter[];
-}
-
-export interface IProgress {
-  cells_done: number;
-  cells_total: number | null;
-  current_cell: number | null;
-  current_source: string | null;
-  elapsed: number | null;
-  eta: number | null;
-}
-
-export interface IUsage {
-  cpu_percent: number;
-  rss_bytes: number;
-  gpu_memory_bytes: number;
-}
-
-export interface IJob {
-  id: string;
-  kind: 'run' | 'sweep';
-  parent_id: string | null;
-  project: string;
-  notebook: string;
-  kernel: string;
-  status: JobStatus;
-  parameters: Record<string, unknown>;
-  search: { kind: string; trials?: number; seed?: number } | null;
-  tags: Record<string, string>;
-  datasets: string[];
-  gpus: number;
-  timeout: number | null;
-  created: number;
-  started: number | null;
-  finished: number | null;
-  duration: number | null;
-  error: { message: string; reason: string } | null;
-  mlflow_run_id: string | null;
-  queue_position: number | null;
-  progress: IProgress | null;
-  usage: IUsage | null;
-  summary: {
-    peak_rss_bytes: number | null;
-    mean_cpu_percent: number | null;
-    peak_gpu_memory_bytes: number | null;
-  } | null;
-  has_output: boolean;
-  retry_of: string | null;
-  attempt: number;
-  counts: Record<JobStatus, number> | null;
-  children?: IJob[];
-}
-
-export interface ISubmit {
-  notebook: string;
-  project?: string;
-  parameters?: Record<string, unknown>;
-  search?: { kind: 'grid' } | { kind: 'random'; trials: number; seed: number };
-  kernel?: string;
-  timeout?: number;
-  tags?: Record<string, string>;
-  datasets?: string[];
-  gpus?: number;
-  idempotency_key?: string;
-}
-
-export interface IMetricPoint {
-  step: number;
-  value: number;
-  timestamp: number;
-}
+/** Tracked notebook runs: the shapes of docs/openapi.json (generated into ./schema). */
+export type IJob = S['Job'];
+export type JobStatus = IJob['status'];
+export type IParameter = S['Parameter'];
+export type INotebookParameters = S['NotebookParameters'];
+export type IProgress = S['Progress'];
+export type IUsage = S['Usage'];
+export type ISubmit = S['JobSubmit'];
+/** A submit's or retry's reply: the job and what was accepted unchecked. */
+export type ISubmitted = S['JobSubmitted'];
+/** A metric's point; `value` is null for NaN and infinities. */
+export type IMetricPoint = S['MetricPoint'];
 
 export const TERMINAL: JobStatus[] = ['COMPLETED', 'FAILED', 'CANCELLED'];
 
@@ -94,13 +22,13 @@ export function notebookParameters(path: string): Promise<INotebookParameters> {
   return requestAPI(['notebooks', 'parameters'], {}, { path });
 }
 
-export function submitJob(body: ISubmit): Promise<IJob> {
+export function submitJob(body: ISubmit): Promise<ISubmitted> {
   return requestAPI(['jobs'], jsonBody('POST', body));
 }
 
 export async function listJobs(
   query: Record<string, string>
-): Promise<{ jobs: IJob[]; total: number }> {
+): Promise<S['JobList']> {
   return requestAPI(['jobs'], {}, query);
 }
 
@@ -114,18 +42,13 @@ export function cancelJob(id: string): Promise<IJob> {
 
 export function retryJob(
   id: string,
-  parameters?: Record<string, unknown>
-): Promise<IJob> {
-  return requestAPI(
-    ['jobs', id, 'retry'],
-    jsonBody('POST', parameters ? { parameters } : {})
-  );
+  parameters?: S['JobRetry']['parameters']
+): Promise<ISubmitted> {
+  const body: S['JobRetry'] = parameters ? { parameters } : {};
+  return requestAPI(['jobs', id, 'retry'], jsonBody('POST', body));
 }
 
-export function jobLog(
-  id: string,
-  offset: number
-): Promise<{ text: string; offset: number; done: boolean }> {
+export function jobLog(id: string, offset: number): Promise<S['JobLog']> {
   return requestAPI(['jobs', id, 'log'], {}, { offset: String(offset) });
 }
 
@@ -133,8 +56,6 @@ export function jobOutput(id: string): Promise<any> {
   return requestAPI(['jobs', id, 'output']);
 }
 
-export function jobMetrics(
-  id: string
-): Promise<{ metrics: Record<string, IMetricPoint[]> }> {
+export function jobMetrics(id: string): Promise<S['JobMetrics']> {
   return requestAPI(['jobs', id, 'metrics']);
 }

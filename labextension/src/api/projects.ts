@@ -1,25 +1,12 @@
 import { jsonBody, requestAPI } from './request';
+import type { components } from './schema';
 
-export interface IProjectCounts {
-  datasets: number;
-  runs: number;
-  models: number;
-  services: number;
-}
+type S = components['schemas'];
 
-export interface IProject {
-  name: string;
-  description: string;
-  created: string;
-  updated: string;
-  experiment_id: string | null;
-  counts: IProjectCounts;
-}
-
-export interface IProjectList {
-  projects: IProject[];
-  current: string;
-}
+/** The projects API's shapes (docs/openapi.json). */
+export type IProjectCounts = S['ProjectCounts'];
+export type IProject = S['Project'];
+export type IProjectList = S['ProjectList'];
 
 export function listProjects(): Promise<IProjectList> {
   return requestAPI<IProjectList>(['projects']);
@@ -29,15 +16,13 @@ export function createProject(
   name: string,
   description = ''
 ): Promise<IProject> {
-  return requestAPI<IProject>(
-    ['projects'],
-    jsonBody('POST', { name, description })
-  );
+  const body: S['ProjectCreate'] = { name, description };
+  return requestAPI<IProject>(['projects'], jsonBody('POST', body));
 }
 
 export function updateProject(
   name: string,
-  changes: { name?: string; description?: string }
+  changes: S['ProjectUpdate']
 ): Promise<IProject> {
   return requestAPI<IProject>(['projects', name], jsonBody('PATCH', changes));
 }
@@ -53,9 +38,7 @@ export async function deleteProject(
   );
 }
 
-export function setCurrentProject(name: string): Promise<{ name: string }> {
-  return requestAPI<{ name: string }>(
-    ['current-project'],
-    jsonBody('PUT', { name })
-  );
+export function setCurrentProject(name: string): Promise<S['CurrentProject']> {
+  const body: S['CurrentProjectSet'] = { name };
+  return requestAPI(['current-project'], jsonBody('PUT', body));
 }

@@ -1,66 +1,20 @@
 import { ServerConnection } from '@jupyterlab/services';
 
 import { apiUrl, MLLabApiError, requestAPI } from './request';
+import type { components, operations } from './schema';
 
-/** The runs table: the shapes of GET runs and GET runs/compare (jupyter_mllab/tracking/table.py). */
-export interface IRunRow {
-  run_id: string;
-  name: string | null;
-  status: string;
-  start_time: number | null;
-  end_time: number | null;
-  duration: number | null;
-  experiment_id: string;
-  user: string | null;
-  params: Record<string, string>;
-  metrics: Record<string, number | null>;
-  tags: Record<string, string>;
-  datasets: { name: string; digest: string }[];
-  job_id: string | null;
-  notebook: string | null;
-  parent_run_id: string | null;
-  is_sweep: boolean;
-}
+type S = components['schemas'];
 
-export interface IColumns {
-  params: string[];
-  metrics: string[];
-  tags: string[];
-}
+/** The runs table: the shapes of GET runs and GET runs/compare (docs/openapi.json). */
+export type IRunRow = S['Run'];
+export type IColumns = S['RunColumns'];
+export type IRunsPage = S['RunsPage'];
+/** `histories` is {metric: {run_id: [[step, value], ...]}}, a value null for NaN/inf. */
+export type ICompare = S['RunsCompare'];
 
-export interface IRunsPage {
-  runs: IRunRow[];
-  total: number | null;
-  offset: number;
-  limit: number;
-  columns: IColumns;
-  filter: string;
-  order_by: string[];
-  project: string;
-  experiment_id: string;
-  mlflow_ui: string | null;
-}
-
-export interface IRunsQuery {
-  project: string;
-  filter?: string;
-  order_by?: string;
-  status?: string;
-  notebook?: string;
-  sweep?: string;
-  dataset?: string;
-  tag?: string;
-  offset?: number;
-  limit?: number;
-}
-
-export interface ICompare {
-  runs: IRunRow[];
-  params: Record<string, boolean>;
-  metrics: Record<string, boolean>;
-  histories: Record<string, Record<string, [number, number | null][]>>;
-  mlflow_ui: string | null;
-}
+/** GET runs' query (its `format` is the CSV download's); this client always names the project. */
+type Q = NonNullable<operations['Runs_get']['parameters']['query']>;
+export type IRunsQuery = Omit<Q, 'format'> & Required<Pick<Q, 'project'>>;
 
 function asQuery(q: IRunsQuery): Record<string, string> {
   const out: Record<string, string> = {};

@@ -1,21 +1,16 @@
 import { requestAPI } from './request';
 
-/** A run's TensorBoard: where the server proxies it, and its log folder. */
-export interface ITensorBoard {
-  run_id: string;
-  /** The proxied TensorBoard, on this server; its ticket in the path is the credential
-   * ("" while none runs). */
-  url: string;
-  logdir: string;
-}
+import type { components } from './schema';
 
-export interface ITensorBoardStatus extends ITensorBoard {
-  /** The run has TensorBoard logs (its folder, or the mllab.tensorboard tag). */
-  available: boolean;
-  running: boolean;
-  /** The tensorboard package is installed on the server. */
-  installed: boolean;
-}
+type S = components['schemas'];
+
+/**
+ * A run's TensorBoard: where the server proxies it (`url`, on this server; its ticket in
+ * the path is the credential, "" while none runs) and its log folder. The status adds
+ * whether the run has logs, whether one runs, whether the tensorboard package is installed.
+ */
+export type ITensorBoard = S['TensorBoardOpen'];
+export type ITensorBoardStatus = S['TensorBoardStatus'];
 
 export function tensorBoardStatus(runId: string): Promise<ITensorBoardStatus> {
   return requestAPI(['runs', runId, 'tensorboard']);

@@ -18,7 +18,9 @@ function cell(value: unknown): string {
 }
 
 function TablePreview(props: { preview: IPreview }): JSX.Element {
-  const { columns = [], rows = [], total_rows } = props.preview;
+  const { total_rows } = props.preview;
+  const columns = props.preview.columns ?? [];
+  const rows = props.preview.rows ?? [];
   return (
     <div className="jp-mllab-preview-table-wrap">
       <div className="jp-mllab-preview-meta">
@@ -102,7 +104,7 @@ function Body(props: { preview: IPreview }): JSX.Element {
   if (preview.thumbnail) {
     return (
       <div className="jp-mllab-preview-image">
-        <img src={preview.thumbnail} alt={preview.filename} />
+        <img src={preview.thumbnail} alt={preview.filename ?? ''} />
         <div className="jp-mllab-preview-meta">
           {preview.width} × {preview.height}
         </div>

@@ -160,7 +160,7 @@ function Page(props: { id: string; actions: IJobActions }): JSX.Element {
         <dt>Parameters</dt>
         <dd>
           {Object.keys(job.parameters ?? {}).length
-            ? Object.entries(job.parameters).map(([k, v]) => (
+            ? Object.entries(job.parameters ?? {}).map(([k, v]) => (
                 <code key={k} className="jp-mllab-param">
                   {k} = {JSON.stringify(v)}
                 </code>

@@ -3,7 +3,20 @@ import React, { useEffect, useRef } from 'react';
 import { IMetricPoint } from '../../api/jobs';
 import { prepareCanvas, themeColor } from '../../canvas';
 
-/** A small canvas line chart of one metric's points by step (no library needed). */
+/** A point with a value: the server sends NaN and infinities as null. */
+type Drawn = IMetricPoint & { value: number };
+
+function drawn(points: IMetricPoint[]): Drawn[] {
+  return points.filter(
+    (p): p is Drawn => typeof p.value === 'number' && isFinite(p.value)
+  );
+}
+
+/**
+ * A small canvas line chart of one metric's points by step (no library needed).
+ * Points without a value (null: NaN or an infinity when logged) are left out: the line
+ * joins the points on either side, and the caption shows – when the last value is one of those.
+ */
 export function LineChart(props: {
   name: string;
   points: IMetricPoint[];
@@ -19,7 +32,7 @@ export function LineChart(props: {
     const fg = themeColor(el, '--jp-ui-font-color2', '#666');
     const line = themeColor(el, '--jp-brand-color1', '#1976d2');
     const grid = themeColor(el, '--jp-border-color2', '#ddd');
-    const pts = props.points;
+    const pts = drawn(props.points);
     if (pts.length === 0) {
       return;
     }
@@ -70,7 +83,12 @@ export function LineChart(props: {
     <figure className="jp-mllab-chart" data-metric={props.name}>
       <figcaption>
         {props.name}
-        {last && <span> {last.value.toPrecision(4)}</span>}
+        {last && (
+          <span>
+            {' '}
+            {typeof last.value === 'number' ? last.value.toPrecision(4) : '–'}
+          </span>
+        )}
       </figcaption>
       <canvas ref={canvas} />
     </figure>

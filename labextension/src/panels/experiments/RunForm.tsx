@@ -79,14 +79,6 @@ export function gridCount(fields: IField[]): number | null {
   return count;
 }
 
-/** What the server accepts but papermill could not check (a bash notebook's parameters,
- * a line papermill cannot read): the parameters route's and a submission's `warnings`.
- * (Read loosely until the generated API types carry the field.) */
-export function serverWarnings(reply: object): string[] {
-  const warnings = (reply as { warnings?: unknown }).warnings;
-  return Array.isArray(warnings) ? warnings.map(String) : [];
-}
-
 /** The form of "Run as experiment": one field per parameter, each a value, a list or
  * a range; grid or random search; the count of runs it makes. */
 export class RunForm extends ReactWidget {
@@ -375,7 +367,7 @@ function FormBody(props: { form: RunForm }): JSX.Element {
             ? 'This makes 1 run.'
             : `This makes ${count} runs${form.search === 'grid' ? ' (a grid)' : ' (random search)'}.`}
       </div>
-      {serverWarnings(form.info).map(w => (
+      {(form.info?.warnings ?? []).map(w => (
         <div key={w} className="jp-mllab-warning" role="note">
           {w}
         </div>

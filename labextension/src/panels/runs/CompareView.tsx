@@ -17,6 +17,13 @@ import {
   Scatter
 } from './charts';
 
+/** A run's [step, value] pairs of one metric (a value is null for NaN/inf). */
+function steps(
+  points: ICompare['histories'][string][string] | undefined
+): [number, number | null][] {
+  return (points ?? []).map(([step, value]) => [Number(step), value ?? null]);
+}
+
 function label(run: { name: string | null; run_id: string }): string {
   return run.name || run.run_id.slice(0, 8);
 }
@@ -217,7 +224,7 @@ function Compare(props: { ids: string[] }): JSX.Element {
             series={runs.map((r, i) => ({
               label: label(r),
               color: color(i),
-              points: data.histories[k][r.run_id] ?? []
+              points: steps(data.histories[k][r.run_id])
             }))}
           />
         ))}
