@@ -25,6 +25,7 @@ def test_the_guard_kills_a_leftover_and_fails_its_test_by_name(
         conftest=(here / "conftest.py").read_text(),
         leftovers=(here / "leftovers.py").read_text(),
         _leakcheck=(here / "_leakcheck.py").read_text(),  # a plugin the conftest names
+        schema_check=(here / "schema_check.py").read_text(),  # the api fixture's check
     )
     pid_file = tmp_path / "leaked.pid"
     pytester.makepyfile(
