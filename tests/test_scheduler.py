@@ -1,18 +1,18 @@
-"""The jobs scheduler on its own: no Jupyter server, no kernels, no MLflow.
+"""The jobs scheduler on its own: no Jupyter server, no kernels.
 
-A real JobStore and ProjectStore on tmp_path; the in-memory executor (tests/
-inmemory_executor.py) stands in for the runs workers and emits their events when the
-test says so; a small recording stub stands in for the experiment link and its MLflow
-client (the scheduler asks it for the project's experiment id, makes a sweep's parent
-run and ends runs through it), so that the MLflow statuses it sets can be asserted.
+A real JobStore and ProjectStore on tmp_path, and a real MLflow store (SQLite, copied from
+one migrated once per module, so each test starts in milliseconds) behind a real
+ExperimentLink: the MLflow statuses the scheduler sets are read back from MLflow. The
+in-memory executor (tests/inmemory_executor.py) stands in for the runs workers (the
+boundary: it emits their events when the test says so).
 """
 
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -30,35 +30,21 @@ from jupyter_mllab.jobs.store import (
     new_id,
 )
 from jupyter_mllab.projects.store import DEFAULT_PROJECT, ProjectStore
-
-EXPERIMENT_ID = "7"
-
-
-class RecordingMlflow:
-    """What the scheduler calls on MLflow's client, recorded."""
-
-    def __init__(self) -> None:
-        self.created: list[dict[str, Any]] = []
-        self.terminated: dict[str, str] = {}
-
-    def create_run(self, experiment_id: str, run_name: str, tags: dict[str, str]) -> Any:
-        run_id = f"sweep-run-{len(self.created)}"
-        self.created.append({"experiment_id": experiment_id, "run_name": run_name, "tags": tags})
-        return SimpleNamespace(info=SimpleNamespace(run_id=run_id))
-
-    def set_terminated(self, run_id: str, status: str) -> None:
-        self.terminated[run_id] = status
+from jupyter_mllab.tracking.experiments import ExperimentLink, experiment_name
 
 
-class StubExperiments:
-    def __init__(self) -> None:
-        self.client = RecordingMlflow()
-        self.asked: list[str] = []
+@pytest.fixture(scope="module")
+def mlflow_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An MLflow SQLite store with its schema made (MLflow's migrations take seconds)."""
+    home = tmp_path_factory.mktemp("mlflow-template")
+    ExperimentLink(f"sqlite:///{home / 'mlflow.db'}", home / "artifacts").prepare_store()
+    return home / "mlflow.db"
 
-    def experiment_for(self, store: ProjectStore, project_name: str) -> str:
-        store.get(project_name)  # an unknown project raises, as the real link does
-        self.asked.append(project_name)
-        return EXPERIMENT_ID
+
+@pytest.fixture(autouse=True)
+def _mlflow_store(mlflow_template: Path, tmp_path: Path) -> None:
+    (tmp_path / "home").mkdir()
+    shutil.copy(mlflow_template, tmp_path / "home" / "mlflow.db")
 
 
 class Bench:
@@ -72,15 +58,16 @@ class Bench:
         self.projects.db.migrate()
         self.projects.ensure(DEFAULT_PROJECT)
         self.store = JobStore(self.home)
-        self.experiments = StubExperiments()
+        self.tracking_uri = f"sqlite:///{self.home / 'mlflow.db'}"
+        self.experiments = ExperimentLink(self.tracking_uri, self.home / "artifacts")
         kwargs = {"ready": ready} if ready is not None else {}
         self.scheduler = Scheduler(
             self.store,
             InMemoryExecutor,
-            self.experiments,  # type: ignore[arg-type]
+            self.experiments,
             self.projects,
             home=self.home,
-            tracking_uri="sqlite:///nowhere.db",
+            tracking_uri=self.tracking_uri,
             artifact_root=self.home / "artifacts",
             slots=slots,
             gpu_count=lambda: gpus,
@@ -133,6 +120,16 @@ class Bench:
     def status(self, job_id: str) -> str:
         return self.store.get(job_id).status
 
+    def sweep_runs(self, parent: str) -> list[Any]:
+        """The MLflow runs made for the sweep ``parent`` (tagged with its job id)."""
+        experiment = self.experiments.experiment_for(self.projects, DEFAULT_PROJECT)
+        return self.experiments.client.search_runs(
+            [experiment], f"tags.`mllab.job_id` = '{parent}'"
+        )
+
+    def mlflow_status(self, run_id: str) -> str:
+        return self.experiments.client.get_run(run_id).info.status
+
 
 async def test_scheduler_hands_jobs_over_first_in_first_out_at_most_slots_at_once(
     tmp_path: Path,
@@ -143,10 +140,14 @@ async def test_scheduler_hands_jobs_over_first_in_first_out_at_most_slots_at_onc
     assert bench.executor.order == ids[:2]
     assert [bench.status(i) for i in ids] == [RUNNING, RUNNING, QUEUED, QUEUED]
     spec = bench.executor.specs[ids[0]]
-    assert spec["experiment_id"] == EXPERIMENT_ID and spec["attempt"] == 0
+    experiment = bench.experiments.experiment_for(bench.projects, DEFAULT_PROJECT)
+    assert bench.experiments.client.get_experiment(experiment).name == experiment_name(
+        DEFAULT_PROJECT
+    )
+    assert spec["experiment_id"] == experiment and spec["attempt"] == 0
     assert spec["env"]["MLLAB_JOB_ID"] == ids[0] and spec["env"]["MLLAB_HOME"] == str(bench.home)
     assert spec["cuda_visible_devices"] is None
-    assert bench.store.get(ids[0]).mlflow_experiment_id == EXPERIMENT_ID
+    assert bench.store.get(ids[0]).mlflow_experiment_id == experiment
 
     await bench.scheduler.dispatch()  # no slot is free: nothing more goes
     assert bench.executor.order == ids[:2]
@@ -219,21 +220,21 @@ async def test_scheduler_settles_a_sweep_from_its_children(
     assert bench.executor.order == children
     # The sweep's MLflow run is made once, when its first child starts; each child's
     # run is its child.
-    client = bench.experiments.client
-    assert len(client.created) == 1
-    assert client.created[0]["tags"]["mllab.job_id"] == parent
-    assert client.created[0]["tags"]["team"] == "a"
-    assert {bench.executor.specs[c]["parent_run_id"] for c in children} == {"sweep-run-0"}
+    (run,) = bench.sweep_runs(parent)
+    assert run.data.tags["team"] == "a"
+    sweep_run = run.info.run_id
+    assert {bench.executor.specs[c]["parent_run_id"] for c in children} == {sweep_run}
     assert bench.status(parent) == RUNNING
 
     for child, outcome in zip(children[:-1], outcomes[:-1], strict=True):
         await bench.executor.finish(child, outcome)
         assert bench.status(parent) == RUNNING  # a child still runs
-    assert client.terminated == {}
+    assert bench.mlflow_status(sweep_run) == "RUNNING"
     await bench.executor.finish(children[-1], outcomes[-1])
     sweep = bench.store.get(parent)
     assert sweep.status == sweep_status and sweep.finished
-    assert client.terminated == {"sweep-run-0": mlflow_status}
+    assert bench.mlflow_status(sweep_run) == mlflow_status
+    assert len(bench.sweep_runs(parent)) == 1  # made once
 
 
 async def test_scheduler_cancels_queued_jobs_at_once_and_running_ones_through_the_executor(
@@ -276,12 +277,13 @@ async def test_scheduler_cancels_a_sweep_queued_children_and_running_ones(tmp_pa
     assert [bench.status(c) for c in children[1:]] == [CANCELLED, CANCELLED]
     assert bench.executor.cancels == children[:1]
     assert bench.status(parent) == RUNNING  # its running child has not ended yet
-    assert bench.experiments.client.terminated == {}
+    (run,) = bench.sweep_runs(parent)
+    assert bench.mlflow_status(run.info.run_id) == "RUNNING"
     # The worker reports the kernel stopped (a runner reports a cancel as FAILED when
     # the interrupt broke a cell): the scheduler still calls it cancelled.
     await bench.executor.finish(children[0], FAILED, error={"reason": "x", "message": "y"})
     assert [bench.status(c) for c in (parent, *children)] == [CANCELLED] * 4
-    assert bench.experiments.client.terminated == {"sweep-run-0": "KILLED"}
+    assert bench.mlflow_status(run.info.run_id) == "KILLED"
 
 
 async def test_scheduler_fails_a_job_it_cannot_prepare_and_goes_on(tmp_path: Path) -> None:
@@ -305,7 +307,9 @@ async def test_scheduler_recovers_running_jobs_after_a_restart(tmp_path: Path) -
 
     bench = Bench(tmp_path, slots=2, ready=ready)
     earlier = time.time() - 60
-    left = bench.job(status=RUNNING, started=earlier, mlflow_run_id="old-run", attempt=0)
+    experiment = bench.experiments.experiment_for(bench.projects, DEFAULT_PROJECT)
+    old_run = bench.experiments.client.create_run(experiment).info.run_id
+    left = bench.job(status=RUNNING, started=earlier, mlflow_run_id=old_run, attempt=0)
     queued = bench.job(created=earlier + 1)
     done = bench.job(status=COMPLETED, started=earlier, finished=earlier + 1)
     for job in (left, queued, done):
@@ -320,7 +324,7 @@ async def test_scheduler_recovers_running_jobs_after_a_restart(tmp_path: Path) -
         deadline = time.monotonic() + 10
         while len(bench.executor.order) < 2 and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
-        assert bench.experiments.client.terminated == {"old-run": "KILLED"}
+        assert bench.mlflow_status(old_run) == "KILLED"
         # Re-queued behind nothing: it keeps its place (it was inserted first).
         assert bench.executor.order == [left.id, queued.id]
         assert bench.executor.specs[left.id]["attempt"] == 1
