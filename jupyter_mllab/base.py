@@ -120,6 +120,14 @@ class MLLabHandler(ExtensionHandlerMixin, APIHandler):
             return False
         raise BadRequest(f"Query argument '{name}' must be true or false.", reason="bad_argument")
 
+    def int_arg(self, name: str, default: int) -> int:
+        """A whole-number query argument; a clear 400 for anything else."""
+        value = self.get_query_argument(name, str(default))
+        try:
+            return int(value)
+        except ValueError:
+            raise BadRequest(f"'{name}' must be a whole number.", reason="bad_argument") from None
+
     def reply(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json")

@@ -144,6 +144,18 @@ async def test_reply_sends_null_for_nan_from_any_service(
 # -- request bodies --------------------------------------------------------------------------
 
 
+async def test_a_query_argument_that_is_not_a_whole_number_gets_400(api: Any) -> None:
+    await api("GET", "info", params={"wait": "true"})
+    for parts, name in (
+        (("jobs",), "limit"),
+        (("runs",), "offset"),
+        (("jobs", "0" * 12, "log"), "offset"),
+    ):
+        code, error = await api("GET", *parts, params={name: "many"})
+        assert code == 400, (parts, error)
+        assert error["reason"] == "bad_argument" and f"'{name}'" in error["message"]
+
+
 async def test_bad_bodies_get_400_naming_the_field(api: Any, jp_root_dir: Path) -> None:
     simple_notebook(jp_root_dir)
     cases = [

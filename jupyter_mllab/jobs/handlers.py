@@ -24,13 +24,6 @@ class JobsBase(MLLabHandler):
         lab = await self.ready(tracking=tracking)
         return lab.jobs
 
-    def int_arg(self, name: str, default: int) -> int:
-        value = self.get_query_argument(name, str(default))
-        try:
-            return int(value)
-        except ValueError:
-            raise BadRequest(f"'{name}' must be a whole number.", reason="bad_argument") from None
-
 
 class NotebookParametersHandler(JobsBase):
     api = {

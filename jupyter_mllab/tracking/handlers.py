@@ -24,13 +24,6 @@ class RunsBase(MLLabHandler):
             "quick": {k: v for k, v in quick.items() if v},
         }
 
-    def int_arg(self, name: str, default: int) -> int:
-        value = self.get_query_argument(name, str(default))
-        try:
-            return int(value)
-        except ValueError:
-            raise BadRequest(f"'{name}' must be a whole number.", reason="bad_argument") from None
-
 
 class RunsHandler(RunsBase):
     api = {
