@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import time
 import types
 from pathlib import Path
 from typing import Any
@@ -152,8 +153,14 @@ async def test_monitor_routes(api: Any) -> None:
     assert code == 200, now
     assert now["latest"]["memory_total_bytes"] == psutil.virtual_memory().total
     assert now["jobs"] == [] and "cpus" in now["limits"]
-    await asyncio.sleep(2.5)
-    _, history = await api("GET", "monitor", "history")
+    # the sampler ticks once a second; on a loaded CI machine a tick can come late, so
+    # wait (bounded) for two points rather than for a fixed 2.5 s
+    deadline = time.monotonic() + 30
+    while True:
+        _, history = await api("GET", "monitor", "history")
+        if len(history["points"]) >= 2 or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.5)
     assert len(history["points"]) >= 2
     times = [p["t"] for p in history["points"]]
     assert times == sorted(times)
