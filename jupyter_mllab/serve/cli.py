@@ -1,0 +1,103 @@
+"""Command lines: ``python -m jupyter_mllab.serve MODEL_DIR`` and predicting from a file.
+
+Shared by ``__main__.py`` and a bundle's entry point (``bundle_main.py``), so that a
+bundle's ``serve`` and ``predict`` take the same options as the module does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from .protocol import CONTENT_TYPE_CSV, CONTENT_TYPE_JSON, jsonable, parse_request
+from .server import DEFAULT_MAX_BODY_BYTES, LoadedModel, serve
+
+
+def add_serve_options(parser: argparse.ArgumentParser, *, port: int = 5000) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    parser.add_argument("--port", type=int, default=port, help=f"port ({port}; 0: a free one)")
+    parser.add_argument("--name", help="the model's name in the ready line")
+    parser.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=DEFAULT_MAX_BODY_BYTES,
+        help=f"largest request body accepted, larger get 413 ({DEFAULT_MAX_BODY_BYTES})",
+    )
+    parser.add_argument("--access-log", action="store_true", help="log each request to stderr")
+
+
+def run_serve(model_dir: str | Path, options: argparse.Namespace, name: str | None = None) -> int:
+    return serve(
+        model_dir,
+        host=options.host,
+        port=options.port,
+        name=options.name or name,
+        max_body_bytes=options.max_body_bytes,
+        access_log=options.access_log,
+    )
+
+
+def serve_main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m jupyter_mllab.serve",
+        description="Serve an MLflow model folder with MLflow's scoring protocol.",
+    )
+    parser.add_argument("model_dir", help="a local MLflow model folder (with its MLmodel file)")
+    add_serve_options(parser)
+    options = parser.parse_args(argv)
+    if not (Path(options.model_dir) / "MLmodel").is_file():
+        parser.error(f"{options.model_dir} is not an MLflow model folder (no MLmodel file)")
+    return run_serve(options.model_dir, options)
+
+
+def add_predict_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "input", help="a CSV file with a header row, or a JSON scoring request ('-': stdin CSV)"
+    )
+    parser.add_argument(
+        "--output",
+        "-o",
+        help="write here instead of stdout: a .csv file gets a CSV table, others JSON lines",
+    )
+
+
+def run_predict(model_dir: str | Path, options: argparse.Namespace) -> int:
+    """Predict on a file; predictions as JSON lines (one per row) or a CSV table."""
+    model = LoadedModel.load(model_dir)
+    if options.input == "-":
+        body, media = sys.stdin.buffer.read(), CONTENT_TYPE_CSV
+    else:
+        source = Path(options.input)
+        body = source.read_bytes()
+        media = CONTENT_TYPE_JSON if source.suffix.lower() == ".json" else CONTENT_TYPE_CSV
+    data, params = parse_request(body, media, model.spec)
+    predictions = model.predict(data, params)
+    if options.output is None:
+        write_json_lines(predictions, sys.stdout)
+    elif options.output.lower().endswith(".csv"):
+        write_csv(predictions, options.output)
+    else:
+        with open(options.output, "w", encoding="utf-8") as out:
+            write_json_lines(predictions, out)
+    return 0
+
+
+def write_json_lines(predictions: Any, out: TextIO) -> None:
+    from .protocol import dumps
+
+    values = jsonable(predictions)
+    for value in values if isinstance(values, list) else [values]:
+        out.write(dumps(value).decode("utf-8") + "\n")
+    out.flush()
+
+
+def write_csv(predictions: Any, path: str) -> None:
+    import pandas as pd
+
+    frame = predictions if isinstance(predictions, pd.DataFrame) else None
+    if frame is None:
+        series = pd.Series(list(jsonable(predictions)), name="prediction")
+        frame = series.to_frame()
+    frame.to_csv(path, index=False)
