@@ -195,6 +195,17 @@ def test_body_limit_unknown_path_and_method(server: Served, iris: dict[str, Any]
     assert status == 413
     assert json.loads(raw)["error_code"] == "REQUEST_TOO_LARGE"
     assert headers.get("Connection") == "close"
+    # curl's way with a large body: headers first, with Expect; the 413 comes before the body.
+    import socket
+
+    with socket.create_connection((server.host, server.port), timeout=30) as sock:
+        sock.sendall(
+            b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\nExpect: 100-continue\r\n\r\n" % (MAX_BODY + 1)
+        )
+        answer = sock.makefile("rb").read()  # the server closes the connection after it
+    assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
+    assert b"REQUEST_TOO_LARGE" in answer and b"100 Continue" not in answer
     status, _, raw = server.request("GET", "/nowhere")
     assert (status, json.loads(raw)["error_code"]) == (404, "ENDPOINT_NOT_FOUND")
     status, _, raw = server.request("GET", "/invocations")

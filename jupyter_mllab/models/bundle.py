@@ -31,6 +31,7 @@ import math
 import os
 import platform
 import re
+import shutil
 import uuid
 import zipfile
 from importlib import metadata, resources
@@ -44,6 +45,8 @@ SHEBANG = b"#!/usr/bin/env python3\n"
 # What the serving module imports, beside the model's own requirements.
 SERVING_REQUIREMENTS = ("mlflow", "pandas", "numpy")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+# Files that are compressed already (a .keras file and torch's .pt are zips): stored as they are.
+_PACKED = (".keras", ".zip", ".gz", ".bz2", ".xz", ".zst", ".npz", ".pt", ".pth", ".onnx.gz")
 _MAIN = f'''\
 """A model bundle made by jupyter_mllab: python <this file> [serve|predict|info|extract] -h"""
 
@@ -69,11 +72,11 @@ def build_bundle(model_dir: Path, dest: Path, *, card: dict[str, Any]) -> Path:
         )
     mlmodel = _read_yaml(model_dir / "MLmodel")
     requirements = pin_requirements(_read_lines(model_dir / "requirements.txt"))
-    members: dict[str, bytes] = {"__main__.py": _MAIN.encode()}
+    members: dict[str, bytes | Path] = {"__main__.py": _MAIN.encode()}
     for name, source in _serve_sources():
         members[f"{SERVE_PACKAGE}/{name}"] = source
     for path in _model_files(model_dir):
-        members[f"model/{path.relative_to(model_dir).as_posix()}"] = path.read_bytes()
+        members[f"model/{path.relative_to(model_dir).as_posix()}"] = path  # streamed in
     info = {key: value for key, value in card.items() if key != "lineage"}
     members["card.json"] = _json_bytes(info)
     members["lineage.json"] = _json_bytes(card.get("lineage") or {})
@@ -385,7 +388,7 @@ def _model_files(model_dir: Path) -> list[Path]:
     return files
 
 
-def _write_zip(dest: Path, members: dict[str, bytes]) -> None:
+def _write_zip(dest: Path, members: dict[str, bytes | Path]) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     temp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.tmp")
     order = ["__main__.py", *sorted(name for name in members if name != "__main__.py")]
@@ -395,9 +398,21 @@ def _write_zip(dest: Path, members: dict[str, bytes]) -> None:
             with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
                 for name in order:
                     entry = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
-                    entry.compress_type = zipfile.ZIP_DEFLATED
+                    packed = name.lower().endswith(_PACKED)
+                    entry.compress_type = zipfile.ZIP_STORED if packed else zipfile.ZIP_DEFLATED
                     entry.external_attr = 0o644 << 16
-                    archive.writestr(entry, members[name])
+                    content = members[name]
+                    if isinstance(content, bytes):
+                        archive.writestr(entry, content)
+                        continue
+                    # A model file may be gigabytes: copied in blocks, never read whole.
+                    # (ZIP64 only where needed: zipimport reads it from Python 3.13 on.)
+                    large = content.stat().st_size >= zipfile.ZIP64_LIMIT
+                    with (
+                        open(content, "rb") as source,
+                        archive.open(entry, "w", force_zip64=large) as out,
+                    ):
+                        shutil.copyfileobj(source, out, 1 << 20)
             handle.flush()
             os.fsync(handle.fileno())
         mode = os.stat(temp).st_mode

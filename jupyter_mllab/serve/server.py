@@ -30,6 +30,7 @@ from .protocol import InputSpec, ProtocolError, parse_content_type, parse_reques
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
 DEFAULT_GRACE_SECONDS = 10.0
 _MAX_MESSAGE = 4000
+_INTERNAL_ERROR = "The server failed to answer this request (its log has the details)."
 _MODEL_ERROR = (
     "The model raised an error on this input. Check that the input matches the model's "
     "signature (the server's log has the details)."
@@ -87,6 +88,7 @@ class ScoringServer(ThreadingHTTPServer):
     """The HTTP server: one loaded model, a body limit, and a count of in-flight requests."""
 
     daemon_threads = True  # idle keep-alive connections must not hold up the exit
+    request_queue_size = 128  # connections waiting to be accepted under load (default 5)
 
     def __init__(
         self,
@@ -160,6 +162,27 @@ class ScoringHandler(BaseHTTPRequestHandler):
                 self._send(200, self._invocations(), "application/json")
             except ProtocolError as exc:
                 self._error(exc)
+            except Exception:  # a bug of ours or predictions JSON cannot hold: no trace out
+                _log_exception()
+                self.close_connection = True
+                self._error(ProtocolError(_INTERNAL_ERROR, status=500, error_code="INTERNAL_ERROR"))
+
+    def handle_expect_100(self) -> bool:
+        """``Expect: 100-continue`` (curl's way with large bodies): 413 before the body is sent."""
+        length = self.headers.get("Content-Length", "")
+        if length.isdigit() and int(length) > self.server.max_body_bytes:
+            self.close_connection = True
+            self._error(self._too_large(int(length)))
+            return False
+        return super().handle_expect_100()
+
+    def _too_large(self, size: int) -> ProtocolError:
+        return ProtocolError(
+            f"The body is {size} bytes; this server takes at most "
+            f"{self.server.max_body_bytes} bytes a request.",
+            status=413,
+            error_code="REQUEST_TOO_LARGE",
+        )
 
     def _invocations(self) -> bytes:
         body = self._read_body()
@@ -190,12 +213,7 @@ class ScoringHandler(BaseHTTPRequestHandler):
         if size > self.server.max_body_bytes:
             # Not read: the connection is closed after the answer instead.
             self.close_connection = True
-            raise ProtocolError(
-                f"The body is {size} bytes; this server takes at most "
-                f"{self.server.max_body_bytes} bytes a request.",
-                status=413,
-                error_code="REQUEST_TOO_LARGE",
-            )
+            raise self._too_large(size)
         return self.rfile.read(size)
 
     def _drain_or_close(self) -> None:
