@@ -280,3 +280,56 @@ def test_serve_imports_only_the_stdlib_mlflow_pandas_numpy_and_itself() -> None:
                 if name.split(".")[0] not in allowed:
                     found.setdefault(path.name, set()).add(name)
     assert found == {}
+
+
+class _RowSums:
+    """A pyfunc model on a tensor signature (float32, (-1, 3)), as Keras models have."""
+
+    @staticmethod
+    def save(path: Path) -> None:
+        import mlflow.pyfunc
+        import numpy as np
+        from mlflow.models import ModelSignature
+        from mlflow.types import Schema, TensorSpec
+
+        class RowSums(mlflow.pyfunc.PythonModel):
+            def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
+                values = np.asarray(model_input)
+                assert values.dtype == np.float32, values.dtype
+                return values.sum(axis=1)
+
+        signature = ModelSignature(
+            inputs=Schema([TensorSpec(np.dtype("float32"), (-1, 3))]),
+            outputs=Schema([TensorSpec(np.dtype("float32"), (-1,))]),
+        )
+        mlflow.pyfunc.save_model(
+            str(path), python_model=RowSums(), signature=signature, pip_requirements=[]
+        )
+
+
+def test_tensor_signature_parses_as_mlflow_does(tmp_path: Path) -> None:
+    """In-process: our parsing and MLflow's, each followed by the same model's predict."""
+    import mlflow.pyfunc
+    from mlflow.pyfunc.scoring_server import invocations
+
+    from jupyter_mllab.serve.protocol import parse_request, predictions_body
+    from jupyter_mllab.serve.server import LoadedModel
+
+    _RowSums.save(tmp_path / "sums")
+    ours = LoadedModel.load(tmp_path / "sums")
+    theirs = mlflow.pyfunc.load_model(str(tmp_path / "sums"))
+    rows = [[1, 2, 3], [4.5, 5, 6]]
+    bodies = [
+        {"inputs": rows},
+        {"instances": rows},
+        {"dataframe_split": {"columns": ["a", "b", "c"], "data": rows}},
+    ]
+    for document in bodies:
+        body = json.dumps(document)
+        data, params = parse_request(body.encode(), "application/json", ours.spec)
+        got = json.loads(predictions_body(ours.predict(data, params)))
+        reference = invocations(
+            body, "application/json", theirs, ours.model.metadata.get_input_schema()
+        )
+        assert reference.status == 200, reference.response
+        assert got == json.loads(reference.response) == {"predictions": [6.0, 15.5]}, document
