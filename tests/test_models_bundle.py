@@ -234,17 +234,23 @@ def test_bundle_predicts_and_serves_from_an_empty_folder_without_the_lab(
     assert sorted(p.name for p in folder.iterdir()) == ["input.csv", "iris.mlbundle"]
 
 
-def test_predict_writes_a_csv_column(built: dict[str, Any], tmp_path: Path) -> None:
+def test_predict_writes_a_csv_column(
+    built: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """``predict --output x.csv`` (the bundle's code path, run in-process on the model)."""
     from argparse import Namespace
 
-    from jupyter_mllab.serve.bundle_main import extract_model
+    from jupyter_mllab.serve.bundle_main import extract_model, main
     from jupyter_mllab.serve.cli import run_predict
+
+    workdir = str(tmp_path / "cache")
+    assert main(str(built["bundle"]), ["predict", "nope.csv", "--workdir", workdir]) == 2
+    assert "No such file or directory: 'nope.csv'" in capsys.readouterr().err
 
     frame = built["frame"].head(4)
     frame.to_csv(tmp_path / "in.csv", index=False)
-    model_dir = extract_model(built["bundle"], str(tmp_path / "cache"))
-    assert extract_model(built["bundle"], str(tmp_path / "cache")) == model_dir  # reused
+    model_dir = extract_model(built["bundle"], workdir)
+    assert extract_model(built["bundle"], workdir) == model_dir  # reused
     out = tmp_path / "predictions.csv"
     assert run_predict(model_dir, Namespace(input=str(tmp_path / "in.csv"), output=str(out))) == 0
     rows = list(csv.DictReader(io.StringIO(out.read_text())))

@@ -111,4 +111,7 @@ def main(bundle_path: str, argv: list[str] | None = None) -> int:
         except ProtocolError as exc:
             print(f"error: {exc.message}", file=sys.stderr)
             return 2
+        except OSError as exc:  # no such input file, an output folder that is not there
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     return run_serve(model_dir, options, name=card.get("key") or card.get("name"))

@@ -65,13 +65,13 @@ def add_predict_options(parser: argparse.ArgumentParser) -> None:
 
 def run_predict(model_dir: str | Path, options: argparse.Namespace) -> int:
     """Predict on a file; predictions as JSON lines (one per row) or a CSV table."""
-    model = LoadedModel.load(model_dir)
     if options.input == "-":
         body, media = sys.stdin.buffer.read(), CONTENT_TYPE_CSV
     else:
         source = Path(options.input)
-        body = source.read_bytes()
+        body = source.read_bytes()  # before the model's load: a wrong path fails at once
         media = CONTENT_TYPE_JSON if source.suffix.lower() == ".json" else CONTENT_TYPE_CSV
+    model = LoadedModel.load(model_dir)
     data, params = parse_request(body, media, model.spec)
     predictions = model.predict(data, params)
     if options.output is None:
