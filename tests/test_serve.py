@@ -333,3 +333,25 @@ def test_tensor_signature_parses_as_mlflow_does(tmp_path: Path) -> None:
         )
         assert reference.status == 200, reference.response
         assert got == json.loads(reference.response) == {"predictions": [6.0, 15.5]}, document
+
+
+def test_content_type_header_is_read_as_mlflow_reads_it() -> None:
+    from jupyter_mllab.serve.protocol import ProtocolError, parse_content_type
+
+    for header, media in [
+        ("application/json", "application/json"),
+        ("Application/JSON; charset=UTF-8", "application/json"),
+        ("application/json;", "application/json"),
+        ('text/csv; charset="utf-8"', "text/csv"),
+    ]:
+        assert parse_content_type(header) == media
+    for header in (
+        None,
+        "",
+        "text/plain",
+        "text/csv; header=present",
+        "application/json; charset=ascii",
+    ):
+        with pytest.raises(ProtocolError) as caught:
+            parse_content_type(header)
+        assert caught.value.status == 415

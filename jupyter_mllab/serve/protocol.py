@@ -82,7 +82,7 @@ class InputSpec:
 def parse_content_type(header: str | None) -> str:
     """The media type of a ``Content-Type`` header; 415 for charsets other than UTF-8."""
     media, *parameters = (part.strip() for part in (header or "").split(";"))
-    for parameter in parameters:
+    for parameter in filter(None, parameters):  # "application/json;" has an empty one
         key, _, value = parameter.partition("=")
         if key.strip().lower() != "charset" or value.strip().strip('"').lower() != "utf-8":
             raise ProtocolError(
