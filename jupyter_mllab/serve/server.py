@@ -136,6 +136,10 @@ class ScoringServer(ThreadingHTTPServer):
 
 class ScoringHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: a client's next request reuses the connection
+    # Headers and body leave in one write (handle_one_request flushes after each request), and
+    # without Nagle's delay: else a keep-alive client waits out its delayed ACK, 40 ms a request.
+    wbufsize = 64 * 1024
+    disable_nagle_algorithm = True
     server_version = "mllab-serve"
     server: ScoringServer
 
