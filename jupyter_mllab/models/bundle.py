@@ -205,7 +205,7 @@ def render_readme(
         "`GET /ping`, `/health`, `/version`):",
         "",
         "```sh",
-        *_curl_example(model_dir, mlmodel),
+        *_curl_example(filename, model_dir, mlmodel),
         "```",
         "",
         "## Load it with MLflow",
@@ -282,7 +282,7 @@ def render_model_card(
     return "\n".join(lines)
 
 
-def _curl_example(model_dir: Path, mlmodel: dict[str, Any]) -> list[str]:
+def _curl_example(filename: str, model_dir: Path, mlmodel: dict[str, Any]) -> list[str]:
     info = mlmodel.get("saved_input_example_info") or {}
     serving = model_dir / str(info.get("serving_input_path") or "serving_input_example.json")
     if not serving.is_file():
@@ -295,7 +295,7 @@ def _curl_example(model_dir: Path, mlmodel: dict[str, Any]) -> list[str]:
     if len(body) <= 400 and "'" not in body:
         return [f"{head} \\", f"  -d '{body}'"]
     return [
-        f"unzip -p BUNDLE model/{serving.name} > request.json",
+        f"unzip -p {filename} model/{serving.name} > request.json",
         f"{head} -d @request.json",
     ]
 
