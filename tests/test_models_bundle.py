@@ -255,3 +255,15 @@ def test_predict_writes_a_csv_column(
     assert run_predict(model_dir, Namespace(input=str(tmp_path / "in.csv"), output=str(out))) == 0
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
     assert [int(row["prediction"]) for row in rows] == list(built["model"].predict(frame))
+
+
+def test_bundle_module_is_import_light() -> None:
+    """The kernel imports it: no mlflow, yaml or pandas until a bundle is built."""
+    code = (
+        "import sys, jupyter_mllab.models.bundle; "
+        "print(sorted(m for m in ('mlflow', 'yaml', 'pandas', 'numpy') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == "[]"
