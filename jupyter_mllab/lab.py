@@ -120,6 +120,7 @@ class Lab:
         self.outputs = JobOutputsService(
             self.job_store, self.datasets.store, lambda: self.experiments.client, config.home
         )
+        self.projects.register_cleanup(self.outputs.forget_project)  # before its jobs go
         self.projects.register_before_delete(
             lambda p, force: self.jobs.end_project_jobs(p.name, force=force)
         )

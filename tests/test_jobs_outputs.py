@@ -61,6 +61,7 @@ def seed_job(
     *,
     kind: str = "run",
     with_run: bool = True,
+    project: str = "default",
 ) -> Job:
     """A COMPLETED job record whose MLflow run holds ``outputs/<path>`` + ``outputs.json``
     (as the runner logs them)."""
@@ -83,7 +84,7 @@ def seed_job(
         id=new_id(),
         kind=kind,
         parent_id=None,
-        project="default",
+        project=project,
         notebook=str(tmp / "train.ipynb"),
         kernel="python3",
         status="COMPLETED",
@@ -273,6 +274,25 @@ async def test_promote_output_to_dataset(
     assert rest["versions"][0]["source_path"] == "data/table.csv"
 
 
+async def test_deleting_a_project_drops_its_downloaded_outputs(
+    api: Any, jp_fetch: Any, mllab_home: Path, tmp_path: Path
+) -> None:
+    await _tracking_ready(api)
+    code, _ = await api("POST", "projects", body={"name": "gone"})
+    assert code == 201
+    job = seed_job(mllab_home, tmp_path, {"out.txt": TEXT}, project="gone")
+    kept = seed_job(mllab_home, tmp_path, {"out.txt": TEXT})
+    for one in (job, kept):
+        response = await jp_fetch("mllab", "api", "jobs", one.id, "outputs", "out.txt")
+        assert response.body == TEXT
+    cache = mllab_home / "cache" / "outputs"
+    assert (cache / str(job.mlflow_run_id) / "files" / "out.txt").exists()
+    code, body = await api("DELETE", "projects", "gone", params={"force": "true"})
+    assert code == 204, body
+    assert not (cache / str(job.mlflow_run_id)).exists()
+    assert (cache / str(kept.mlflow_run_id) / "files" / "out.txt").exists()
+
+
 def test_clean_path_refuses_what_is_not_a_plain_relative_path() -> None:
     for bad in ("", "/etc/passwd", "../x", "a/../b", "a//b", "./a", "a\\b", "C:/x", "a\x00"):
         assert clean_path(bad) is None, bad
@@ -325,6 +345,13 @@ def test_run_outputs_from_a_kernel_and_the_magic(
         mllab.run_outputs(sweep.id)
     with pytest.raises(NotFound):
         mllab.run_outputs("0" * 12)
+    with pytest.raises(NotFound, match="no run"):
+        mllab.run_outputs("f" * 32)
+    # a run that logged no manifest has no outputs
+    plain = MlflowClient(f"sqlite:///{lab_home / 'mlflow.db'}")
+    experiment = plain.get_experiment_by_name("mllab/default")
+    assert experiment is not None
+    assert mllab.run_outputs(plain.create_run(experiment.experiment_id).info.run_id) == []
 
     shell = InteractiveShell.instance()
     try:

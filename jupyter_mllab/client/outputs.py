@@ -37,6 +37,19 @@ def _run_of(run: str) -> tuple[str | None, str, str]:
     return run, "isolated", f"Run {run}"
 
 
+def _check_run(client: Any, run_id: str) -> None:
+    from mlflow.exceptions import MlflowException
+
+    from ..errors import NotFound
+
+    try:
+        client.get_run(run_id)
+    except MlflowException as exc:
+        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+            raise NotFound(f"MLflow has no run {run_id}.", reason="no_run") from None
+        raise
+
+
 def run_outputs(run: str, dest: str | Path | None = None) -> list[dict[str, Any]]:
     """The output files of a run (a job id or an MLflow run id): each a dict ``path``,
     ``size``, ``saved`` and, for a skipped one, ``reason``. With ``dest``, the saved files
@@ -52,6 +65,7 @@ def run_outputs(run: str, dest: str | Path | None = None) -> list[dict[str, Any]
     reader = RunOutputs(lambda: client, home())
     manifest = reader.manifest(run_id, mode)
     if manifest is None:
+        _check_run(client, run_id)  # an unknown run is a 404, not "no outputs"
         return []
     files = [dict(f) for f in manifest["files"]]
     if dest is None:

@@ -6,6 +6,7 @@ Reads what the runner logged into the job's MLflow run (``outputs.json`` and
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +18,7 @@ from ..datasets.keys import validate_dataset_name
 from ..datasets.preview import kind_of, preview_file
 from ..datasets.store import DatasetStore, NewVersion, guess_media_type
 from ..errors import BadRequest
+from ..projects.store import Project
 from .outputs import RunOutputs, empty_manifest, record_mode
 from .store import Job, JobStore
 
@@ -39,6 +41,18 @@ class JobOutputsService:
         self.datasets = datasets
         self.reader = RunOutputs(client, home)
         self._decode_lock = threading.Lock()  # one image decode at a time (each is bounded)
+
+    def forget_project(self, project: Project) -> None:
+        """Drop the downloaded outputs of a project being deleted (its runs go with it)."""
+        offset = 0
+        while True:
+            jobs, total = self.jobs.list_jobs(project=project.name, limit=500, offset=offset)
+            for job in jobs:
+                if job.mlflow_run_id:
+                    shutil.rmtree(self.reader.cache_dir(job.mlflow_run_id), ignore_errors=True)
+            offset += len(jobs)
+            if not jobs or offset >= total:
+                return
 
     def _job(self, job_id: str) -> Job:
         job = self.jobs.get(job_id)
