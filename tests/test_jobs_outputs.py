@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,24 @@ def seed_job(
     )
     JobStore(home).insert([job])
     return job
+
+
+@pytest.fixture(scope="module")
+def mlflow_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An MLflow SQLite store with its schema made once (MLflow's migrations take seconds)."""
+    from jupyter_mllab.tracking.experiments import ExperimentLink
+
+    home = tmp_path_factory.mktemp("mlflow-template")
+    ExperimentLink(f"sqlite:///{home / 'mlflow.db'}", home / "artifacts").prepare_store()
+    return home / "mlflow.db"
+
+
+@pytest.fixture
+def mllab_home(tmp_path: Path, mlflow_template: Path) -> Path:
+    home = tmp_path / "lab-home"
+    home.mkdir()
+    shutil.copy(mlflow_template, home / "mlflow.db")
+    return home
 
 
 FILES = {"out.txt": TEXT, "data/table.csv": CSV, "plots/a.png": png_bytes()}
@@ -300,13 +319,13 @@ def test_clean_path_refuses_what_is_not_a_plain_relative_path() -> None:
 
 
 @pytest.fixture
-def lab_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def lab_home(mllab_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A lab home for the kernel client, with the default project's experiment."""
     from jupyter_mllab.paths import default_artifact_root
     from jupyter_mllab.projects.store import DEFAULT_PROJECT, ProjectStore
     from jupyter_mllab.tracking.experiments import ExperimentLink
 
-    home = tmp_path / "home"
+    home = mllab_home
     monkeypatch.setenv("MLLAB_HOME", str(home))
     monkeypatch.setattr(kernel_client, "_current", None)
     store = ProjectStore(home)
