@@ -96,11 +96,28 @@ export function JobOutputs(props: { job: IJob }): JSX.Element | null {
       return;
     }
     let live = true;
-    jobOutputs(job.id)
-      .then(o => live && setOutputs(o))
-      .catch(e => live && setError((e as Error).message));
+    let timer = 0;
+    // The runner logs the outputs as the run ends: an empty list just after may be early.
+    const load = async (attempt: number) => {
+      try {
+        const o = await jobOutputs(job.id);
+        if (!live) {
+          return;
+        }
+        setOutputs(o);
+        if (!o.files.length && o.mode === 'isolated' && attempt < 3) {
+          timer = window.setTimeout(() => void load(attempt + 1), 2000);
+        }
+      } catch (e) {
+        if (live) {
+          setError((e as Error).message);
+        }
+      }
+    };
+    void load(0);
     return () => {
       live = false;
+      window.clearTimeout(timer);
     };
   }, [job.id, ended]);
 
