@@ -6,6 +6,7 @@ Reads what the runner logged into the job's MLflow run (``outputs.json`` and
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import threading
 from collections.abc import Callable
@@ -49,7 +50,9 @@ class JobOutputsService:
             jobs, total = self.jobs.list_jobs(project=project.name, limit=500, offset=offset)
             for job in jobs:
                 if job.mlflow_run_id:
-                    shutil.rmtree(self.reader.cache_dir(job.mlflow_run_id), ignore_errors=True)
+                    with contextlib.suppress(BadRequest):  # not a run id: nothing cached
+                        cache = self.reader.cache_dir(job.mlflow_run_id)
+                        shutil.rmtree(cache, ignore_errors=True)
             offset += len(jobs)
             if not jobs or offset >= total:
                 return
