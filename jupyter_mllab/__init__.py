@@ -22,6 +22,7 @@ from .client.datasets import (
     upload_dataset,
 )
 from .client.jobs import cancel_job, get_job, list_jobs, run_notebook, wait_job
+from .client.outputs import run_outputs
 from .client.runs_table import list_runs
 from .client.tensorboard import tensorboard_dir
 from .client.tracking import (
@@ -64,6 +65,7 @@ __all__ = [
     "log_params",
     "run_experiment",
     "run_notebook",
+    "run_outputs",
     "set_project",
     "set_tags",
     "start_run",

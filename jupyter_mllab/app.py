@@ -16,6 +16,7 @@ from .datasets.handlers import ROUTES as DATASET_ROUTES
 from .handlers import InfoHandler
 from .jobs.executors import EXECUTORS, Executor
 from .jobs.handlers import ROUTES as JOB_ROUTES
+from .jobs.outputs_handlers import ROUTES as JOB_OUTPUT_ROUTES
 from .jobs.scheduler import Scheduler
 from .lab import Lab, LabConfig
 from .monitor.handlers import ROUTES as MONITOR_ROUTES
@@ -34,6 +35,7 @@ def route_table() -> list[tuple[str, Any]]:
     routes += PROJECT_ROUTES
     routes += DATASET_ROUTES
     routes += JOB_ROUTES
+    routes += JOB_OUTPUT_ROUTES
     routes += MONITOR_ROUTES
     routes += RUN_ROUTES
     routes += TENSORBOARD_ROUTES

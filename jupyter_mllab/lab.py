@@ -17,6 +17,7 @@ from ._threads import run_sync
 from .datasets.archives import ArchiveLimits
 from .datasets.service import DatasetService
 from .jobs.executors import EXECUTORS, Executor
+from .jobs.outputs_service import JobOutputsService
 from .jobs.scheduler import Scheduler
 from .jobs.service import JobService
 from .jobs.store import JobStore
@@ -116,6 +117,10 @@ class Lab:
             gpu_count=self.gpu_count,
             max_sweep_runs=config.max_sweep_runs,
         )
+        self.outputs = JobOutputsService(
+            self.job_store, self.datasets.store, lambda: self.experiments.client, config.home
+        )
+        self.projects.register_cleanup(self.outputs.forget_project)  # before its jobs go
         self.projects.register_before_delete(
             lambda p, force: self.jobs.end_project_jobs(p.name, force=force)
         )

@@ -69,6 +69,21 @@ def job_rows(jobs: list[dict[str, Any]]) -> Table:
     return Table(["id", "kind", "status", "notebook", "parameters", "took", "error"], rows)
 
 
+def output_rows(files: list[dict[str, Any]]) -> Table:
+    """A run's output files: saved ones with their local copy (--dest), skipped ones with
+    why."""
+    rows = [
+        [
+            f["path"],
+            size(f["size"]),
+            "saved" if f["saved"] else f"skipped: {f.get('reason', '')}",
+            f.get("local_path", ""),
+        ]
+        for f in files
+    ]
+    return Table(["path", "size", "saved", "local path"], rows)
+
+
 def runs_rows(page: dict[str, Any], most: int = 5) -> Table:
     """A page of the runs table: the first parameters and metrics as columns."""
     import datetime

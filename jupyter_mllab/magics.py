@@ -12,7 +12,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 
 from . import client
 from .errors import MLLabError
-from .magic_tables import Table, job_rows, monitor_table, runs_rows, size
+from .magic_tables import Table, job_rows, monitor_table, output_rows, runs_rows, size
 from .uris import redact_text
 
 USAGE = """%mllab info                      where this kernel's lab lives
@@ -27,6 +27,8 @@ USAGE = """%mllab info                      where this kernel's lab lives
            [--gpus N] [--wait]     a tracked run; several values make a grid (a sweep)
 %mllab jobs [--status S]         recent runs and sweeps of the current project
 %mllab cancel ID                 cancel a run or a sweep
+%mllab outputs RUN [--dest DIR]  a run's output files (a job id or an MLflow run id);
+                                 with --dest, copied into DIR
 %mllab runs [--filter F] [--sort S] [--status S] [--sweep ID] [--limit N]
                                  the project's MLflow runs (filter and sort as in MLflow)
 %%mllab track [--name N] [--log VAR,VAR] [--param NAME=VALUE ...]
@@ -69,6 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     jobs.add_argument("--limit", type=int, default=20)
     cancel = sub.add_parser("cancel", add_help=False)
     cancel.add_argument("id")
+    outputs = sub.add_parser("outputs", add_help=False)
+    outputs.add_argument("run")
+    outputs.add_argument("--dest", default=None)
     sub.add_parser("monitor", add_help=False)
     runs = sub.add_parser("runs", add_help=False)
     runs.add_argument("--filter", default="")
@@ -171,6 +176,10 @@ class MLLabMagics(Magics):
             return self._jobs(args)
         if args.command == "monitor":
             return monitor_table()
+        if args.command == "outputs":
+            from .client.outputs import run_outputs
+
+            return output_rows(run_outputs(args.run, dest=args.dest))
         if args.command == "runs":
             from .client.runs_table import list_runs
 

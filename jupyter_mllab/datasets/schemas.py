@@ -75,6 +75,11 @@ class DatasetVersion(Response):
     author: str
     created: str
     source: str
+    source_run_id: str | None = Field(
+        None, description="A promoted run output: the MLflow run that wrote it."
+    )
+    source_job_id: str | None = Field(None, description="... and its job.")
+    source_path: str | None = Field(None, description="... and its path in the run's outputs.")
 
 
 class DatasetFile(Response):

@@ -63,7 +63,25 @@ register_schema(
             REFERENCES dataset_versions(dataset_id, version) ON DELETE CASCADE
     );
     CREATE INDEX IF NOT EXISTS dataset_files_sha ON dataset_files(sha256);
+    -- where a version came from, when a run made it (a promoted run output); its own
+    -- table so that a home made before it gains it by CREATE alone
+    CREATE TABLE IF NOT EXISTS dataset_version_sources (
+        dataset_id INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        run_id TEXT,
+        job_id TEXT,
+        path TEXT,
+        PRIMARY KEY (dataset_id, version),
+        FOREIGN KEY (dataset_id, version)
+            REFERENCES dataset_versions(dataset_id, version) ON DELETE CASCADE
+    );
     """,
+)
+
+# A version's origin when a run made it (dataset_version_sources), beside its row.
+SOURCE_COLUMNS = "s.run_id AS source_run_id, s.job_id AS source_job_id, s.path AS source_path"
+SOURCE_JOIN = (
+    "LEFT JOIN dataset_version_sources s ON s.dataset_id = v.dataset_id AND s.version = v.version"
 )
 
 _EXTRA_TYPES = {
@@ -128,6 +146,10 @@ class Version:
     author: str
     created: str
     source: str = ""
+    # a promoted run output: the MLflow run, the job and the file's path in its outputs
+    source_run_id: str | None = None
+    source_job_id: str | None = None
+    source_path: str | None = None
     project_id: str = field(default="", repr=False)
 
     @property
@@ -151,6 +173,9 @@ class NewVersion:
     author: str = ""
     source: str = ""
     media_type: str = ""
+    source_run_id: str | None = None
+    source_job_id: str | None = None
+    source_path: str | None = None
 
 
 def check_meta(description: object, tags: object) -> tuple[str, tuple[str, ...]]:
@@ -181,6 +206,11 @@ class DatasetStore:
 
     # -- reading -------------------------------------------------------------------------
     def _version(self, project: Project, name: str, row: sqlite3.Row) -> Version:
+        columns = row.keys()  # a query without SOURCE_COLUMNS reads no origin
+
+        def origin(column: str) -> str | None:
+            return row[column] if column in columns else None
+
         return Version(
             project=project.name,
             name=name,
@@ -196,6 +226,9 @@ class DatasetStore:
             author=row["author"],
             created=row["created"],
             source=row["source"],
+            source_run_id=origin("source_run_id"),
+            source_job_id=origin("source_job_id"),
+            source_path=origin("source_path"),
             project_id=project.id,
         )
 
@@ -215,13 +248,14 @@ class DatasetStore:
         like = f"%{search.strip()}%"
         with self.db.connect() as conn:
             rows = conn.execute(
-                """
+                f"""
                 SELECT d.name AS dname, d.updated AS dupdated, d.created AS dcreated,
                        (SELECT COUNT(*) FROM dataset_versions c WHERE c.dataset_id = d.id) AS n,
-                       v.*
+                       v.*, {SOURCE_COLUMNS}
                 FROM datasets d
                 JOIN dataset_versions v ON v.dataset_id = d.id AND v.version =
                      (SELECT MAX(version) FROM dataset_versions m WHERE m.dataset_id = d.id)
+                {SOURCE_JOIN}
                 WHERE d.project_id = ? AND d.deleted = 0
                   AND (d.name LIKE ? OR v.description LIKE ? OR v.tags LIKE ?
                        OR v.filename LIKE ?)
@@ -247,7 +281,8 @@ class DatasetStore:
         with self.db.connect() as conn:
             d = self._dataset_row(conn, project, name)
             rows = conn.execute(
-                "SELECT * FROM dataset_versions WHERE dataset_id = ? ORDER BY version DESC",
+                f"SELECT v.*, {SOURCE_COLUMNS} FROM dataset_versions v {SOURCE_JOIN}"
+                " WHERE v.dataset_id = ? ORDER BY v.version DESC",
                 (d["id"],),
             ).fetchall()
         return [self._version(project, d["name"], r) for r in rows]
@@ -257,13 +292,14 @@ class DatasetStore:
             d = self._dataset_row(conn, project, name)
             if version is None:
                 row = conn.execute(
-                    "SELECT * FROM dataset_versions WHERE dataset_id = ?"
-                    " ORDER BY version DESC LIMIT 1",
+                    f"SELECT v.*, {SOURCE_COLUMNS} FROM dataset_versions v {SOURCE_JOIN}"
+                    " WHERE v.dataset_id = ? ORDER BY v.version DESC LIMIT 1",
                     (d["id"],),
                 ).fetchone()
             else:
                 row = conn.execute(
-                    "SELECT * FROM dataset_versions WHERE dataset_id = ? AND version = ?",
+                    f"SELECT v.*, {SOURCE_COLUMNS} FROM dataset_versions v {SOURCE_JOIN}"
+                    " WHERE v.dataset_id = ? AND v.version = ?",
                     (d["id"], version),
                 ).fetchone()
         if row is None:
@@ -405,6 +441,12 @@ class DatasetStore:
                     meta.source,
                 ),
             )
+            if meta.source_run_id or meta.source_job_id:
+                conn.execute(
+                    "INSERT INTO dataset_version_sources (dataset_id, version, run_id, job_id,"
+                    " path) VALUES (?, ?, ?, ?, ?)",
+                    (d["id"], number, meta.source_run_id, meta.source_job_id, meta.source_path),
+                )
             if files is not None:
                 conn.executemany(
                     "INSERT INTO dataset_files (dataset_id, version, path, sha256, size)"

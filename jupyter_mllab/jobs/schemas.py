@@ -144,6 +144,42 @@ class JobMetrics(Response):
     metrics: dict[str, list[MetricPoint]]
 
 
+class OutputFile(Response):
+    """One file of a run's working folder: saved as the artifact ``outputs/<path>``, or
+    listed with why it was not (over the size cap, ...)."""
+
+    path: str = Field(description="Relative to the working folder, with '/'.")
+    size: int
+    saved: bool
+    reason: str | None = Field(None, description="Why it was not saved.")
+    kind: Literal["csv", "parquet", "json", "jsonl", "image", "text", "archive", "binary"] = Field(
+        description="How the preview shows it (as a dataset file)."
+    )
+
+
+class JobOutputs(Response):
+    """A run's output files, from the manifest its runner logged (``outputs.json``); a
+    run that logged none (yet) lists none."""
+
+    mode: Literal["isolated", "in_place"]
+    files: list[OutputFile]
+    warnings: list[str]
+
+
+class OutputPromote(Request):
+    """An output file as a new dataset version (the version records the run)."""
+
+    reasons: ClassVar[dict[str, str]] = {
+        "dataset": "invalid_name",
+        "project": "invalid_name",
+        "description": "bad_meta",
+    }
+
+    dataset: str = Field(max_length=128, description="The dataset's name.")
+    project: str | None = Field(None, description="Default: the job's project.")
+    description: str | None = Field(None, max_length=10_000)
+
+
 class Parameter(Response):
     name: str
     type: str

@@ -1,4 +1,6 @@
-import { jsonBody, requestAPI } from './request';
+import { ServerConnection } from '@jupyterlab/services';
+
+import { apiUrl, jsonBody, MLLabApiError, requestAPI } from './request';
 import type { components } from './schema';
 
 type S = components['schemas'];
@@ -58,4 +60,57 @@ export function jobOutput(id: string): Promise<any> {
 
 export function jobMetrics(id: string): Promise<S['JobMetrics']> {
   return requestAPI(['jobs', id, 'metrics']);
+}
+
+/** A run's output files (saved as MLflow artifacts, or listed with why not). */
+export type IJobOutputs = S['JobOutputs'];
+export type IOutputFile = S['OutputFile'];
+export type IOutputPromote = S['OutputPromote'];
+
+/** An output's path ("plots/a.png") as URL parts: each segment encoded on its own. */
+function outputParts(id: string, path: string): string[] {
+  return ['jobs', id, 'outputs', ...path.split('/')];
+}
+
+export function jobOutputs(id: string): Promise<IJobOutputs> {
+  return requestAPI(['jobs', id, 'outputs']);
+}
+
+export function outputPreview(id: string, path: string): Promise<S['Preview']> {
+  return requestAPI([...outputParts(id, path), 'preview']);
+}
+
+/** The file's URL: a download, or (inline) its bytes to show. */
+export function outputUrl(id: string, path: string, inline = false): string {
+  return apiUrl(...outputParts(id, path)) + (inline ? '?inline=1' : '');
+}
+
+/** The file's bytes (the runs drive opens outputs with them). */
+export async function outputBlob(id: string, path: string): Promise<Blob> {
+  const settings = ServerConnection.makeSettings();
+  const response = await ServerConnection.makeRequest(
+    outputUrl(id, path, true),
+    {},
+    settings
+  );
+  if (!response.ok) {
+    const data = await response.json().catch(() => ({}));
+    throw new MLLabApiError(
+      response.status,
+      data?.message ?? response.statusText,
+      data?.reason ?? ''
+    );
+  }
+  return response.blob();
+}
+
+export function promoteOutput(
+  id: string,
+  path: string,
+  body: IOutputPromote
+): Promise<S['DatasetVersion']> {
+  return requestAPI(
+    [...outputParts(id, path), 'promote'],
+    jsonBody('POST', body)
+  );
 }

@@ -404,6 +404,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/mllab/api/jobs/{job_id}/outputs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A run's output files (saved as MLflow artifacts, or listed as skipped) */
+        get: operations["JobOutputs_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mllab/api/jobs/{job_id}/outputs/{path}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An output file's first rows, text or thumbnail (as a dataset's preview) */
+        get: operations["JobOutputPreview_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mllab/api/jobs/{job_id}/outputs/{path}/promote": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** An output file as a new dataset version, which records the run */
+        post: operations["JobOutputPromote_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mllab/api/jobs/{job_id}/outputs/{path}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A saved output file's bytes (an attachment unless inline) */
+        get: operations["JobOutputFile_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/mllab/api/monitor": {
         parameters: {
             query?: never;
@@ -682,6 +750,24 @@ export interface components {
             created: string;
             /** Source */
             source: string;
+            /**
+             * Source Run Id
+             * @description A promoted run output: the MLflow run that wrote it.
+             * @default null
+             */
+            source_run_id?: string | null;
+            /**
+             * Source Job Id
+             * @description ... and its job.
+             * @default null
+             */
+            source_job_id?: string | null;
+            /**
+             * Source Path
+             * @description ... and its path in the run's outputs.
+             * @default null
+             */
+            source_path?: string | null;
         };
         /**
          * DatasetVersionDetail
@@ -721,6 +807,24 @@ export interface components {
             created: string;
             /** Source */
             source: string;
+            /**
+             * Source Run Id
+             * @description A promoted run output: the MLflow run that wrote it.
+             * @default null
+             */
+            source_run_id?: string | null;
+            /**
+             * Source Job Id
+             * @description ... and its job.
+             * @default null
+             */
+            source_job_id?: string | null;
+            /**
+             * Source Path
+             * @description ... and its path in the run's outputs.
+             * @default null
+             */
+            source_path?: string | null;
             /** Files */
             files: components["schemas"]["DatasetFile"][];
         };
@@ -944,6 +1048,22 @@ export interface components {
             metrics: {
                 [key: string]: components["schemas"]["MetricPoint"][];
             };
+        };
+        /**
+         * JobOutputs
+         * @description A run's output files, from the manifest its runner logged (``outputs.json``); a
+         *     run that logged none (yet) lists none.
+         */
+        JobOutputs: {
+            /**
+             * Mode
+             * @enum {string}
+             */
+            mode: "isolated" | "in_place";
+            /** Files */
+            files: components["schemas"]["OutputFile"][];
+            /** Warnings */
+            warnings: string[];
         };
         /**
          * JobRetry
@@ -1188,6 +1308,56 @@ export interface components {
              * @description What papermill cannot check here (untyped parameters, unread lines).
              */
             warnings: string[];
+        };
+        /**
+         * OutputFile
+         * @description One file of a run's working folder: saved as the artifact ``outputs/<path>``, or
+         *     listed with why it was not (over the size cap, ...).
+         */
+        OutputFile: {
+            /**
+             * Path
+             * @description Relative to the working folder, with '/'.
+             */
+            path: string;
+            /** Size */
+            size: number;
+            /** Saved */
+            saved: boolean;
+            /**
+             * Reason
+             * @description Why it was not saved.
+             * @default null
+             */
+            reason?: string | null;
+            /**
+             * Kind
+             * @description How the preview shows it (as a dataset file).
+             * @enum {string}
+             */
+            kind: "csv" | "parquet" | "json" | "jsonl" | "image" | "text" | "archive" | "binary";
+        };
+        /**
+         * OutputPromote
+         * @description An output file as a new dataset version (the version records the run).
+         */
+        OutputPromote: {
+            /**
+             * Dataset
+             * @description The dataset's name.
+             */
+            dataset: string;
+            /**
+             * Project
+             * @description Default: the job's project.
+             * @default null
+             */
+            project?: string | null;
+            /**
+             * Description
+             * @default null
+             */
+            description?: string | null;
         };
         /** Parameter */
         Parameter: {
@@ -2775,6 +2945,143 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JobMetrics"];
+                };
+            };
+            /** @description An error: its status, a message a person can act on, a reason code. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    JobOutputs_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobOutputs"];
+                };
+            };
+            /** @description An error: its status, a message a person can act on, a reason code. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    JobOutputPreview_get: {
+        parameters: {
+            query?: {
+                /** @description 1 to 1000 (default 50) */
+                rows?: number;
+            };
+            header?: never;
+            path: {
+                job_id: string;
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Preview"];
+                };
+            };
+            /** @description An error: its status, a message a person can act on, a reason code. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    JobOutputPromote_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OutputPromote"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetVersion"];
+                };
+            };
+            /** @description An error: its status, a message a person can act on, a reason code. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    JobOutputFile_get: {
+        parameters: {
+            query?: {
+                /** @description no Content-Disposition: attachment */
+                inline?: boolean;
+            };
+            header?: never;
+            path: {
+                job_id: string;
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
                 };
             };
             /** @description An error: its status, a message a person can act on, a reason code. */

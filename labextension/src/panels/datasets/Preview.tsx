@@ -93,7 +93,8 @@ function StatsView(props: { stats: IStats }): JSX.Element {
   );
 }
 
-function Body(props: { preview: IPreview }): JSX.Element {
+/** A preview's content (shared with a run's output files, panels/experiments/Outputs). */
+export function PreviewBody(props: { preview: IPreview }): JSX.Element {
   const { preview } = props;
   if (preview.error) {
     return <div className="jp-mllab-error">{preview.error}</div>;
@@ -209,7 +210,7 @@ export function Preview(props: { version: IDatasetVersion }): JSX.Element {
       </div>
       {error ? <div className="jp-mllab-error">{error}</div> : null}
       {preview ? (
-        <Body preview={preview} />
+        <PreviewBody preview={preview} />
       ) : error ? null : (
         <div>Loading…</div>
       )}

@@ -16,6 +16,7 @@ import { formatBytes } from '../datasets/format';
 import { ProgressBar } from './ExperimentsPanel';
 import { notebookName, seconds } from './format';
 import { LineChart } from './LineChart';
+import { JobOutputs } from './Outputs';
 import { TensorBoardButton } from './TensorBoard';
 
 export interface IJobActions {
@@ -204,6 +205,7 @@ function Page(props: { id: string; actions: IJobActions }): JSX.Element {
             <LineChart key={name} name={name} points={points} />
           ))}
       </section>
+      <JobOutputs job={job} />
       <h3>Log</h3>
       <pre className="jp-mllab-log" ref={logEnd}>
         {log || (job.status === 'QUEUED' ? 'Waiting in the queue…' : '')}
