@@ -135,7 +135,7 @@ export async function modelVariables(
   } catch (e) {
     if (e instanceof KernelError && e.ename === 'ModuleNotFoundError') {
       throw new Error(
-        `This kernel cannot import jupyter_mllab (${e.evalue}): export needs a kernel of the lab's Python environment.`
+        `This kernel cannot import jupyter_mllab's model support (${e.evalue}): export needs a kernel of the lab's Python environment.`
       );
     }
     throw e;

@@ -14,7 +14,7 @@ import { AccordionPanel } from '@lumino/widgets';
 
 import { listVersions } from './api/datasets';
 import { exportDialog, IExportedModel, modelVariables } from './export';
-import { mllabIcon } from './icons';
+import { modelIcon } from './icons';
 import { datasetOpener } from './panels/datasets';
 import { modelOpener } from './panels/models';
 import { ILabModel } from './tokens';
@@ -135,11 +135,16 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
       label: args => (args.toolbar ? 'Export model' : 'Export Model…'),
       caption:
         "Log a model this notebook's kernel holds to the model registry, as a new version",
-      icon: args => (args.toolbar ? mllabIcon : undefined),
-      isEnabled: () => !!currentNotebook(app),
+      icon: args => (args.toolbar ? modelIcon : undefined),
+      // a toolbar's button is in a notebook: it stays live whatever has the focus
+      isEnabled: args => !!args.toolbar || !!currentNotebook(app),
       execute: async () => {
         const nb = currentNotebook(app);
         if (!nb) {
+          await showErrorMessage(
+            'Export model',
+            'Select the notebook whose kernel holds the model, then export.'
+          );
           return;
         }
         const kernel = nb.sessionContext.session?.kernel ?? null;

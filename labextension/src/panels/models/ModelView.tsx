@@ -21,7 +21,7 @@ import {
   removeAlias,
   setAlias
 } from '../../api/models';
-import { mllabIcon } from '../../icons';
+import { modelIcon } from '../../icons';
 import { actionDialog, AliasForm } from './dialogs';
 import { formatEpoch, modelWidgetId } from './format';
 import { AliasChips } from './ModelsPanel';
@@ -375,7 +375,7 @@ export function createModelView(
   widget.id = modelWidgetId(project, name);
   widget.title.label = `${project}/${name}`;
   widget.title.caption = `Model ${project}/${name}`;
-  widget.title.icon = mllabIcon;
+  widget.title.icon = modelIcon;
   widget.title.closable = true;
   return widget;
 }

@@ -50,8 +50,8 @@ export function RunModels(props: {
     m =>
       !data.registered.some(
         v =>
-          v.tags['mllab.artifact_path'] === m.artifact_path ||
-          v.source.endsWith(`/${m.artifact_path}`)
+          v.tags?.['mllab.artifact_path'] === m.artifact_path ||
+          (v.source ?? '').endsWith(`/${m.artifact_path}`)
       )
   );
   const register = async (artifactPath: string) => {

@@ -82,7 +82,8 @@ function LineageView(props: {
   actions: IModelActions;
 }): JSX.Element {
   const { lineage: l, actions } = props;
-  const jobId = l.run.job_id;
+  const run = l.run ?? null;
+  const jobId = run?.job_id ?? null;
   const notebook = l.notebook;
   const openNotebook = () => {
     if (!notebook) {
@@ -98,20 +99,26 @@ function LineageView(props: {
     <dl className="jp-mllab-fields jp-mllab-lineage">
       <dt>Run</dt>
       <dd className="jp-mllab-lineage-run">
-        {jobId ? (
-          <a
-            className="jp-mllab-link"
-            title={`Open run ${jobId}`}
-            onClick={() => actions.openJob(jobId)}
-          >
-            {l.run.run_name || l.run.run_id}
-          </a>
+        {!run ? (
+          '—'
         ) : (
-          <span>{l.run.run_name || l.run.run_id}</span>
-        )}{' '}
-        <span className="jp-mllab-muted">
-          {l.run.status} · MLflow run <code>{l.run.run_id}</code>
-        </span>
+          <>
+            {jobId ? (
+              <a
+                className="jp-mllab-link"
+                title={`Open run ${jobId}`}
+                onClick={() => actions.openJob(jobId)}
+              >
+                {run.run_name || run.run_id}
+              </a>
+            ) : (
+              <span>{run.run_name || run.run_id}</span>
+            )}{' '}
+            <span className="jp-mllab-muted">
+              {run.status} · MLflow run <code>{run.run_id}</code>
+            </span>
+          </>
+        )}
       </dd>
       <dt>Notebook</dt>
       <dd className="jp-mllab-lineage-notebook">
@@ -140,7 +147,7 @@ function LineageView(props: {
       <dd>{l.git_commit ? <code>{l.git_commit}</code> : '—'}</dd>
       <dt>Datasets</dt>
       <dd className="jp-mllab-lineage-datasets">
-        {l.datasets.length
+        {l.datasets?.length
           ? l.datasets.map(d => (
               <a
                 key={d.key}
@@ -155,7 +162,7 @@ function LineageView(props: {
             ))
           : 'none opened'}
       </dd>
-      {Object.keys(l.environment).length ? (
+      {Object.keys(l.environment ?? {}).length ? (
         <>
           <dt>Environment</dt>
           <dd>
@@ -184,7 +191,7 @@ export function VersionDetail(props: {
   return (
     <div className="jp-mllab-version-detail" data-version={d.version}>
       <Section title="Signature" className="jp-mllab-model-signature">
-        {d.signature.inputs || d.signature.outputs ? (
+        {d.signature?.inputs || d.signature?.outputs ? (
           <div className="jp-mllab-signature">
             <ColumnsTable title="Inputs" columns={d.signature.inputs} />
             <ColumnsTable title="Outputs" columns={d.signature.outputs} />
@@ -221,14 +228,14 @@ export function VersionDetail(props: {
       ) : null}
       <Section title="Metrics" className="jp-mllab-model-metrics">
         <KeyValues
-          values={d.metrics}
+          values={d.metrics ?? {}}
           empty="The run logged no metrics."
           className="jp-mllab-metrics-table"
         />
       </Section>
       <Section title="Parameters" className="jp-mllab-model-params">
         <KeyValues
-          values={d.params}
+          values={d.params ?? {}}
           empty="The run logged no parameters."
           className="jp-mllab-params-table"
         />
@@ -238,7 +245,7 @@ export function VersionDetail(props: {
       </Section>
       <Section title="Files" className="jp-mllab-model-files">
         <ul className="jp-mllab-preview-files">
-          {d.files.map(f => (
+          {(d.files ?? []).map(f => (
             <li key={f.path}>
               <span>{f.path}</span>
               <span className="jp-mllab-muted">{formatBytes(f.size)}</span>

@@ -68,9 +68,11 @@ class ActionDialog<T, R> extends Dialog<T> {
       return;
     }
     const accept = this.node.querySelector(
-      '.jp-Dialog-button.jp-mod-accept'
+      '.jp-Dialog-footer .jp-Dialog-button.jp-mod-accept'
     ) as HTMLButtonElement | null;
-    const buttons = Array.from(this.node.querySelectorAll('.jp-Dialog-button'));
+    const buttons = Array.from(
+      this.node.querySelectorAll('.jp-Dialog-footer .jp-Dialog-button')
+    );
     const chosen = index === undefined ? accept : buttons[index];
     if (!chosen || chosen !== accept) {
       super.resolve(index);
