@@ -3,29 +3,10 @@ import { ServerConnection } from '@jupyterlab/services';
 import { apiUrl, jsonBody, MLLabApiError, requestAPI } from './request';
 
 // TEMPORARY until docs/openapi.json has the models schemas (the lead replaces these aliases)
-// The shapes of CONTRACT C5, keyed by the names the server's schemas give them, so that
-// the lead replaces this whole block with `type S = components['schemas']` (and an
-// `import type { components } from './schema'`). The names of the wrappers (ModelList,
-// ModelVersionList, RunModels, DatasetUsage, ModelRegister, ModelVersionUpdate, AliasSet)
-// are guesses: re-point them to whatever names M3's schemas.py gives.
+// The shapes of CONTRACT C5, keyed by the class names of M3's jupyter_mllab/models/schemas.py
+// (as read from its work in progress), so that the lead replaces this whole block with
+// `type S = components['schemas']` and `import type { components } from './schema'`.
 /* eslint-disable no-restricted-syntax -- TEMPORARY: C5's shapes until schema.ts has them */
-type ModelVersionShape = {
-  name: string;
-  project: string;
-  version: number;
-  key: string;
-  aliases: string[];
-  tags: { [key: string]: string };
-  description: string;
-  run_id: string | null;
-  source: string;
-  status: string;
-  flavor: string | null;
-  format: string | null;
-  created: number;
-  created_by: string | null;
-};
-type Column = { name: string | null; type: string };
 type S = {
   RegisteredModel: {
     name: string;
@@ -40,65 +21,91 @@ type S = {
     created: number;
     updated: number;
   };
-  ModelList: { models: S['RegisteredModel'][] };
-  ModelVersion: ModelVersionShape;
-  ModelVersionList: { versions: ModelVersionShape[]; total: number };
+  RegisteredModelList: { models: S['RegisteredModel'][] };
+  ModelVersion: {
+    name: string;
+    project: string;
+    version: number;
+    key: string;
+    aliases: string[];
+    tags: { [key: string]: string };
+    description: string;
+    run_id: string | null;
+    source: string;
+    status: string;
+    flavor: string | null;
+    format: string | null;
+    created: number;
+    created_by: string;
+  };
+  ModelVersionList: { versions: S['ModelVersion'][]; total: number };
+  ColumnSpec: { name: string | null; type: string };
+  Signature: {
+    inputs: S['ColumnSpec'][] | null;
+    outputs: S['ColumnSpec'][] | null;
+  };
+  InputExample: { columns: string[]; data: unknown[][]; truncated?: boolean };
+  ModelFile: { path: string; size: number };
+  LineageRun: {
+    run_id: string;
+    experiment_id: string;
+    run_name: string | null;
+    status: string;
+    job_id: string | null;
+  };
+  LineageNotebook: { path: string; sha256: string | null };
+  LineageDataset: {
+    key: string;
+    sha256: string;
+    project: string | null;
+    name: string | null;
+    version: number | null;
+  };
   Lineage: {
-    run: {
-      run_id: string;
-      experiment_id: string;
-      run_name: string;
-      status: string;
-      job_id: string | null;
-    };
-    notebook: { path: string; sha256: string } | null;
+    run: S['LineageRun'] | null;
+    notebook: S['LineageNotebook'] | null;
     git_commit: string | null;
     params: { [key: string]: string };
     metrics: { [key: string]: number | null };
-    datasets: {
-      key: string;
-      sha256: string;
-      project: string;
-      name: string;
-      version: number;
-    }[];
+    datasets: S['LineageDataset'][];
     environment: { [tag: string]: string };
   };
-  ModelVersionDetail: ModelVersionShape & {
-    signature: { inputs: Column[] | null; outputs: Column[] | null };
-    input_example: { columns: string[]; data: unknown[][] } | null;
+  ModelVersionDetail: S['ModelVersion'] & {
+    signature: S['Signature'];
+    input_example: S['InputExample'] | null;
     metrics: { [key: string]: number | null };
     params: { [key: string]: string };
-    files: { path: string; size: number }[];
+    files: S['ModelFile'][];
+    files_truncated?: boolean;
     lineage: S['Lineage'];
   };
-  ModelVersionUpdate: {
-    description?: string;
-    tags?: { [key: string]: string };
-    remove_tags?: string[];
+  VersionPatch: {
+    description?: string | null;
+    tags?: { [key: string]: string } | null;
+    remove_tags?: string[] | null;
   };
   AliasSet: { version: number };
-  ModelRegister: {
+  RegisterFromRun: {
     run_id: string;
     artifact_path: string;
     name: string;
     alias?: string | null;
     description?: string | null;
   };
-  RunModels: {
-    logged: { artifact_path: string; flavors: string[] }[];
-    registered: ModelVersionShape[];
+  LoggedModel: {
+    artifact_path: string;
+    flavors: string[];
+    model_id?: string | null;
   };
-  DatasetUsage: {
-    runs: {
-      run_id: string;
-      run_name: string;
-      experiment_id: string;
-      job_id: string | null;
-      status: string;
-    }[];
-    models: ModelVersionShape[];
+  RunModels: { logged: S['LoggedModel'][]; registered: S['ModelVersion'][] };
+  UsageRun: {
+    run_id: string;
+    run_name: string | null;
+    experiment_id: string;
+    job_id: string | null;
+    status: string;
   };
+  DatasetUsage: { runs: S['UsageRun'][]; models: S['ModelVersion'][] };
 };
 /* eslint-enable no-restricted-syntax */
 // end of TEMPORARY
@@ -110,8 +117,9 @@ export type IModelVersionDetail = S['ModelVersionDetail'];
 export type ILineage = S['Lineage'];
 export type IRunModels = S['RunModels'];
 export type IDatasetUsage = S['DatasetUsage'];
-export type IModelRegister = S['ModelRegister'];
-export type IModelVersionUpdate = S['ModelVersionUpdate'];
+export type IModelRegister = S['RegisterFromRun'];
+export type IModelVersionUpdate = S['VersionPatch'];
+export type IColumnSpec = S['ColumnSpec'];
 
 const models = (project: string) => ['projects', project, 'models'];
 const versionPath = (project: string, name: string, v: number) => [
@@ -125,7 +133,7 @@ export async function listModels(
   project: string,
   q = ''
 ): Promise<IRegisteredModel[]> {
-  const data = await requestAPI<S['ModelList']>(
+  const data = await requestAPI<S['RegisteredModelList']>(
     models(project),
     {},
     q ? { q } : {}

@@ -1,31 +1,20 @@
-import {
-  Clipboard,
-  Dialog,
-  MainAreaWidget,
-  Notification,
-  showDialog,
-  showErrorMessage
-} from '@jupyterlab/apputils';
+import { MainAreaWidget } from '@jupyterlab/apputils';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import React, { useCallback, useEffect, useState } from 'react';
 
 import {
-  deleteModelVersion,
-  downloadBundle,
   getModel,
   getModelVersion,
   IModelVersion,
   IModelVersionDetail,
   IRegisteredModel,
-  listModelVersions,
-  removeAlias,
-  setAlias
+  listModelVersions
 } from '../../api/models';
 import { modelIcon } from '../../icons';
-import { actionDialog, AliasForm } from './dialogs';
 import { formatEpoch, modelWidgetId } from './format';
 import { AliasChips } from './ModelsPanel';
 import { IModelActions, VersionDetail } from './VersionDetail';
+import { VersionHeader } from './VersionHeader';
 
 const PAGE = 20;
 
@@ -74,7 +63,6 @@ function Page(props: {
   const [selected, setSelected] = useState<number | null>(props.want);
   const [detail, setDetail] = useState<IModelVersionDetail | null>(null);
   const [reload, setReload] = useState(0);
-  const [bundling, setBundling] = useState(false);
   const [error, setError] = useState('');
 
   useEffect(() => {
@@ -128,62 +116,6 @@ function Page(props: {
     setReload(r => r + 1);
     props.actions.changed();
   }, [props.actions]);
-
-  const setAliasDialog = async () => {
-    const known = versions.map(v => v.version);
-    const done = await actionDialog({
-      title: `Set an alias of ${project}/${name}`,
-      form: new AliasForm(known.length ? known : [selected!], selected!),
-      accept: 'Set alias',
-      busy: 'Setting…',
-      action: ({ alias, version }) => setAlias(project, name, alias, version)
-    });
-    if (done) {
-      changed();
-    }
-  };
-  const dropAlias = async (alias: string) => {
-    try {
-      await removeAlias(project, name, alias);
-    } catch (e) {
-      await showErrorMessage(`Cannot remove @${alias}`, e as Error);
-    }
-    changed();
-  };
-  const remove = async (v: number) => {
-    const ok = await showDialog({
-      title: `Delete ${project}/${name}@${v}?`,
-      body: 'This version leaves the registry; the run keeps its logged model. This cannot be undone.',
-      buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Delete' })]
-    });
-    if (!ok.button.accept) {
-      return;
-    }
-    try {
-      await deleteModelVersion(project, name, v);
-      setSelected(null);
-      setDetail(null);
-      Notification.success(`Deleted ${project}/${name}@${v}`, {
-        autoClose: 3000
-      });
-    } catch (e) {
-      await showErrorMessage(
-        `Cannot delete ${project}/${name}@${v}`,
-        e as Error
-      );
-    }
-    changed();
-  };
-  const bundle = async (v: number) => {
-    setBundling(true);
-    try {
-      await downloadBundle(project, name, v);
-    } catch (e) {
-      await showErrorMessage(`Cannot build the bundle of v${v}`, e as Error);
-    } finally {
-      setBundling(false);
-    }
-  };
 
   if (!model) {
     return (
@@ -246,72 +178,16 @@ function Page(props: {
         <main className="jp-mllab-model-main">
           {d ? (
             <>
-              <div className="jp-mllab-model-version-header">
-                <h3>
-                  {d.key}{' '}
-                  <AliasChips
-                    aliases={d.aliases.map(alias => ({ alias }))}
-                    onRemove={alias => void dropAlias(alias)}
-                  />
-                </h3>
-                <div className="jp-mllab-dataset-view-actions">
-                  <button
-                    className="jp-mod-styled jp-mllab-copy-key"
-                    onClick={() => {
-                      Clipboard.copyToSystem(d.key);
-                      Notification.success(`Copied ${d.key}`, {
-                        autoClose: 2000
-                      });
-                    }}
-                  >
-                    Copy key
-                  </button>
-                  <button
-                    className="jp-mod-styled jp-mllab-download-bundle"
-                    disabled={bundling}
-                    title="One .mlbundle file: the model, its requirements, README, model card and lineage; `python file.mlbundle` serves it"
-                    onClick={() => void bundle(d.version)}
-                  >
-                    {bundling ? 'Building bundle…' : 'Download bundle'}
-                  </button>
-                  <button
-                    className="jp-mod-styled jp-mllab-set-alias"
-                    onClick={() => void setAliasDialog()}
-                  >
-                    Set alias…
-                  </button>
-                  <button
-                    className="jp-mod-styled jp-mod-warn jp-mllab-delete-model-version"
-                    onClick={() => void remove(d.version)}
-                  >
-                    Delete version
-                  </button>
-                </div>
-              </div>
-              <dl className="jp-mllab-fields">
-                <dt>Flavor</dt>
-                <dd>{d.flavor ?? '—'}</dd>
-                <dt>Format</dt>
-                <dd>{d.format ?? '—'}</dd>
-                <dt>Created</dt>
-                <dd>
-                  {new Date(d.created * 1000).toLocaleString()}
-                  {d.created_by ? ` by ${d.created_by}` : ''}
-                </dd>
-                {d.description ? (
-                  <>
-                    <dt>Description</dt>
-                    <dd>{d.description}</dd>
-                  </>
-                ) : null}
-                <dt>In code</dt>
-                <dd>
-                  <code>
-                    mlflow.pyfunc.load_model("models:/{model.registered_name}/
-                    {d.version}")
-                  </code>
-                </dd>
-              </dl>
+              <VersionHeader
+                detail={d}
+                registeredName={model.registered_name}
+                versions={versions.map(v => v.version)}
+                onChanged={changed}
+                onDeleted={() => {
+                  setSelected(null);
+                  setDetail(null);
+                }}
+              />
               <VersionDetail detail={d} actions={props.actions} />
             </>
           ) : selected !== null ? (

@@ -1,6 +1,6 @@
 import React from 'react';
 
-import { ILineage, IModelVersionDetail } from '../../api/models';
+import { IColumnSpec, ILineage, IModelVersionDetail } from '../../api/models';
 import { formatBytes } from '../datasets/format';
 import { formatValue } from './format';
 
@@ -14,9 +14,10 @@ export interface IModelActions {
   changed: () => void;
 }
 
-type Columns = IModelVersionDetail['signature']['inputs'];
-
-function ColumnsTable(props: { title: string; columns: Columns }) {
+function ColumnsTable(props: {
+  title: string;
+  columns: IColumnSpec[] | null;
+}): JSX.Element | null {
   if (!props.columns) {
     return null;
   }
@@ -135,9 +136,11 @@ function LineageView(props: {
             >
               {notebook.path}
             </a>{' '}
-            <code className="jp-mllab-sha" title={notebook.sha256}>
-              sha256 {notebook.sha256.slice(0, 12)}
-            </code>
+            {notebook.sha256 ? (
+              <code className="jp-mllab-sha" title={notebook.sha256}>
+                sha256 {notebook.sha256.slice(0, 12)}
+              </code>
+            ) : null}
           </>
         ) : (
           '—'
@@ -148,18 +151,29 @@ function LineageView(props: {
       <dt>Datasets</dt>
       <dd className="jp-mllab-lineage-datasets">
         {l.datasets?.length
-          ? l.datasets.map(d => (
-              <a
-                key={d.key}
-                className="jp-mllab-link jp-mllab-lineage-dataset"
-                title={`sha256 ${d.sha256}`}
-                onClick={() =>
-                  actions.openDataset(d.project, d.name, d.version)
-                }
-              >
-                {d.key}
-              </a>
-            ))
+          ? l.datasets.map(d =>
+              d.project && d.name && d.version ? (
+                <a
+                  key={d.key}
+                  className="jp-mllab-link jp-mllab-lineage-dataset"
+                  title={`sha256 ${d.sha256}`}
+                  onClick={() =>
+                    actions.openDataset(d.project!, d.name!, d.version!)
+                  }
+                >
+                  {d.key}
+                </a>
+              ) : (
+                // a dataset of no project of this lab (or gone): its key and digest only
+                <span
+                  key={d.key}
+                  className="jp-mllab-lineage-dataset"
+                  title={`sha256 ${d.sha256}`}
+                >
+                  {d.key}
+                </span>
+              )
+            )
           : 'none opened'}
       </dd>
       {Object.keys(l.environment ?? {}).length ? (
@@ -224,6 +238,9 @@ export function VersionDetail(props: {
               </tbody>
             </table>
           </div>
+          {example.truncated ? (
+            <div className="jp-mllab-muted">The first rows only.</div>
+          ) : null}
         </Section>
       ) : null}
       <Section title="Metrics" className="jp-mllab-model-metrics">
@@ -252,6 +269,9 @@ export function VersionDetail(props: {
             </li>
           ))}
         </ul>
+        {d.files_truncated ? (
+          <div className="jp-mllab-muted">And more files.</div>
+        ) : null}
       </Section>
     </div>
   );
