@@ -62,6 +62,14 @@ test('export the demo notebook model from the cell toolbar, see it in the Models
   await expect(dialog.locator('input.jp-mllab-export-name')).toHaveValue(
     'model'
   );
+  // the kernel's exception (a name the registry refuses) shows in the dialog, which stays
+  await dialog.locator('input.jp-mllab-export-name').fill('red/white');
+  await dialog.locator('.jp-Dialog-button.jp-mod-accept').click();
+  await expect(dialog.locator('.jp-mllab-form-error')).toContainText(
+    'BadRequest',
+    { timeout: 60_000 }
+  );
+  await expect(dialog.locator('.jp-Dialog-button.jp-mod-accept')).toBeEnabled();
   await dialog.locator('input.jp-mllab-export-name').fill('wine');
   await expect(dialog.locator('select.jp-mllab-export-format')).toHaveValue(
     'mlflow'
