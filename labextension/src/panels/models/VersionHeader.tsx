@@ -12,9 +12,10 @@ import {
   downloadBundle,
   IModelVersionDetail,
   removeAlias,
-  setAlias
+  setAlias,
+  updateModelVersion
 } from '../../api/models';
-import { actionDialog, AliasForm } from './dialogs';
+import { actionDialog, AliasForm, DescriptionForm } from './dialogs';
 import { AliasChips } from './ModelsPanel';
 
 /**
@@ -45,6 +46,19 @@ export function VersionHeader(props: {
       accept: 'Set alias',
       busy: 'Setting…',
       action: ({ alias, version }) => setAlias(project, name, alias, version)
+    });
+    if (done) {
+      props.onChanged();
+    }
+  };
+  const describe = async () => {
+    const done = await actionDialog({
+      title: `Describe ${d.key}`,
+      form: new DescriptionForm(d.description),
+      accept: 'Save',
+      busy: 'Saving…',
+      action: description =>
+        updateModelVersion(project, name, d.version, { description })
     });
     if (done) {
       props.onChanged();
@@ -86,6 +100,10 @@ export function VersionHeader(props: {
       setBundling(false);
     }
   };
+  // the lab's own tags (mllab.flavor, ...) are shown above as facts
+  const tags = Object.entries(d.tags ?? {}).filter(
+    ([k]) => !k.startsWith('mllab.')
+  );
   const load = `mlflow.pyfunc.load_model("models:/${props.registeredName}/${d.version}")`;
   return (
     <>
@@ -122,6 +140,12 @@ export function VersionHeader(props: {
             Set alias…
           </button>
           <button
+            className="jp-mod-styled jp-mllab-describe-version"
+            onClick={() => void describe()}
+          >
+            Describe…
+          </button>
+          <button
             className="jp-mod-styled jp-mod-warn jp-mllab-delete-model-version"
             onClick={() => void remove()}
           >
@@ -144,6 +168,18 @@ export function VersionHeader(props: {
             <dt>Description</dt>
             <dd className="jp-mllab-model-version-description">
               {d.description}
+            </dd>
+          </>
+        ) : null}
+        {tags.length ? (
+          <>
+            <dt>Tags</dt>
+            <dd className="jp-mllab-model-tags">
+              {tags.map(([k, v]) => (
+                <code key={k} className="jp-mllab-param">
+                  {k} = {v}
+                </code>
+              ))}
             </dd>
           </>
         ) : null}

@@ -259,6 +259,25 @@ export class AliasForm extends FormBody<{ alias: string; version: number }> {
   private version: HTMLSelectElement;
 }
 
+/** A version's description. */
+export class DescriptionForm extends FormBody<string> {
+  constructor(description: string) {
+    super();
+    this.text = document.createElement('textarea');
+    this.text.className = 'jp-mod-styled jp-mllab-description-text';
+    this.text.rows = 4;
+    this.text.value = description;
+    this.text.setAttribute('aria-label', 'Description');
+    this.build(field('Description', this.text));
+  }
+
+  getValue(): string {
+    return this.text.value;
+  }
+
+  private text: HTMLTextAreaElement;
+}
+
 /** Register model: a name for the registered model and an optional alias. */
 export class RegisterForm extends FormBody<{
   name: string;
