@@ -2,3 +2,4 @@ import './base.css';
 import './experiments.css';
 import './hardware.css';
 import './tensorboard.css';
+import './models.css';

@@ -119,7 +119,12 @@ export const experimentsPlugin: JupyterFrontEndPlugin<void> = {
         openJob(again.id);
       }
     };
-    const openJob = jobOpener(shell, { openOutput, rerun: j => void rerun(j) });
+    const openJob = jobOpener(shell, {
+      openOutput,
+      rerun: j => void rerun(j),
+      openModel: (project, name, version) =>
+        void commands.execute('mllab:open-model', { project, name, version })
+    });
 
     commands.addCommand(ExperimentCommands.openJob, {
       label: 'Open Run',

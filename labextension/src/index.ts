@@ -13,6 +13,7 @@ import { experimentsPlugin } from './experiments';
 import { hardwareStatusPlugin } from './hardware';
 import { fileBrowserPlugin } from './filebrowser';
 import { LabModel } from './model';
+import { modelsPlugin } from './models';
 import { createSidebar } from './sidebar';
 import { ILabModel } from './tokens';
 
@@ -60,5 +61,6 @@ export default [
   plugin,
   fileBrowserPlugin,
   experimentsPlugin,
-  hardwareStatusPlugin
+  hardwareStatusPlugin,
+  modelsPlugin
 ];

@@ -41,8 +41,11 @@ export function createSidebar(
   sidebar.title.icon = mllabIcon;
   sidebar.title.caption = 'ML Lab';
   sidebar.header.addWidget(new ProjectPicker(model, commands));
+  const openJob = (id: string) => commands.execute('mllab:open-job', { id });
+  const openModel = (project: string, name: string, version?: number) =>
+    commands.execute('mllab:open-model', { project, name, version });
   for (const panel of [
-    createDatasetsPanel(model, shell),
+    createDatasetsPanel(model, shell, { openJob, openModel }),
     createExperimentsPanel(
       model,
       id => commands.execute('mllab:open-job', { id }),
@@ -51,11 +54,11 @@ export function createSidebar(
     createHardwarePanel(model, id =>
       commands.execute('mllab:open-job', { id })
     ),
-    createModelsPanel(model)
+    createModelsPanel(model, openModel)
   ]) {
     sidebar.addWidget(panel);
   }
-  // Datasets and Experiments get the room; the panels still to come take a little.
-  (sidebar.content as AccordionPanel).setRelativeSizes([2, 2, 2, 1]);
+  // Each panel gets an equal share of the room to begin with.
+  (sidebar.content as AccordionPanel).setRelativeSizes([2, 2, 2, 2]);
   return sidebar;
 }

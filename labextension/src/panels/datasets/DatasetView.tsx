@@ -6,6 +6,7 @@ import { downloadUrl, IDatasetVersion } from '../../api/datasets';
 import { mllabIcon } from '../../icons';
 import { formatBytes } from './format';
 import { Preview } from './Preview';
+import { IUsedByActions, UsedBy } from './UsedBy';
 
 function Field(props: {
   label: string;
@@ -19,7 +20,10 @@ function Field(props: {
   );
 }
 
-function View(props: { version: IDatasetVersion }): JSX.Element {
+function View(props: {
+  version: IDatasetVersion;
+  usedBy?: IUsedByActions;
+}): JSX.Element {
   const v = props.version;
   const copy = (text: string, what: string) => {
     Clipboard.copyToSystem(text);
@@ -75,13 +79,26 @@ function View(props: { version: IDatasetVersion }): JSX.Element {
         </Field>
       </dl>
       <Preview version={v} />
+      {props.usedBy ? (
+        <UsedBy
+          project={v.project}
+          name={v.name}
+          version={v.version}
+          actions={props.usedBy}
+        />
+      ) : null}
     </div>
   );
 }
 
 /** A version of a dataset in the main area: what it is, and its preview. */
-export function createDatasetView(version: IDatasetVersion): MainAreaWidget {
-  const content = ReactWidget.create(<View version={version} />);
+export function createDatasetView(
+  version: IDatasetVersion,
+  usedBy?: IUsedByActions
+): MainAreaWidget {
+  const content = ReactWidget.create(
+    <View version={version} usedBy={usedBy} />
+  );
   content.addClass('jp-mllab-dataset-view-content');
   const widget = new MainAreaWidget({ content });
   widget.id = `jp-mllab-dataset-${version.key.replace(/[^A-Za-z0-9_-]/g, '-')}`;

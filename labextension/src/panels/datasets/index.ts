@@ -4,12 +4,14 @@ import { IDatasetVersion } from '../../api/datasets';
 import { LabModel } from '../../model';
 import { DatasetsPanel } from './DatasetsPanel';
 import { createDatasetView } from './DatasetView';
+import { IUsedByActions } from './UsedBy';
 
-export function createDatasetsPanel(
-  model: LabModel,
-  shell: ILabShell
-): DatasetsPanel {
-  const open = (version: IDatasetVersion) => {
+/** Opens (or shows) a dataset version's page in the main area. */
+export function datasetOpener(
+  shell: ILabShell,
+  usedBy?: IUsedByActions
+): (version: IDatasetVersion) => void {
+  return (version: IDatasetVersion) => {
     const id = createDatasetView(version).id;
     for (const widget of shell.widgets('main')) {
       if (widget.id === id) {
@@ -27,8 +29,15 @@ export function createDatasetsPanel(
         widget.close();
       }
     }
-    shell.add(createDatasetView(version), 'main');
+    shell.add(createDatasetView(version, usedBy), 'main');
     shell.activateById(id);
   };
-  return new DatasetsPanel(model, open);
+}
+
+export function createDatasetsPanel(
+  model: LabModel,
+  shell: ILabShell,
+  usedBy?: IUsedByActions
+): DatasetsPanel {
+  return new DatasetsPanel(model, datasetOpener(shell, usedBy));
 }

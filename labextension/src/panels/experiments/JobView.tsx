@@ -13,6 +13,7 @@ import {
   TERMINAL
 } from '../../api/jobs';
 import { formatBytes } from '../datasets/format';
+import { RunModels } from '../models/RunModels';
 import { ProgressBar } from './ExperimentsPanel';
 import { notebookName, seconds } from './format';
 import { LineChart } from './LineChart';
@@ -24,6 +25,7 @@ export interface IJobActions {
   openJob: (id: string) => void;
   rerun: (job: IJob) => void;
   openTensorBoard: (runId: string) => Promise<void>;
+  openModel: (project: string, name: string, version: number) => void;
 }
 
 function Page(props: { id: string; actions: IJobActions }): JSX.Element {
@@ -206,6 +208,13 @@ function Page(props: { id: string; actions: IJobActions }): JSX.Element {
           ))}
       </section>
       <JobOutputs job={job} />
+      {job.mlflow_run_id && TERMINAL.includes(job.status) && (
+        <RunModels
+          runId={job.mlflow_run_id}
+          project={job.project}
+          openModel={props.actions.openModel}
+        />
+      )}
       <h3>Log</h3>
       <pre className="jp-mllab-log" ref={logEnd}>
         {log || (job.status === 'QUEUED' ? 'Waiting in the queue…' : '')}

@@ -1,13 +1,40 @@
-import { LabModel } from '../../model';
-import { PlannedPanel } from '../placeholder';
+import { ILabShell } from '@jupyterlab/application';
 
-export function createModelsPanel(model: LabModel): PlannedPanel {
-  const panel = new PlannedPanel(
-    model,
-    project =>
-      `Models from ${project}'s runs and their REST services will appear here.`
-  );
-  panel.id = 'jp-mllab-models';
-  panel.title.label = 'Models & Services';
-  return panel;
+import { LabModel } from '../../model';
+import { ModelsPanel, OpenModel } from './ModelsPanel';
+import { createModelView, ModelPage } from './ModelView';
+import { IModelActions } from './VersionDetail';
+import { modelWidgetId } from './format';
+
+export type { IModelActions } from './VersionDetail';
+export type { OpenModel } from './ModelsPanel';
+
+/** The sidebar's Models & Services panel; a click opens the model's page. */
+export function createModelsPanel(
+  model: LabModel,
+  open: OpenModel
+): ModelsPanel {
+  return new ModelsPanel(model, open);
+}
+
+/** Opens (or shows) a model's page in the main area, at a version if one is given. */
+export function modelOpener(
+  shell: ILabShell,
+  actions: IModelActions
+): (project: string, name: string, version?: number | null) => void {
+  return (project, name, version = null) => {
+    const id = modelWidgetId(project, name);
+    for (const widget of shell.widgets('main')) {
+      if (widget.id === id) {
+        const content = (widget as { content?: unknown }).content;
+        if (content instanceof ModelPage) {
+          content.showVersion(version);
+        }
+        shell.activateById(id);
+        return;
+      }
+    }
+    shell.add(createModelView(project, name, version, actions), 'main');
+    shell.activateById(id);
+  };
 }

@@ -1,0 +1,281 @@
+import { ServerConnection } from '@jupyterlab/services';
+
+import { apiUrl, jsonBody, MLLabApiError, requestAPI } from './request';
+
+// TEMPORARY until docs/openapi.json has the models schemas (the lead replaces these aliases)
+// The shapes of CONTRACT C5, keyed by the class names of M3's jupyter_mllab/models/schemas.py
+// (as read from its work in progress), so that the lead replaces this whole block with
+// `type S = components['schemas']` and `import type { components } from './schema'`.
+/* eslint-disable no-restricted-syntax -- TEMPORARY: C5's shapes until schema.ts has them */
+type S = {
+  RegisteredModel: {
+    name: string;
+    project: string;
+    key: string;
+    registered_name: string;
+    description: string;
+    tags: { [key: string]: string };
+    latest_version: number | null;
+    aliases: { [alias: string]: number };
+    versions_count: number;
+    created: number;
+    updated: number;
+  };
+  RegisteredModelList: { models: S['RegisteredModel'][] };
+  ModelVersion: {
+    name: string;
+    project: string;
+    version: number;
+    key: string;
+    aliases: string[];
+    tags: { [key: string]: string };
+    description: string;
+    run_id: string | null;
+    source: string;
+    status: string;
+    flavor: string | null;
+    format: string | null;
+    created: number;
+    created_by: string;
+  };
+  ModelVersionList: { versions: S['ModelVersion'][]; total: number };
+  ColumnSpec: { name: string | null; type: string };
+  Signature: {
+    inputs: S['ColumnSpec'][] | null;
+    outputs: S['ColumnSpec'][] | null;
+  };
+  InputExample: { columns: string[]; data: unknown[][]; truncated?: boolean };
+  ModelFile: { path: string; size: number };
+  LineageRun: {
+    run_id: string;
+    experiment_id: string;
+    run_name: string | null;
+    status: string;
+    job_id: string | null;
+  };
+  LineageNotebook: { path: string; sha256: string | null };
+  LineageDataset: {
+    key: string;
+    sha256: string;
+    project: string | null;
+    name: string | null;
+    version: number | null;
+  };
+  Lineage: {
+    run: S['LineageRun'] | null;
+    notebook: S['LineageNotebook'] | null;
+    git_commit: string | null;
+    params: { [key: string]: string };
+    metrics: { [key: string]: number | null };
+    datasets: S['LineageDataset'][];
+    environment: { [tag: string]: string };
+  };
+  ModelVersionDetail: S['ModelVersion'] & {
+    signature: S['Signature'];
+    input_example: S['InputExample'] | null;
+    metrics: { [key: string]: number | null };
+    params: { [key: string]: string };
+    files: S['ModelFile'][];
+    files_truncated?: boolean;
+    lineage: S['Lineage'];
+  };
+  VersionPatch: {
+    description?: string | null;
+    tags?: { [key: string]: string } | null;
+    remove_tags?: string[] | null;
+  };
+  AliasSet: { version: number };
+  RegisterFromRun: {
+    run_id: string;
+    artifact_path: string;
+    name: string;
+    alias?: string | null;
+    description?: string | null;
+  };
+  LoggedModel: {
+    artifact_path: string;
+    flavors: string[];
+    model_id?: string | null;
+  };
+  RunModels: { logged: S['LoggedModel'][]; registered: S['ModelVersion'][] };
+  UsageRun: {
+    run_id: string;
+    run_name: string | null;
+    experiment_id: string;
+    job_id: string | null;
+    status: string;
+  };
+  DatasetUsage: { runs: S['UsageRun'][]; models: S['ModelVersion'][] };
+};
+/* eslint-enable no-restricted-syntax */
+// end of TEMPORARY
+
+/** The models API's shapes (CONTRACT C5). */
+export type IRegisteredModel = S['RegisteredModel'];
+export type IModelVersion = S['ModelVersion'];
+export type IModelVersionDetail = S['ModelVersionDetail'];
+export type ILineage = S['Lineage'];
+export type IRunModels = S['RunModels'];
+export type IDatasetUsage = S['DatasetUsage'];
+export type IModelRegister = S['RegisterFromRun'];
+export type IModelVersionUpdate = S['VersionPatch'];
+export type IColumnSpec = S['ColumnSpec'];
+
+const models = (project: string) => ['projects', project, 'models'];
+const versionPath = (project: string, name: string, v: number) => [
+  ...models(project),
+  name,
+  'versions',
+  String(v)
+];
+
+export async function listModels(
+  project: string,
+  q = ''
+): Promise<IRegisteredModel[]> {
+  const data = await requestAPI<S['RegisteredModelList']>(
+    models(project),
+    {},
+    q ? { q } : {}
+  );
+  return data.models;
+}
+
+export function getModel(
+  project: string,
+  name: string
+): Promise<IRegisteredModel> {
+  return requestAPI<IRegisteredModel>([...models(project), name]);
+}
+
+export function listModelVersions(
+  project: string,
+  name: string,
+  offset = 0,
+  limit = 20
+): Promise<S['ModelVersionList']> {
+  return requestAPI<S['ModelVersionList']>(
+    [...models(project), name, 'versions'],
+    {},
+    { offset: String(offset), limit: String(limit) }
+  );
+}
+
+export function getModelVersion(
+  project: string,
+  name: string,
+  v: number
+): Promise<IModelVersionDetail> {
+  return requestAPI<IModelVersionDetail>(versionPath(project, name, v));
+}
+
+export function updateModelVersion(
+  project: string,
+  name: string,
+  v: number,
+  body: IModelVersionUpdate
+): Promise<IModelVersion> {
+  return requestAPI<IModelVersion>(
+    versionPath(project, name, v),
+    jsonBody('PATCH', body)
+  );
+}
+
+export async function deleteModelVersion(
+  project: string,
+  name: string,
+  v: number
+): Promise<void> {
+  await requestAPI<void>(versionPath(project, name, v), { method: 'DELETE' });
+}
+
+export function setAlias(
+  project: string,
+  name: string,
+  alias: string,
+  version: number
+): Promise<IModelVersion> {
+  const body: S['AliasSet'] = { version };
+  return requestAPI<IModelVersion>(
+    [...models(project), name, 'aliases', alias],
+    jsonBody('PUT', body)
+  );
+}
+
+export async function removeAlias(
+  project: string,
+  name: string,
+  alias: string
+): Promise<void> {
+  await requestAPI<void>([...models(project), name, 'aliases', alias], {
+    method: 'DELETE'
+  });
+}
+
+/** Register an MLflow model a run logged (e.g. by autolog) as a new version. */
+export function registerModel(
+  project: string,
+  body: IModelRegister
+): Promise<IModelVersion> {
+  return requestAPI<IModelVersion>(models(project), jsonBody('POST', body));
+}
+
+/** The MLflow models a run logged, and the versions registered from it. */
+export function runModels(runId: string): Promise<IRunModels> {
+  return requestAPI<IRunModels>(['runs', runId, 'models']);
+}
+
+/** The runs and model versions that used a dataset version. */
+export function datasetUsage(
+  project: string,
+  name: string,
+  v: number
+): Promise<IDatasetUsage> {
+  return requestAPI<IDatasetUsage>([
+    'projects',
+    project,
+    'datasets',
+    name,
+    'versions',
+    String(v),
+    'usage'
+  ]);
+}
+
+export function bundleUrl(project: string, name: string, v: number): string {
+  return apiUrl(...versionPath(project, name, v), 'bundle');
+}
+
+/**
+ * Fetch the version's `.mlbundle` (the server builds it on the first request, which
+ * may take a while) and hand it to the browser as a download.
+ */
+export async function downloadBundle(
+  project: string,
+  name: string,
+  v: number
+): Promise<void> {
+  const settings = ServerConnection.makeSettings();
+  const response = await ServerConnection.makeRequest(
+    bundleUrl(project, name, v),
+    {},
+    settings
+  );
+  if (!response.ok) {
+    const data = await response.json().catch(() => ({}));
+    throw new MLLabApiError(
+      response.status,
+      data.message ?? response.statusText,
+      data.reason ?? ''
+    );
+  }
+  const blob = await response.blob();
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = `${name}-v${v}.mlbundle`;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  window.setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
