@@ -20,6 +20,8 @@ from .jobs.executors import EXECUTORS, Executor
 from .jobs.scheduler import Scheduler
 from .jobs.service import JobService
 from .jobs.store import JobStore
+from .models.service import ModelService
+from .models.store import ModelRegistry
 from .monitor.gpu import gpu_inventory
 from .monitor.sampler import Sampler
 from .projects.service import ProjectService
@@ -93,6 +95,13 @@ class Lab:
         self.datasets = DatasetService(store, config.max_upload_size, config.archive_limits)
         self.projects.register_counter("datasets", self.datasets.store.count)
         self.projects.register_cleanup(self.datasets.store.forget_project)
+        self.models = ModelService(
+            ModelRegistry(config.tracking_uri, prepare=self.experiments.prepare_store),
+            self.experiments,
+            store,
+            self.datasets.store,
+            cache_dir=config.home / "cache" / "models",
+        )
         self.job_store = JobStore(config.home)
         self.scheduler = scheduler_class(
             self.job_store,
