@@ -102,6 +102,13 @@ class Lab:
             self.datasets.store,
             cache_dir=config.home / "cache" / "models",
         )
+        # Counted once MLflow's store is ready: a registry call before it could migrate
+        # the schema alongside the tracking set-up.
+        self.projects.register_counter(
+            "models", lambda p: self.models.count(p) if self.is_ready else 0
+        )
+        self.projects.register_rename(self.models.rename_project)
+        self.projects.register_cleanup(self.models.forget_project)
         self.job_store = JobStore(config.home)
         self.scheduler = scheduler_class(
             self.job_store,

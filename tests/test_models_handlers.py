@@ -364,6 +364,23 @@ async def test_register_from_run_artifacts(api: Any, tmp_path: Path) -> None:
     _, page = await api("GET", *models, "tree", "versions")
     assert page["total"] == 1
 
+    # a project's models follow its rename, count as its content, and go with it
+    client = MlflowClient(uri, registry_uri=uri)
+    client.create_registered_model("other~kept", tags={"mllab.project": "other"})
+    client.create_model_version("other~kept", version["source"], run_id=run_id)
+    code, _ = await api("PATCH", "projects", "other", body={"name": "renamed"})
+    assert code == 200
+    code, listing = await api("GET", "projects", "renamed", "models")
+    assert code == 200 and [m["key"] for m in listing["models"]] == ["renamed/kept"], listing
+    assert listing["models"][0]["tags"]["mllab.project"] == "renamed"
+    _, project = await api("GET", "projects", "renamed")
+    assert project["counts"]["models"] == 1
+    code, err = await api("DELETE", "projects", "renamed")
+    assert code == 409 and "1 model" in err["message"], err
+    code, _ = await api("DELETE", "projects", "renamed", params={"force": "true"})
+    assert code == 204
+    assert [m.name for m in client.search_registered_models()] == ["default~tree"]
+
 
 async def test_bundle_download(api: Any, jp_fetch: Any, mllab_home: Path) -> None:
     pytest.importorskip(

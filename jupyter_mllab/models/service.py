@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from mlflow.entities.model_registry import ModelVersion, RegisteredModel
 
     from ..datasets.store import DatasetStore
-    from ..projects.store import ProjectStore
+    from ..projects.store import Project, ProjectStore
     from ..tracking.experiments import ExperimentLink
 
 log = logging.getLogger(__name__)
@@ -379,6 +379,31 @@ class ModelService:
 
     async def delete_version(self, project: str, name: str, version: str) -> None:
         await run_sync(self._delete_version, project, name, version)
+
+    # -- a project's models as the project changes ----------------------------------------
+    def count(self, project: Project) -> int:
+        """Registered models of the project (the projects list's counts)."""
+        return len(self.registry.project_models(project.name))
+
+    def rename_project(self, old: str, new: str) -> None:
+        """Follow a project's rename: ``old~name`` becomes ``new~name`` (keys change too)."""
+        for rm in self.registry.project_models(old):
+            _, name = split_registered_name(rm.name) or ("", rm.name)
+            try:
+                self.registry.rename_model(rm.name, registered_name(new, name), new)
+            except Exception:
+                log.exception("Could not rename model %r for project %r", rm.name, new)
+            shutil.rmtree(self.cache_dir / rm.name, ignore_errors=True)
+
+    def forget_project(self, project: Project) -> None:
+        """A deleted project's registered models go with it (a new project of that name
+        must not inherit them)."""
+        for rm in self.registry.project_models(project.name):
+            try:
+                self.registry.delete_model(rm.name)
+            except Exception:
+                log.exception("Could not delete model %r of project %r", rm.name, project.name)
+            shutil.rmtree(self.cache_dir / rm.name, ignore_errors=True)
 
     # -- registering a run's model -----------------------------------------------------------
     def _register(self, project: str, body: dict[str, Any], author: str) -> dict[str, Any]:

@@ -116,6 +116,19 @@ class ModelRegistry:
                 with mlflow_errors():
                     raise
 
+    def rename_model(self, old: str, new: str, project: str) -> None:
+        """``old`` as ``new`` (a project's rename), its mllab.project tags following."""
+        with mlflow_errors():
+            self.client.rename_registered_model(old, new)
+            self.client.set_registered_model_tag(new, "mllab.project", project)
+            for mv in self.versions(f"name = {quote(new)}"):
+                if "mllab.project" in (mv.tags or {}):
+                    self.client.set_model_version_tag(new, mv.version, "mllab.project", project)
+
+    def delete_model(self, registered: str) -> None:
+        with mlflow_errors():
+            self.client.delete_registered_model(registered)
+
     # -- versions --------------------------------------------------------------------------
     def versions(self, filter_string: str) -> list[ModelVersion]:
         """Every version the filter matches (up to MAX_ITEMS), newest version first."""
