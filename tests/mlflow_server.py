@@ -42,7 +42,7 @@ def mlflow_server_at(root: Path) -> Iterator[str]:
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 180  # minutes on a loaded 2-core machine
         while True:
             try:
                 with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
