@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import json
 import os
 import zipfile
 from pathlib import Path
@@ -407,7 +408,12 @@ async def test_bundle_download(api: Any, jp_fetch: Any, mllab_home: Path) -> Non
     assert 'filename="wine-v1.mlbundle"' in disposition and disposition.startswith("attachment")
     with zipfile.ZipFile(io.BytesIO(first.body)) as bundle:
         names = bundle.namelist()
-    assert any(n.endswith("MLmodel") for n in names) and "__main__.py" in names
+        card = json.loads(bundle.read("card.json"))
+        lineage = json.loads(bundle.read("lineage.json"))
+    assert "model/MLmodel" in names and "__main__.py" in names
+    assert (card["key"], card["version"], card["run_id"]) == ("default/wine@1", 1, run_id)
+    assert card["flavor"] == "sklearn" and card["params"] == {"C": "1.0", "max_iter": "200"}
+    assert lineage["run"]["run_id"] == run_id
     cached = list((mllab_home / "cache" / "models" / "default~wine" / "1").rglob("*.mlbundle"))
     assert len(cached) == 1
     again = await jp_fetch(*parts)
