@@ -133,11 +133,13 @@ async def test_registry_routes(api: Any, jp_root_dir: Path, mllab_home: Path) ->
         "model",
     )
     client = MlflowClient(uri, registry_uri=uri)
-    v2 = client.create_model_version(
+    [logged_model] = client.search_logged_models(experiment_ids=[exp])
+    v2 = client.create_model_version(  # as mlflow.register_model("models:/m-...") does
         "default~wine",
-        v1["source"],
+        f"models:/{logged_model.model_id}",
         run_id=run_id,
         tags={"mllab.project": "default", "mllab.flavor": "sklearn", "mllab.format": "mlflow"},
+        model_id=logged_model.model_id,
     )
     code, v3 = await api(
         "POST",
