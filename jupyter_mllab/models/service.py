@@ -51,7 +51,9 @@ def _column(spec: dict[str, Any]) -> dict[str, Any]:
     kind = str(spec.get("type", ""))
     if kind == "tensor" and isinstance(spec.get("tensor-spec"), dict):
         tensor = spec["tensor-spec"]
-        kind = f"tensor({tensor.get('dtype')}, {tensor.get('shape')})"
+        shape = tensor.get("shape")
+        shown = list(shape) if isinstance(shape, (list, tuple)) else shape
+        kind = f"tensor({tensor.get('dtype')}, {shown})"  # tensor(float32, [-1, 3])
     return {"name": spec.get("name"), "type": kind}
 
 
