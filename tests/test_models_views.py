@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jupyter_mllab.models.service import input_example_of, signature_of
+from jupyter_mllab.models.views import input_example_of, signature_of
 
 
 def _save(path: Path, example: Any) -> tuple[Any, Any]:

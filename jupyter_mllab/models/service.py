@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import json
 import logging
 import shutil
 import threading
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,9 +19,17 @@ from ..errors import BadRequest, NotFound
 from ..lineage import MLFLOW_DIGEST_LENGTH
 from .names import registered_name, split_registered_name, validate_alias
 from .store import MLMODEL, ModelRegistry, lab_flavor, quote
+from .views import (
+    bundle_card,
+    dataset_inputs,
+    input_example_of,
+    lineage_of,
+    model_view,
+    signature_of,
+    version_view,
+)
 
 if TYPE_CHECKING:
-    from mlflow.entities import Run
     from mlflow.entities.model_registry import ModelVersion, RegisteredModel
 
     from ..datasets.store import DatasetStore
@@ -31,108 +37,14 @@ if TYPE_CHECKING:
     from ..tracking.experiments import ExperimentLink
 
 log = logging.getLogger(__name__)
-EXAMPLE_ROWS = 20
-EXAMPLE_BYTES = 64 * 1024
-EXAMPLE_READ_BYTES = 4 << 20  # an input example file read at all (then cut to the above)
+EXAMPLE_READ_BYTES = 4 << 20  # an input example file read at all (views.py cuts it)
 MAX_FILES = 1000
 MAX_USAGE_RUNS = 1000
 RUN_ID_BATCH = 100  # run ids per "run_id IN (...)" search
 
 
-def _seconds(ms: int | None) -> float:
-    return (ms or 0) / 1000.0
-
-
 def _version_number(text: str) -> int | None:
     return int(text) if text.isdigit() and 0 < int(text) < 10**10 else None
-
-
-def _column(spec: dict[str, Any]) -> dict[str, Any]:
-    kind = str(spec.get("type", ""))
-    if kind == "tensor" and isinstance(spec.get("tensor-spec"), dict):
-        tensor = spec["tensor-spec"]
-        shape = tensor.get("shape")
-        shown = list(shape) if isinstance(shape, (list, tuple)) else shape
-        kind = f"tensor({tensor.get('dtype')}, {shown})"  # tensor(float32, [-1, 3])
-    return {"name": spec.get("name"), "type": kind}
-
-
-def signature_of(model: Any) -> dict[str, Any]:
-    signature = getattr(model, "signature", None) if model is not None else None
-    if signature is None:
-        return {"inputs": None, "outputs": None}
-    out: dict[str, Any] = {}
-    for side in ("inputs", "outputs"):
-        schema = getattr(signature, side, None)
-        out[side] = [_column(c) for c in schema.to_dict()] if schema is not None else None
-    return out
-
-
-def input_example_of(raw: Any) -> dict[str, Any] | None:
-    """MLflow's input_example.json (pandas "split", {"inputs": ...} or a list) as
-    ``{"columns", "data", "truncated"}``: at most EXAMPLE_ROWS rows and EXAMPLE_BYTES."""
-    if isinstance(raw, dict) and "inputs" in raw and "data" not in raw:
-        raw = raw["inputs"]
-    columns: list[str] | None = None
-    if isinstance(raw, dict) and isinstance(raw.get("data"), list):
-        columns = [str(c) for c in raw.get("columns") or []] or None
-        rows = raw["data"]
-    elif isinstance(raw, dict):  # {"col": [values]} (a dict of columns)
-        columns = [str(c) for c in raw]
-        values = [v if isinstance(v, list) else [v] for v in raw.values()]
-        rows = [list(r) for r in zip(*values, strict=False)]
-    elif isinstance(raw, list):
-        rows = raw
-    else:
-        return None
-    rows = [r if isinstance(r, list) else [r] for r in rows]
-    if columns is None:
-        width = max((len(r) for r in rows), default=0)
-        columns = [str(i) for i in range(width)]
-    truncated = len(rows) > EXAMPLE_ROWS
-    rows = rows[:EXAMPLE_ROWS]
-    while rows and len(json.dumps(rows, default=str)) > EXAMPLE_BYTES:
-        rows, truncated = rows[: len(rows) // 2], True
-    if not rows:
-        return None
-    return {"columns": columns, "data": rows, "truncated": truncated}
-
-
-def dataset_inputs(run: Run) -> list[dict[str, Any]]:
-    """The dataset versions a run opened, as jupyter_mllab/lineage.py records them."""
-    from ..datasets.keys import parse_key
-
-    found: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for item in getattr(run.inputs, "dataset_inputs", None) or []:
-        try:
-            source = json.loads(item.dataset.source)
-        except (TypeError, ValueError):
-            continue
-        if not isinstance(source, dict) or not {"key", "sha256"} <= source.keys():
-            continue
-        key, sha = str(source["key"]), str(source["sha256"])
-        if key in seen:
-            continue
-        seen.add(key)
-        entry: dict[str, Any] = {"key": key, "sha256": sha}
-        try:
-            parsed = parse_key(key, "")
-            entry.update(project=parsed.project, name=parsed.name, version=parsed.version)
-        except Exception:
-            entry.update(project=None, name=None, version=None)
-        found.append(entry)
-    return found
-
-
-def _run_ref(run: Run) -> dict[str, Any]:
-    return {
-        "run_id": run.info.run_id,
-        "experiment_id": str(run.info.experiment_id),
-        "run_name": run.info.run_name,
-        "status": run.info.status,
-        "job_id": run.data.tags.get("mllab.job_id"),
-    }
 
 
 class ModelService:
@@ -151,49 +63,6 @@ class ModelService:
         self.cache_dir = cache_dir
         self._build_locks: dict[tuple[str, int], threading.Lock] = {}
         self._locks_lock = threading.Lock()
-
-    # -- views -------------------------------------------------------------------------------
-    def _version_view(self, mv: ModelVersion, aliases: dict[str, int] | None) -> dict[str, Any]:
-        project, name = split_registered_name(mv.name) or ("", mv.name)
-        number = int(mv.version)
-        tags = dict(mv.tags or {})
-        if aliases is None:
-            mine = list(getattr(mv, "aliases", None) or [])
-        else:
-            mine = sorted(a for a, v in aliases.items() if v == number)
-        return {
-            "name": name,
-            "project": project,
-            "version": number,
-            "key": f"{project}/{name}@{number}",
-            "aliases": mine,
-            "tags": tags,
-            "description": mv.description or "",
-            "run_id": mv.run_id or None,
-            "source": mv.source or "",
-            "status": str(mv.status or "READY"),
-            "flavor": tags.get("mllab.flavor"),
-            "format": tags.get("mllab.format"),
-            "created": _seconds(mv.creation_timestamp),
-            "created_by": tags.get("mllab.created_by") or mv.user_id or "",
-        }
-
-    def _model_view(self, rm: RegisteredModel, versions: list[ModelVersion]) -> dict[str, Any]:
-        project, name = split_registered_name(rm.name) or ("", rm.name)
-        numbers = [int(v.version) for v in versions]
-        return {
-            "name": name,
-            "project": project,
-            "key": f"{project}/{name}",
-            "registered_name": rm.name,
-            "description": rm.description or "",
-            "tags": dict(rm.tags or {}),
-            "latest_version": max(numbers) if numbers else None,
-            "aliases": {a: int(v) for a, v in (rm.aliases or {}).items()},
-            "versions_count": len(numbers),
-            "created": _seconds(rm.creation_timestamp),
-            "updated": _seconds(rm.last_updated_timestamp),
-        }
 
     # -- look-ups ----------------------------------------------------------------------------
     def _registered(self, project: str, name: str) -> str:
@@ -233,14 +102,14 @@ class ModelService:
             for mv in self.registry.versions(f"name LIKE {quote(prefix + '%')}"):
                 if mv.name in by_model:
                     by_model[mv.name].append(mv)
-        return {"models": [self._model_view(m, by_model[m.name]) for m in models]}
+        return {"models": [model_view(m, by_model[m.name]) for m in models]}
 
     async def list_models(self, project: str, search: str = "") -> dict[str, Any]:
         return await run_sync(self._list, project, search)
 
     def _get(self, project: str, name: str) -> dict[str, Any]:
         rm = self._model(project, name)
-        return self._model_view(rm, self.registry.versions(f"name = {quote(rm.name)}"))
+        return model_view(rm, self.registry.versions(f"name = {quote(rm.name)}"))
 
     async def get_model(self, project: str, name: str) -> dict[str, Any]:
         return await run_sync(self._get, project, name)
@@ -252,7 +121,7 @@ class ModelService:
         found = self.registry.versions(f"name = {quote(rm.name)}")
         aliases = {a: int(v) for a, v in (rm.aliases or {}).items()}
         page = found[offset : offset + limit]
-        return {"versions": [self._version_view(v, aliases) for v in page], "total": len(found)}
+        return {"versions": [version_view(v, aliases) for v in page], "total": len(found)}
 
     async def versions(
         self, project: str, name: str, offset: int = 0, limit: int = 50
@@ -260,36 +129,11 @@ class ModelService:
         return await run_sync(self._versions, project, name, offset, limit)
 
     def _lineage(self, mv: ModelVersion) -> dict[str, Any]:
-        empty: dict[str, Any] = {
-            "run": None,
-            "notebook": None,
-            "git_commit": None,
-            "params": {},
-            "metrics": {},
-            "datasets": [],
-            "environment": {},
-        }
-        if not mv.run_id:
-            return empty
-        try:
-            run = self.registry.get_run(mv.run_id)
-        except NotFound:
-            return empty
-        tags = run.data.tags
-        notebook = tags.get("mllab.notebook")
-        return {
-            "run": _run_ref(run),
-            "notebook": (
-                {"path": notebook, "sha256": tags.get("mllab.notebook_sha256")}
-                if notebook
-                else None
-            ),
-            "git_commit": tags.get("mlflow.source.git.commit"),
-            "params": dict(run.data.params),
-            "metrics": dict(run.data.metrics),
-            "datasets": dataset_inputs(run),
-            "environment": {k: v for k, v in tags.items() if k.startswith("mllab.env.")},
-        }
+        run = None
+        if mv.run_id:
+            with contextlib.suppress(NotFound):  # a deleted run: no lineage left
+                run = self.registry.get_run(mv.run_id)
+        return lineage_of(run)
 
     async def lineage(self, project: str, name: str, version: str) -> dict[str, Any]:
         def work() -> dict[str, Any]:
@@ -299,7 +143,7 @@ class ModelService:
 
     def _detail(self, project: str, name: str, version: str) -> dict[str, Any]:
         rm, mv = self._version(project, name, version)
-        view = self._version_view(mv, {a: int(v) for a, v in (rm.aliases or {}).items()})
+        view = version_view(mv, {a: int(v) for a, v in (rm.aliases or {}).items()})
         location = self.registry.version_location(rm.name, int(mv.version))
         model = self.registry.read_model(location)
         example = None
@@ -345,7 +189,7 @@ class ModelService:
         self.registry.update_version(rm.name, number, body.get("description"), tags, remove)
         rm = self.registry.get_model(rm.name, f"{project}/{name}")
         fresh = self.registry.get_version(rm.name, number, f"{project}/{name}")
-        return self._version_view(fresh, {a: int(v) for a, v in (rm.aliases or {}).items()})
+        return version_view(fresh, {a: int(v) for a, v in (rm.aliases or {}).items()})
 
     async def update_version(
         self, project: str, name: str, version: str, body: dict[str, Any]
@@ -359,7 +203,7 @@ class ModelService:
         self.registry.set_alias(rm.name, alias, version)
         aliases = {a: int(v) for a, v in (rm.aliases or {}).items()}
         aliases[alias] = version
-        return self._version_view(mv, aliases)
+        return version_view(mv, aliases)
 
     async def set_alias(self, project: str, name: str, alias: str, version: int) -> dict[str, Any]:
         return await run_sync(self._set_alias, project, name, alias, version)
@@ -458,7 +302,7 @@ class ModelService:
         if alias:
             self.registry.set_alias(registered, alias, int(mv.version))
             aliases[alias] = int(mv.version)
-        return self._version_view(mv, aliases)
+        return version_view(mv, aliases)
 
     async def register(self, project: str, body: dict[str, Any], author: str) -> dict[str, Any]:
         return await run_sync(self._register, project, body, author)
@@ -495,7 +339,7 @@ class ModelService:
                 aliases[name] = {a: int(n) for a, n in (rm.aliases or {}).items()}
             except NotFound:
                 aliases[name] = {}
-        return [self._version_view(v, aliases[v.name]) for v in versions]
+        return [version_view(v, aliases[v.name]) for v in versions]
 
     # -- dataset usage -----------------------------------------------------------------------
     def _usage(self, project: str, name: str, version: int | None) -> dict[str, Any]:
@@ -567,26 +411,7 @@ class ModelService:
             model_dir = self.registry.download(location, folder / "model")
             if not (model_dir / MLMODEL).is_file():
                 raise BadRequest(f"{detail['key']} holds no MLmodel file.", reason="not_a_model")
-            lineage = detail["lineage"]
-            notebook = lineage["notebook"] or {}
-            card = {
-                "name": name,
-                "key": detail["key"],
-                "project": project,
-                "version": number,
-                "run_id": detail["run_id"],
-                "created": datetime.fromtimestamp(detail["created"], timezone.utc).isoformat(),
-                "created_by": detail["created_by"],
-                "description": detail["description"],
-                "metrics": lineage["metrics"],
-                "params": lineage["params"],
-                "datasets": [{"key": d["key"], "sha256": d["sha256"]} for d in lineage["datasets"]],
-                "notebook": notebook.get("path"),
-                "notebook_sha256": notebook.get("sha256"),
-                "git_commit": lineage["git_commit"],
-                "flavor": detail["flavor"],
-                "lineage": lineage,
-            }
+            card = bundle_card(detail, project, name)
             try:
                 build_bundle(model_dir, target, card=card)
             finally:
