@@ -74,9 +74,9 @@ def train_and_log(
         if dataset is not None:
             assert record_dataset_input(tracking_uri, run.info.run_id, dataset)
     finally:
-        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
-        if before is not None:  # the server's own (app.py exports it)
-            os.environ["MLFLOW_TRACKING_URI"] = before
+        # back to the server's own (app.py exports it): MLflow's SQL registry resolves
+        # "models:/m-..." sources through it
+        mlflow.set_tracking_uri(before)  # type: ignore[arg-type]
     return str(run.info.run_id)
 
 
