@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from mlflow.tracking import MlflowClient
 from mlflow_server import mlflow_server_at
-from test_models_handlers import COLUMNS, lab_store, train_and_log
+from test_models_handlers import COLUMNS, import_dataset, lab_store, train_and_log
 
 
 @pytest.fixture(scope="module")
@@ -26,11 +27,14 @@ def mllab_config(mlflow_server: str) -> dict[str, Any]:
     return {"tracking_uri": mlflow_server}
 
 
-async def test_registry_on_a_remote_server(api: Any, mlflow_server: str) -> None:
+async def test_registry_on_a_remote_server(
+    api: Any, mlflow_server: str, jp_root_dir: Path, mllab_home: Path
+) -> None:
     uri, exp = await lab_store(api)
     assert uri == mlflow_server
+    dataset = await import_dataset(api, jp_root_dir, mllab_home)
     run_id = await asyncio.to_thread(
-        train_and_log, uri, exp, tags={"mllab.notebook": "remote.ipynb"}
+        train_and_log, uri, exp, dataset=dataset, tags={"mllab.notebook": "remote.ipynb"}
     )
     models = "projects", "default", "models"
     body = {"run_id": run_id, "artifact_path": "model", "name": "wine"}
@@ -72,6 +76,13 @@ async def test_registry_on_a_remote_server(api: Any, mlflow_server: str) -> None
     code, made = await api("GET", "runs", run_id, "models")
     assert code == 200 and [m["artifact_path"] for m in made["logged"]] == ["model"]
     assert sorted(v["version"] for v in made["registered"]) == [1, 2]
+
+    code, usage = await api(
+        "GET", "projects", "default", "datasets", "wine", "versions", "1", "usage"
+    )
+    assert code == 200 and [r["run_id"] for r in usage["runs"]] == [run_id], usage
+    assert sorted(v["version"] for v in usage["models"]) == [1, 2]
+    assert detail["lineage"]["datasets"][0]["key"] == "default/wine@1"
 
     code, _ = await api("DELETE", *models, "wine", "versions", "2")
     assert code == 204
