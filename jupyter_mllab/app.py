@@ -19,6 +19,7 @@ from .jobs.handlers import ROUTES as JOB_ROUTES
 from .jobs.outputs_handlers import ROUTES as JOB_OUTPUT_ROUTES
 from .jobs.scheduler import Scheduler
 from .lab import Lab, LabConfig
+from .models.handlers import ROUTES as MODEL_ROUTES
 from .monitor.handlers import ROUTES as MONITOR_ROUTES
 from .projects.handlers import ROUTES as PROJECT_ROUTES
 from .projects.service import ProjectService
@@ -39,6 +40,7 @@ def route_table() -> list[tuple[str, Any]]:
     routes += MONITOR_ROUTES
     routes += RUN_ROUTES
     routes += TENSORBOARD_ROUTES
+    routes += MODEL_ROUTES
     return [(f"/{API}/{pattern}", handler) for pattern, handler in routes]
 
 

@@ -21,6 +21,8 @@ from .jobs.outputs_service import JobOutputsService
 from .jobs.scheduler import Scheduler
 from .jobs.service import JobService
 from .jobs.store import JobStore
+from .models.service import ModelService
+from .models.store import ModelRegistry
 from .monitor.gpu import gpu_inventory
 from .monitor.sampler import Sampler
 from .projects.service import ProjectService
@@ -94,6 +96,20 @@ class Lab:
         self.datasets = DatasetService(store, config.max_upload_size, config.archive_limits)
         self.projects.register_counter("datasets", self.datasets.store.count)
         self.projects.register_cleanup(self.datasets.store.forget_project)
+        self.models = ModelService(
+            ModelRegistry(config.tracking_uri, prepare=self.experiments.prepare_store),
+            self.experiments,
+            store,
+            self.datasets.store,
+            cache_dir=config.home / "cache" / "models",
+        )
+        # Counted once MLflow's store is ready: a registry call before it could migrate
+        # the schema alongside the tracking set-up.
+        self.projects.register_counter(
+            "models", lambda p: self.models.count(p) if self.is_ready else 0
+        )
+        self.projects.register_rename(self.models.rename_project)
+        self.projects.register_cleanup(self.models.forget_project)
         self.job_store = JobStore(config.home)
         self.scheduler = scheduler_class(
             self.job_store,
