@@ -126,6 +126,8 @@ def spec() -> dict[str, Any]:
         paths[path] = item
     if missing:
         raise ValueError("Routes without an api declaration: " + "; ".join(missing))
+    _unique("operationId", [o["operationId"] for item in paths.values() for o in item.values()])
+    _unique("schema name", [name.rpartition(".")[2] for name in used])  # refs use short names
     models: list[Any] = [(model(name), "validation") for name in sorted(used)]
     _, top = models_json_schema(models, ref_template="#/components/schemas/{model}")
     return {
@@ -140,6 +142,15 @@ def spec() -> dict[str, Any]:
         },
         "security": [{"token": []}],
     }
+
+
+def _unique(what: str, names: list[str]) -> None:
+    """ValueError naming each ``what`` that two handlers or schemas share (the generated
+    TypeScript would declare it twice, or a ref would point at the wrong schema)."""
+    seen: set[str] = set()
+    twice = sorted({n for n in names if n in seen or seen.add(n)})
+    if twice:
+        raise ValueError(f"Duplicate {what}s (rename a handler or schema class): {twice}")
 
 
 def render() -> str:

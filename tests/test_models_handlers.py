@@ -19,7 +19,6 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import pytest
 from mlflow.tracking import MlflowClient
 
 WINE = b"alcohol,acid,hue,label\n" + b"".join(
@@ -386,11 +385,6 @@ async def test_register_from_run_artifacts(api: Any, tmp_path: Path) -> None:
 
 
 async def test_bundle_download(api: Any, jp_fetch: Any, mllab_home: Path) -> None:
-    pytest.importorskip(
-        "jupyter_mllab.models.bundle",
-        reason="models/bundle.py (CONTRACT C4) is M2's, built in parallel: the lead removes "
-        "this skip after merging",
-    )
     uri, exp = await lab_store(api)
     run_id = await asyncio.to_thread(train_and_log, uri, exp)
     code, v1 = await api(

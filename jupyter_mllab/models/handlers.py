@@ -69,7 +69,7 @@ class ModelHandler(MLLabHandler):
         self.reply(await lab.models.get_model(project, name))
 
 
-class VersionsHandler(MLLabHandler):
+class ModelVersionsHandler(MLLabHandler):
     api = {
         "GET": Op(
             "A page of the model's versions, newest first",
@@ -89,7 +89,7 @@ class VersionsHandler(MLLabHandler):
         self.reply(await lab.models.versions(project, name, offset, limit))
 
 
-class VersionHandler(MLLabHandler):
+class ModelVersionHandler(MLLabHandler):
     api = {
         "GET": Op(
             "One version (a number or an alias): signature, input example, metrics, files, lineage",
@@ -125,7 +125,7 @@ class VersionHandler(MLLabHandler):
         self.finish()
 
 
-class LineageHandler(MLLabHandler):
+class ModelLineageHandler(MLLabHandler):
     api = {
         "GET": Op(
             "Where a version came from: run, notebook, parameters, metrics, datasets, "
@@ -141,7 +141,7 @@ class LineageHandler(MLLabHandler):
         self.reply(await lab.models.lineage(project, name, version))
 
 
-class AliasHandler(MLLabHandler):
+class ModelAliasHandler(MLLabHandler):
     api = {
         "PUT": Op(
             "Point an alias at a version (moving it from another)",
@@ -172,7 +172,7 @@ def _disposition(filename: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{url_escape(filename, False)}"
 
 
-class BundleHandler(MLLabHandler):
+class ModelBundleHandler(MLLabHandler):
     api = {
         "GET": Op(
             "The version as one self-contained .mlbundle file (built on first request)",
@@ -234,11 +234,11 @@ class DatasetUsageHandler(MLLabHandler):
 ROUTES = [
     (rf"{P}/models", ModelsHandler),
     (M, ModelHandler),
-    (rf"{M}/versions", VersionsHandler),
-    (V, VersionHandler),
-    (rf"{V}/lineage", LineageHandler),
-    (rf"{V}/bundle", BundleHandler),
-    (rf"{M}/aliases/(?P<alias>[^/]+)", AliasHandler),
+    (rf"{M}/versions", ModelVersionsHandler),
+    (V, ModelVersionHandler),
+    (rf"{V}/lineage", ModelLineageHandler),
+    (rf"{V}/bundle", ModelBundleHandler),
+    (rf"{M}/aliases/(?P<alias>[^/]+)", ModelAliasHandler),
     (r"runs/(?P<run_id>[^/]+)/models", RunModelsHandler),
     (rf"{P}/datasets/(?P<name>[^/]+)/versions/(?P<version>[^/]+)/usage", DatasetUsageHandler),
 ]

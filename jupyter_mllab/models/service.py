@@ -7,7 +7,6 @@ the tracking store before calling in."""
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 import shutil
 import threading
@@ -393,9 +392,7 @@ class ModelService:
         """The version's ``.mlbundle``, built once per version (by creation time: a number
         MLflow hands out again after a delete gets a new bundle); concurrent requests for
         one version wait for the one build."""
-        # CONTRACT C4 (M2's module, import-light). By name: until it lands, a static import
-        # of a module that is not there reads to import-linter as one of the package root.
-        build_bundle = importlib.import_module("jupyter_mllab.models.bundle").build_bundle
+        from .bundle import build_bundle
 
         rm, mv = self._version(project, name, version)
         number = int(mv.version)

@@ -595,10 +595,175 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/mllab/api/projects/{project}/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The project's registered models, with their latest version and aliases */
+        get: operations["Models_get"];
+        put?: never;
+        /** Register an MLflow model that a run of the project logged */
+        post: operations["Models_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mllab/api/projects/{project}/models/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One registered model */
+        get: operations["Model_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mllab/api/projects/{project}/models/{name}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A page of the model's versions, newest first */
+        get: operations["ModelVersions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mllab/api/projects/{project}/models/{name}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One version (a number or an alias): signature, input example, metrics, files, lineage */
+        get: operations["ModelVersion_get"];
+        put?: never;
+        post?: never;
+        /** Delete a version (and its cached bundle) */
+        delete: operations["ModelVersion_delete"];
+        options?: never;
+        head?: never;
+        /** Change a version's description and tags */
+        patch: operations["ModelVersion_patch"];
+        trace?: never;
+    };
+    "/mllab/api/projects/{project}/models/{name}/versions/{version}/lineage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Where a version came from: run, notebook, parameters, metrics, datasets, environment, git commit */
+        get: operations["ModelLineage_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mllab/api/projects/{project}/models/{name}/versions/{version}/bundle": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The version as one self-contained .mlbundle file (built on first request) */
+        get: operations["ModelBundle_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mllab/api/projects/{project}/models/{name}/aliases/{alias}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Point an alias at a version (moving it from another) */
+        put: operations["ModelAlias_put"];
+        post?: never;
+        /** Remove an alias */
+        delete: operations["ModelAlias_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mllab/api/runs/{run_id}/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The MLflow models a run logged, and the versions registered from it */
+        get: operations["RunModels_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mllab/api/projects/{project}/datasets/{name}/versions/{version}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The runs that opened a dataset version, and the model versions made by them */
+        get: operations["DatasetUsage_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * AliasSet
+         * @description Point an alias at a version of the model.
+         */
+        AliasSet: {
+            /** Version */
+            version: number;
+        };
         /** ArchiveLimitsInfo */
         ArchiveLimitsInfo: {
             /** Max Entries */
@@ -619,6 +784,13 @@ export interface components {
         Column: {
             /** Name */
             name: string;
+            /** Type */
+            type: string;
+        };
+        /** ColumnSpec */
+        ColumnSpec: {
+            /** Name */
+            name: string | null;
             /** Type */
             type: string;
         };
@@ -714,6 +886,13 @@ export interface components {
             /** Versions */
             versions: number;
             latest: components["schemas"]["DatasetVersion"];
+        };
+        /** DatasetUsage */
+        DatasetUsage: {
+            /** Runs */
+            runs: components["schemas"]["UsageRun"][];
+            /** Models */
+            models: components["schemas"]["ModelVersion"][];
         };
         /** DatasetVersion */
         DatasetVersion: {
@@ -938,6 +1117,18 @@ export interface components {
             ready: boolean;
             /** Tracking Error */
             tracking_error: string | null;
+        };
+        /** InputExample */
+        InputExample: {
+            /** Columns */
+            columns: string[];
+            /** Data */
+            data: unknown[][];
+            /**
+             * Truncated
+             * @default false
+             */
+            truncated?: boolean;
         };
         /**
          * Job
@@ -1247,6 +1438,72 @@ export interface components {
             /** Memory Bytes */
             memory_bytes: number | null;
         };
+        /** Lineage */
+        Lineage: {
+            run: components["schemas"]["LineageRun"] | null;
+            notebook: components["schemas"]["LineageNotebook"] | null;
+            /** Git Commit */
+            git_commit: string | null;
+            /** Params */
+            params: {
+                [key: string]: string;
+            };
+            /** Metrics */
+            metrics: {
+                [key: string]: number | null;
+            };
+            /** Datasets */
+            datasets: components["schemas"]["LineageDataset"][];
+            /** Environment */
+            environment: {
+                [key: string]: string;
+            };
+        };
+        /** LineageDataset */
+        LineageDataset: {
+            /** Key */
+            key: string;
+            /** Sha256 */
+            sha256: string;
+            /** Project */
+            project: string | null;
+            /** Name */
+            name: string | null;
+            /** Version */
+            version: number | null;
+        };
+        /** LineageNotebook */
+        LineageNotebook: {
+            /** Path */
+            path: string;
+            /** Sha256 */
+            sha256: string | null;
+        };
+        /** LineageRun */
+        LineageRun: {
+            /** Run Id */
+            run_id: string;
+            /** Experiment Id */
+            experiment_id: string;
+            /** Run Name */
+            run_name: string | null;
+            /** Status */
+            status: string;
+            /** Job Id */
+            job_id: string | null;
+        };
+        /** LoggedModel */
+        LoggedModel: {
+            /** Artifact Path */
+            artifact_path: string;
+            /** Flavors */
+            flavors: string[];
+            /**
+             * Model Id
+             * @default null
+             */
+            model_id?: string | null;
+        };
         /** MetricPoint */
         MetricPoint: {
             /** Step */
@@ -1258,6 +1515,104 @@ export interface components {
             value: number | null;
             /** Timestamp */
             timestamp: number;
+        };
+        /** ModelFile */
+        ModelFile: {
+            /** Path */
+            path: string;
+            /** Size */
+            size: number;
+        };
+        /** ModelVersion */
+        ModelVersion: {
+            /** Name */
+            name: string;
+            /** Project */
+            project: string;
+            /** Version */
+            version: number;
+            /** Key */
+            key: string;
+            /** Aliases */
+            aliases: string[];
+            /** Tags */
+            tags: {
+                [key: string]: string;
+            };
+            /** Description */
+            description: string;
+            /** Run Id */
+            run_id: string | null;
+            /** Source */
+            source: string;
+            /** Status */
+            status: string;
+            /** Flavor */
+            flavor: string | null;
+            /** Format */
+            format: string | null;
+            /** Created */
+            created: number;
+            /** Created By */
+            created_by: string;
+        };
+        /** ModelVersionDetail */
+        ModelVersionDetail: {
+            /** Name */
+            name: string;
+            /** Project */
+            project: string;
+            /** Version */
+            version: number;
+            /** Key */
+            key: string;
+            /** Aliases */
+            aliases: string[];
+            /** Tags */
+            tags: {
+                [key: string]: string;
+            };
+            /** Description */
+            description: string;
+            /** Run Id */
+            run_id: string | null;
+            /** Source */
+            source: string;
+            /** Status */
+            status: string;
+            /** Flavor */
+            flavor: string | null;
+            /** Format */
+            format: string | null;
+            /** Created */
+            created: number;
+            /** Created By */
+            created_by: string;
+            signature: components["schemas"]["Signature"];
+            input_example: components["schemas"]["InputExample"] | null;
+            /** Metrics */
+            metrics: {
+                [key: string]: number | null;
+            };
+            /** Params */
+            params: {
+                [key: string]: string;
+            };
+            /** Files */
+            files: components["schemas"]["ModelFile"][];
+            /**
+             * Files Truncated
+             * @default false
+             */
+            files_truncated?: boolean;
+            lineage: components["schemas"]["Lineage"];
+        };
+        /** ModelVersionList */
+        ModelVersionList: {
+            /** Versions */
+            versions: components["schemas"]["ModelVersion"][];
+            /** Total */
+            total: number;
         };
         /** Monitor */
         Monitor: {
@@ -1556,6 +1911,62 @@ export interface components {
              */
             description?: string | null;
         };
+        /**
+         * RegisterFromRun
+         * @description Register an MLflow model that a run logged (by autolog, by ``mlflow.<flavor>``).
+         */
+        RegisterFromRun: {
+            /** Run Id */
+            run_id: string;
+            /** Artifact Path */
+            artifact_path: string;
+            /** Name */
+            name: string;
+            /**
+             * Alias
+             * @default null
+             */
+            alias?: string | null;
+            /**
+             * Description
+             * @default null
+             */
+            description?: string | null;
+        };
+        /** RegisteredModel */
+        RegisteredModel: {
+            /** Name */
+            name: string;
+            /** Project */
+            project: string;
+            /** Key */
+            key: string;
+            /** Registered Name */
+            registered_name: string;
+            /** Description */
+            description: string;
+            /** Tags */
+            tags: {
+                [key: string]: string;
+            };
+            /** Latest Version */
+            latest_version: number | null;
+            /** Aliases */
+            aliases: {
+                [key: string]: number;
+            };
+            /** Versions Count */
+            versions_count: number;
+            /** Created */
+            created: number;
+            /** Updated */
+            updated: number;
+        };
+        /** RegisteredModelList */
+        RegisteredModelList: {
+            /** Models */
+            models: components["schemas"]["RegisteredModel"][];
+        };
         /** Run */
         Run: {
             /** Run Id */
@@ -1615,6 +2026,13 @@ export interface components {
             name: string;
             /** Digest */
             digest: string;
+        };
+        /** RunModels */
+        RunModels: {
+            /** Logged */
+            logged: components["schemas"]["LoggedModel"][];
+            /** Registered */
+            registered: components["schemas"]["ModelVersion"][];
         };
         /** RunsCompare */
         RunsCompare: {
@@ -1707,6 +2125,13 @@ export interface components {
              * @default null
              */
             samples?: number | null;
+        };
+        /** Signature */
+        Signature: {
+            /** Inputs */
+            inputs: components["schemas"]["ColumnSpec"][] | null;
+            /** Outputs */
+            outputs: components["schemas"]["ColumnSpec"][] | null;
         };
         /**
          * Stats
@@ -1861,6 +2286,19 @@ export interface components {
             /** Gpu Memory Bytes */
             gpu_memory_bytes: number;
         };
+        /** UsageRun */
+        UsageRun: {
+            /** Run Id */
+            run_id: string;
+            /** Run Name */
+            run_name: string | null;
+            /** Experiment Id */
+            experiment_id: string;
+            /** Job Id */
+            job_id: string | null;
+            /** Status */
+            status: string;
+        };
         /** UsageSummary */
         UsageSummary: {
             /** Peak Rss Bytes */
@@ -1869,6 +2307,29 @@ export interface components {
             mean_cpu_percent: number | null;
             /** Peak Gpu Memory Bytes */
             peak_gpu_memory_bytes: number | null;
+        };
+        /**
+         * VersionPatch
+         * @description Change a version's description and tags (``tags`` are set, ``remove_tags`` removed).
+         */
+        VersionPatch: {
+            /**
+             * Description
+             * @default null
+             */
+            description?: string | null;
+            /**
+             * Tags
+             * @default null
+             */
+            tags?: {
+                [key: string]: string;
+            } | null;
+            /**
+             * Remove Tags
+             * @default null
+             */
+            remove_tags?: string[] | null;
         };
     };
     responses: never;
@@ -3455,6 +3916,443 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description An error: its status, a message a person can act on, a reason code. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    Models_get: {
+        parameters: {
+            query?: {
+                /** @description search names, descriptions and tags */
+                q?: string;
+            };
+            header?: never;
+            path: {
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegisteredModelList"];
+                };
+            };
+            /** @description An error: its status, a message a person can act on, a reason code. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    Models_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegisterFromRun"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelVersion"];
+                };
+            };
+            /** @description An error: its status, a message a person can act on, a reason code. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    Model_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegisteredModel"];
+                };
+            };
+            /** @description An error: its status, a message a person can act on, a reason code. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    ModelVersions_get: {
+        parameters: {
+            query?: {
+                /** @description default 0 */
+                offset?: number;
+                /** @description 1 to 1000 (default 50) */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                project: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelVersionList"];
+                };
+            };
+            /** @description An error: its status, a message a person can act on, a reason code. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    ModelVersion_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                name: string;
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelVersionDetail"];
+                };
+            };
+            /** @description An error: its status, a message a person can act on, a reason code. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    ModelVersion_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                name: string;
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An error: its status, a message a person can act on, a reason code. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    ModelVersion_patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                name: string;
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VersionPatch"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelVersion"];
+                };
+            };
+            /** @description An error: its status, a message a person can act on, a reason code. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    ModelLineage_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                name: string;
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Lineage"];
+                };
+            };
+            /** @description An error: its status, a message a person can act on, a reason code. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    ModelBundle_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                name: string;
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": string;
+                };
+            };
+            /** @description An error: its status, a message a person can act on, a reason code. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    ModelAlias_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                name: string;
+                alias: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AliasSet"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelVersion"];
+                };
+            };
+            /** @description An error: its status, a message a person can act on, a reason code. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    ModelAlias_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                name: string;
+                alias: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An error: its status, a message a person can act on, a reason code. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    RunModels_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunModels"];
+                };
+            };
+            /** @description An error: its status, a message a person can act on, a reason code. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    DatasetUsage_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                name: string;
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetUsage"];
+                };
             };
             /** @description An error: its status, a message a person can act on, a reason code. */
             default: {
