@@ -147,8 +147,9 @@ def spec() -> dict[str, Any]:
 def _unique(what: str, names: list[str]) -> None:
     """ValueError naming each ``what`` that two handlers or schemas share (the generated
     TypeScript would declare it twice, or a ref would point at the wrong schema)."""
-    seen: set[str] = set()
-    twice = sorted({n for n in names if n in seen or seen.add(n)})
+    from collections import Counter
+
+    twice = sorted(n for n, count in Counter(names).items() if count > 1)
     if twice:
         raise ValueError(f"Duplicate {what}s (rename a handler or schema class): {twice}")
 
