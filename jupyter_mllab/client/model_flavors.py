@@ -128,8 +128,20 @@ def formats_for(flavor: str) -> list[str]:
     return [f for f in FLAVOR_FORMATS[flavor] if f != "onnx" or onnx_available(flavor)]
 
 
+# The library a flavor's MLflow module saves with (the object came from it, but a look-alike
+# may not have: a class whose module merely says so).
+_LIBRARIES = {"keras": "keras", "xgboost": "xgboost", "lightgbm": "lightgbm", "pytorch": "torch"}
+
+
 def check_format(flavor: str, fmt: str) -> None:
     """A clear 400 for a format this flavor cannot produce or this machine cannot make."""
+    library = _LIBRARIES.get(flavor)
+    if library is not None and importlib.util.find_spec(library) is None:
+        raise BadRequest(
+            f"Logging a {flavor} model needs the '{library}' package, which is not installed "
+            "in this kernel's environment.",
+            reason="format_unavailable",
+        )
     if fmt not in FLAVOR_FORMATS[flavor]:
         known = "" if fmt in FORMATS else f"'{fmt}' is no export format. "
         raise BadRequest(

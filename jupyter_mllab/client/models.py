@@ -363,7 +363,7 @@ def _register(
             "mllab.project": project,
             "mllab.flavor": flavor,
             "mllab.format": fmt,
-            "mllab.artifact_path": info.artifact_path,
+            "mllab.artifact_path": name,  # the logged model's name in the run
         },
         description=description or None,
         model_id=info.model_id,
