@@ -166,9 +166,8 @@ def _version(dist: str) -> str | None:
         return None
 
 
-def pinned_requirements(flavor: str) -> list[str]:
-    """``name==version`` of mlflow and the packages ``flavor``'s model needs, as installed
-    in this environment: MLflow then skips its requirements inference (seconds a model)."""
+@functools.cache
+def _pins(flavor: str) -> tuple[str, ...]:
     pins = []
     for entry in ("mlflow", *_REQUIREMENTS[flavor]):
         for dist in (entry,) if isinstance(entry, str) else entry:
@@ -176,4 +175,11 @@ def pinned_requirements(flavor: str) -> list[str]:
             if version is not None:
                 pins.append(f"{dist}=={version}")
                 break
-    return pins
+    return tuple(pins)
+
+
+def pinned_requirements(flavor: str) -> list[str]:
+    """``name==version`` of mlflow and the packages ``flavor``'s model needs, as installed
+    in this environment: MLflow then skips its requirements inference (seconds a model).
+    Read once per process: a kernel's installed packages change only with a restart."""
+    return list(_pins(flavor))
