@@ -308,16 +308,28 @@ def test_libraries_that_are_not_installed(lab: MlflowClient) -> None:
 def test_bundle_format(lab: MlflowClient, trained: Trained, tmp_path: Path) -> None:
     if importlib.util.find_spec("jupyter_mllab.models.bundle") is None:
         pytest.skip("jupyter_mllab.models.bundle (the bundle builder, part M2) is not merged yet")
+    import json
     import zipfile
 
-    ref = mllab.log_model(trained.lr, "bundled", sample=trained.x[:3], format="bundle")
-    assert ref.format == "bundle"
+    with mllab.start_run(name="bundling", params={"C": 1.0}) as run:
+        mllab.log_metric("accuracy", 0.9)
+        mllab.flush()
+        ref = mllab.log_model(
+            trained.lr, "bundled", sample=trained.x[:3], format="bundle", description="zipped"
+        )
+    assert ref.format == "bundle" and ref.run_id == run.info.run_id
     names = [a.path for a in lab.list_artifacts(ref.run_id)]
     assert "bundled.mlbundle" in names
     path = lab.download_artifacts(ref.run_id, "bundled.mlbundle", str(tmp_path))
-    assert any(n.endswith("MLmodel") for n in zipfile.ZipFile(path).namelist())
+    with zipfile.ZipFile(path) as bundle:
+        assert any(n.endswith("MLmodel") for n in bundle.namelist())
+        lineage = json.loads(bundle.read("lineage.json"))
+    assert lineage["run"]["run_id"] == ref.run_id
+    assert lineage["params"] == {"C": "1.0"} and lineage["metrics"] == {"accuracy": 0.9}
+    assert lineage["environment"]["mllab.env.python"]  # the run's environment tags
     version = lab.get_model_version(ref.registered_name, str(ref.version))
     assert version.tags["mllab.format"] == "bundle"
+    assert version.description == "zipped"
     assert np.array_equal(_pyfunc(ref).predict(trained.x[:5]), trained.lr.predict(trained.x[:5]))
 
 
