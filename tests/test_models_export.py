@@ -243,10 +243,12 @@ def test_registered_version_tags_alias_description_and_a_second_version(
 
 def test_another_project(lab: MlflowClient, trained: Trained) -> None:
     mllab.create_project("other")
-    ref = mllab.log_model(trained.lr, "wine", sample=trained.x[:2], project="other")
+    ref = mllab.log_model(trained.lr, "wine", sample=trained.x[:2], project="other", alias="")
     assert ref.key == "other/wine@1" and ref.registered_name == "other~wine"
     assert [(m["project"], m["name"]) for m in mllab.list_models("other")] == [("other", "wine")]
-    assert lab.get_registered_model("other~wine").tags["mllab.project"] == "other"
+    registered = lab.get_registered_model("other~wine")
+    assert registered.tags["mllab.project"] == "other"
+    assert registered.aliases == {}  # "" (the Export dialog's "none") sets no alias
 
 
 # -- bad inputs ------------------------------------------------------------------------------
@@ -400,6 +402,8 @@ def test_export_and_models_magics(
     try:
         shell.run_line_magic("load_ext", "jupyter_mllab")
         shell.user_ns.update(clf=trained.lr, X_test=trained.x[100:120])
+        # A real shell's namespace (In, Out, exit, get_ipython, ...): only the model.
+        assert [v["name"] for v in mllab.model_variables(shell.user_ns)] == ["clf"]
         key = shell.run_line_magic(
             "mllab", "export clf --name magic-lr --alias champion --sample X_test[:5] -d 'from %'"
         )

@@ -126,6 +126,7 @@ def log_model(
     validate_name(project, "project", 100)
     validate_name(name, "model", MAX_MODEL_NAME)
     full_name = registered_name(project, name)
+    alias = alias or None  # the Export dialog sends "" for none
     if alias is not None:
         validate_alias(alias)
     flavor = detect_flavor(model)
@@ -183,6 +184,7 @@ def _current_run(project: str, name: str) -> Iterator[str]:
     from . import tracking
     from .runs import active_run_id
 
+    tracking.flush()  # metrics logged so far belong to the model's lineage
     run_id = (tracking._runs[-1] if tracking._runs else None) or active_run_id()
     if run_id:
         tracking._push_fluent(run_id)
