@@ -149,6 +149,33 @@ class Doubler:
         return np.asarray(data) * 2
 
 
+class Thresholder:
+    """scikit-learn-style (get_params and predict) without being a scikit-learn class."""
+
+    def __init__(self, cut: float = 0.5) -> None:
+        self.cut = cut
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {"cut": self.cut}
+
+    def predict(self, data: Any) -> Any:
+        return (np.asarray(data).mean(axis=1) > self.cut).astype("int64")
+
+
+def test_a_sklearn_style_object_goes_through_mlflow_sklearn(
+    lab: MlflowClient, trained: Trained
+) -> None:
+    import mlflow.sklearn
+
+    model = Thresholder(0.3)
+    ref = mllab.log_model(model, "thresholder", sample=trained.x[:3])
+    assert ref.flavor == "sklearn"
+    expected = model.predict(trained.x[:30])
+    assert np.array_equal(_pyfunc(ref).predict(trained.x[:30]), expected)
+    native = mlflow.sklearn.load_model(f"models:/{ref.registered_name}/{ref.version}")
+    assert isinstance(native, Thresholder) and native.cut == 0.3
+
+
 def test_pyfunc_callables_and_python_models(lab: MlflowClient, trained: Trained) -> None:
     import mlflow.pyfunc
 
