@@ -22,6 +22,7 @@ from .client.datasets import (
     upload_dataset,
 )
 from .client.jobs import cancel_job, get_job, list_jobs, run_notebook, wait_job
+from .client.models import list_models, log_model, model_variables
 from .client.outputs import run_outputs
 from .client.runs_table import list_runs
 from .client.tensorboard import tensorboard_dir
@@ -53,6 +54,7 @@ __all__ = [
     "keras",
     "list_datasets",
     "list_jobs",
+    "list_models",
     "list_projects",
     "list_runs",
     "load_dataset",
@@ -61,8 +63,10 @@ __all__ = [
     "log_figure",
     "log_metric",
     "log_metrics",
+    "log_model",
     "log_param",
     "log_params",
+    "model_variables",
     "run_experiment",
     "run_notebook",
     "run_outputs",

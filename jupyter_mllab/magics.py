@@ -33,7 +33,10 @@ USAGE = """%mllab info                      where this kernel's lab lives
                                  the project's MLflow runs (filter and sort as in MLflow)
 %%mllab track [--name N] [--log VAR,VAR] [--param NAME=VALUE ...]
                                  run the cell inside an MLflow run; log the named variables
-%mllab monitor                   CPU, memory, disk, network and GPUs now"""
+%mllab monitor                   CPU, memory, disk, network and GPUs now
+%mllab export VAR [--name N] [--format mlflow|keras|savedmodel|onnx|bundle] [--alias A]
+           [--sample EXPR] [-d DESCRIPTION]   log the model VAR and register a version
+%mllab models                    registered models of the current project"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -84,6 +87,16 @@ def _parser() -> argparse.ArgumentParser:
     runs.add_argument("--dataset", default=None)
     runs.add_argument("--tag", default=None)
     runs.add_argument("--limit", type=int, default=20)
+    export = sub.add_parser("export", add_help=False)
+    export.add_argument("var")
+    export.add_argument("--name", default=None)
+    export.add_argument("--format", default="mlflow")
+    export.add_argument("--alias", default=None)
+    export.add_argument("--sample", default=None)
+    export.add_argument("-d", "--description", default=None)
+    export.add_argument("--project", default=None)
+    models = sub.add_parser("models", add_help=False)
+    models.add_argument("--project", default=None)
     track = sub.add_parser("track", add_help=False)
     track.add_argument("--name", default=None)
     track.add_argument("--log", default="")
@@ -194,6 +207,8 @@ class MLLabMagics(Magics):
                 limit=args.limit,
             )
             return runs_rows(page)
+        if args.command in ("export", "models"):
+            return self._models(args)
         if args.command == "use":
             name = client.set_project(args.name)
             print(f"This kernel now works in project '{name}'.")
@@ -237,6 +252,50 @@ class MLLabMagics(Magics):
         if missing:
             print(f"Not logged (no such variable after the cell): {', '.join(missing)}")
         return None
+
+    def _evaluate(self, expression: str, what: str) -> Any:
+        """``expression`` in the user's namespace (a variable, ``X_test[:5]``, ...)."""
+        shell = self.shell
+        assert shell is not None  # a registered magic always has its shell
+        try:
+            return eval(expression, shell.user_ns)  # the user's own expression, in their kernel
+        except NameError as exc:
+            raise UsageError(f"{what} {expression!r}: {exc}.") from None
+        except Exception as exc:
+            raise UsageError(f"{what} {expression!r} failed: {type(exc).__name__}: {exc}") from None
+
+    def _models(self, args: argparse.Namespace) -> Any:
+        from .client import models
+
+        if args.command == "models":
+            rows = models.list_models(args.project)
+            return Table(
+                ["model", "latest", "versions", "aliases", "description"],
+                [
+                    [
+                        m["key"],
+                        m["latest_version"],
+                        m["versions_count"],
+                        ", ".join(f"{a}@{v}" for a, v in sorted(m["aliases"].items())),
+                        m["description"],
+                    ]
+                    for m in rows
+                ],
+            )
+        model = self._evaluate(args.var, "No model:")
+        sample = self._evaluate(args.sample, "--sample") if args.sample else None
+        ref = models.log_model(
+            model,
+            args.name or args.var,
+            sample=sample,
+            format=args.format,
+            alias=args.alias,
+            description=args.description,
+            project=args.project,
+        )
+        alias = f", alias {args.alias}" if args.alias else ""
+        print(f"Registered {ref.key} ({ref.flavor}, format {ref.format}{alias}), run {ref.run_id}")
+        return ref.key
 
     def _jobs(self, args: argparse.Namespace) -> Any:
         from .client import jobs
