@@ -62,3 +62,31 @@ def git_commit(path: Path) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else None
+
+
+NOTEBOOK_ENV = "JPY_SESSION_NAME"  # jupyter_server tells a session's kernel its notebook
+MAX_HASHED_BYTES = 64 * 2**20
+
+
+def notebook_tags(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The tags that tie an interactive run to its notebook, as a tracked job's run has
+    them: the path jupyter_server gave the kernel, the saved file's sha256, its git commit.
+    Empty outside a notebook session (a script, a tracked job's kernel)."""
+    import hashlib
+
+    path = (environ if environ is not None else os.environ).get(NOTEBOOK_ENV)
+    if not path or not path.endswith(".ipynb"):
+        return {}
+    notebook = Path(path)
+    tags = {
+        "mllab.notebook": str(notebook),
+        "mlflow.source.name": str(notebook),
+        "mlflow.source.type": "NOTEBOOK",
+    }
+    with contextlib.suppress(OSError):
+        if notebook.stat().st_size <= MAX_HASHED_BYTES:
+            tags["mllab.notebook_sha256"] = hashlib.sha256(notebook.read_bytes()).hexdigest()
+        commit = git_commit(notebook)
+        if commit:
+            tags["mlflow.source.git.commit"] = commit
+    return tags

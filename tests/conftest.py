@@ -21,6 +21,10 @@ pytest_plugins = ("pytest_jupyter.jupyter_server", "pytester", "_leakcheck")
 # Every process this session starts carries the mark (see leftovers.py); `kill -USR1`
 # prints this process's stacks (what .ci/run does before it gives up on a hang).
 os.environ.setdefault(SESSION_ENV, f"pytest-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Under pytest-xdist each worker reaps only what it started: a mark of its own (the
+    # controller's mark, inherited, would let one worker kill another's servers).
+    os.environ[SESSION_ENV] = f"{os.environ[SESSION_ENV]}-{os.environ['PYTEST_XDIST_WORKER']}"
 faulthandler.register(signal.SIGUSR1, all_threads=True)
 EXIT_DEADLINE = 120  # seconds pytest may take to exit after its last test
 

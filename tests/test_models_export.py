@@ -268,6 +268,27 @@ def test_registered_version_tags_alias_description_and_a_second_version(
     assert listed["wine"]["key"] == "default/wine"
 
 
+def test_an_export_after_the_training_block_lands_in_that_run(
+    lab: MlflowClient, trained: Trained
+) -> None:
+    """The toolbar's Export model comes after the cell that trained: the version belongs to
+    the run the kernel's last start_run block ended (its metrics are the lineage), which
+    stays FINISHED at its own end time."""
+    with mllab.start_run(name="fit") as run:
+        mllab.log_metric("accuracy", 0.9)
+    ended = lab.get_run(run.info.run_id).info
+    ref = mllab.log_model(trained.lr, "after", sample=trained.x[:5])
+    assert ref.run_id == run.info.run_id
+    again = lab.get_run(run.info.run_id).info
+    assert (again.status, again.end_time) == ("FINISHED", ended.end_time)
+    assert lab.get_run(run.info.run_id).data.metrics == {"accuracy": 0.9}
+    with pytest.raises(RuntimeError), mllab.start_run(name="broken"):
+        raise RuntimeError("a failed training run is no model's home")
+    fresh = mllab.log_model(trained.lr, "after", sample=trained.x[:5])
+    assert fresh.run_id != run.info.run_id
+    assert lab.get_run(fresh.run_id).info.run_name == "log_model after"
+
+
 def test_another_project(lab: MlflowClient, trained: Trained) -> None:
     mllab.create_project("other")
     ref = mllab.log_model(trained.lr, "wine", sample=trained.x[:2], project="other", alias="")

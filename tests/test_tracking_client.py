@@ -44,6 +44,28 @@ def test_start_run_logs_in_order(lab: MlflowClient) -> None:
     assert experiment.name == "mllab/default"
 
 
+def test_an_interactive_run_records_its_notebook(
+    lab: MlflowClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """jupyter_server names a session's notebook to its kernel (JPY_SESSION_NAME): a run
+    started there records the notebook and the saved file's sha256, as a tracked job's."""
+    import hashlib
+
+    notebook = tmp_path / "train.ipynb"
+    notebook.write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    monkeypatch.setenv("JPY_SESSION_NAME", str(notebook))
+    with mllab.start_run(name="interactive") as run:
+        pass
+    tags = lab.get_run(run.info.run_id).data.tags
+    assert tags["mllab.notebook"] == str(notebook)
+    assert tags["mllab.notebook_sha256"] == hashlib.sha256(notebook.read_bytes()).hexdigest()
+    assert tags["mlflow.source.type"] == "NOTEBOOK"
+    monkeypatch.setenv("JPY_SESSION_NAME", str(tmp_path / "console-1"))  # not a notebook
+    with mllab.start_run(name="console") as run:
+        pass
+    assert "mllab.notebook" not in lab.get_run(run.info.run_id).data.tags
+
+
 def test_run_experiment_records_metrics_and_failure(lab: MlflowClient) -> None:
     def train(lr: float, epochs: int) -> dict[str, Any]:
         return {"accuracy": lr * epochs, "note": "not a number"}

@@ -180,7 +180,10 @@ def _client() -> Any:
 @contextlib.contextmanager
 def _current_run(project: str, name: str) -> Iterator[str]:
     """The run to log into, as MLflow's active run: the ``start_run`` block's, the tracked
-    job's (left active, as ``mllab.autolog`` leaves it), else a new run for this export."""
+    job's (left active, as ``mllab.autolog`` leaves it), else the run this kernel's last
+    ``start_run`` block ended (the one that trained the model: its metrics and datasets
+    are the version's lineage; reopened for the export, then ended again with its own end
+    time), else a new run for this export."""
     from . import tracking
     from .runs import active_run_id
 
@@ -190,8 +193,32 @@ def _current_run(project: str, name: str) -> Iterator[str]:
         tracking._push_fluent(run_id)
         yield run_id
         return
+    last = tracking._last_finished
+    if last and last[1:] == (project, tracking.tracking_uri()):
+        with _reopened(last[0]):
+            yield last[0]
+        return
     with tracking.start_run(name=f"log_model {name}", project=project) as run:
         yield run.info.run_id
+
+
+@contextlib.contextmanager
+def _reopened(run_id: str) -> Iterator[None]:
+    """A finished run made MLflow's active run for a moment; FINISHED again after, at its
+    own end time (MLflow's start_run marks a resumed run RUNNING)."""
+    import mlflow
+
+    from . import tracking
+
+    client = tracking._client()
+    ended = client.get_run(run_id).info.end_time
+    pushed = tracking._push_fluent(run_id)
+    try:
+        yield
+    finally:
+        if pushed:
+            mlflow.end_run()
+        client.set_terminated(run_id, "FINISHED", end_time=ended)
 
 
 def _as_array(sample: Any) -> Any:

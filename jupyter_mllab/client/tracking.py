@@ -123,6 +123,10 @@ def _writer() -> Any:
 _buffer = _MetricBuffer()
 _clients: dict[str, Any] = {}
 _runs: list[str] = []  # runs opened by start_run in this process, innermost last
+# The last top-level run a start_run block of this process ended FINISHED, with its
+# project and tracking URI: an export after the training block (the toolbar's Export
+# model) belongs there.
+_last_finished: tuple[str, str, str] | None = None
 
 
 def _client() -> Any:
@@ -219,13 +223,15 @@ def start_run(
     or FAILED when the block raises (metrics flushed first)."""
     from mlflow.entities import Param, RunTag
 
-    from ..provenance import environment_tags
+    from ..provenance import environment_tags, notebook_tags
 
     client = _client()
     parent = active_run_id()
     all_tags = {**environment_tags(), "mllab.project": project or current_project()}
     if parent:
         all_tags["mlflow.parentRunId"] = parent
+    else:  # an interactive run: its notebook, as a tracked job's run records it
+        all_tags.update(notebook_tags())
     all_tags.update({k: str(v) for k, v in (tags or {}).items()})
     run = client.create_run(_experiment_id(project or current_project()), run_name=name)
     run_id = run.info.run_id
@@ -250,6 +256,10 @@ def start_run(
 
             mlflow.end_run(status)
         client.set_terminated(run_id, status)
+        if not parent:
+            global _last_finished
+            where = (run_id, project or current_project(), tracking_uri())
+            _last_finished = where if status == "FINISHED" else None
 
 
 def _push_fluent(run_id: str) -> bool:
