@@ -898,6 +898,11 @@ export interface components {
             summary: components["schemas"]["UsageSummary"] | null;
             /** Has Output */
             has_output: boolean;
+            /**
+             * Workdir Mode
+             * @enum {string}
+             */
+            workdir_mode: "isolated" | "in_place";
             /** Retry Of */
             retry_of: string | null;
             /** Attempt */
@@ -1034,6 +1039,17 @@ export interface components {
              * @default null
              */
             retry_of?: string | null;
+            /**
+             * In Place
+             * @description Run in the notebook's own folder (no working folder of its own, no outputs saved) instead of a layout of it under the lab home.
+             * @default false
+             */
+            in_place?: boolean;
+            /**
+             * @description What is saved as the run's outputs.
+             * @default null
+             */
+            outputs?: components["schemas"]["OutputsSpec"] | null;
         };
         /**
          * JobSubmitted
@@ -1098,6 +1114,11 @@ export interface components {
             summary: components["schemas"]["UsageSummary"] | null;
             /** Has Output */
             has_output: boolean;
+            /**
+             * Workdir Mode
+             * @enum {string}
+             */
+            workdir_mode: "isolated" | "in_place";
             /** Retry Of */
             retry_of: string | null;
             /** Attempt */
@@ -1188,6 +1209,32 @@ export interface components {
              * @description What papermill cannot check here (untyped parameters, unread lines).
              */
             warnings: string[];
+        };
+        /**
+         * OutputsSpec
+         * @description Which files the run writes in its working folder are saved as its outputs:
+         *     fnmatch patterns on the "/" path relative to that folder (``*`` crosses "/", a
+         *     leading ``**\/`` also matches at the top).
+         */
+        OutputsSpec: {
+            /**
+             * Include
+             * @description Default ["**"]: every file.
+             * @default null
+             */
+            include?: string[] | null;
+            /**
+             * Exclude
+             * @description Default [".ipynb_checkpoints/**", "__pycache__/**", "**\/*.pyc"].
+             * @default null
+             */
+            exclude?: string[] | null;
+            /**
+             * Max File Bytes
+             * @description Files over it are listed, not saved (default 100 MB).
+             * @default null
+             */
+            max_file_bytes?: number | null;
         };
         /** Parameter */
         Parameter: {
