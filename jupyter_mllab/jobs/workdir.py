@@ -408,7 +408,10 @@ def __mllab_guard(root, index_path):
         os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
         os.replace(tmp, path)
 
-    def hook(event, args):
+    def hook(event, args, watched=frozenset(("open", "os.truncate", "os.chmod"))):
+        # every audited event of the kernel comes here: return at once for the others
+        if event not in watched:
+            return
         if event == "open":
             path, mode, flags = args
             if isinstance(mode, str):
@@ -416,10 +419,8 @@ def __mllab_guard(root, index_path):
                     return
             elif not flags & WRITE:
                 return
-        elif event == "os.truncate" or event == "os.chmod":
-            path = args[0]
         else:
-            return
+            path = args[0]
         if isinstance(path, int) or getattr(local, "busy", False):
             return
         local.busy = True
