@@ -829,6 +829,7 @@ export interface components {
             /** Monitor Interval */
             monitor_interval: number;
             archive_limits: components["schemas"]["ArchiveLimitsInfo"];
+            workdir_limits: components["schemas"]["WorkdirLimitsInfo"];
             gpu: components["schemas"]["GpuInfo"];
             /** Ready */
             ready: boolean;
@@ -1746,6 +1747,20 @@ export interface components {
             mean_cpu_percent: number | null;
             /** Peak Gpu Memory Bytes */
             peak_gpu_memory_bytes: number | null;
+        };
+        /**
+         * WorkdirLimitsInfo
+         * @description Runs' working folders and outputs (issue #17).
+         */
+        WorkdirLimitsInfo: {
+            /** Max Files */
+            max_files: number;
+            /** Max Bytes */
+            max_bytes: number;
+            /** Max Total Bytes */
+            max_total_bytes: number;
+            /** Retention */
+            retention: number;
         };
     };
     responses: never;
