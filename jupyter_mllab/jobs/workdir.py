@@ -383,9 +383,11 @@ def __mllab_guard(root, index_path):
     else:
         linked = set()
     WRITE = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_TRUNC
+    TRUNC_CREATE = os.O_TRUNC | os.O_CREAT
     local = threading.local()
 
-    def private(path):
+    def private(path, fresh):
+        # fresh: the open truncates and creates ("w"): unlinking is enough, no copy
         path = os.path.abspath(path)
         if not any(path.startswith(r) for r in roots):
             head, tail = os.path.split(path)
@@ -399,8 +401,11 @@ def __mllab_guard(root, index_path):
         if stat.S_ISLNK(st.st_mode):
             real = os.path.realpath(path)
             if any(real.startswith(r) for r in roots):
-                return private(real)  # a link within the folder: guard its target
+                return private(real, fresh)  # a link within the folder: its target
         elif not (st.st_nlink > 1 and (st.st_ino, st.st_dev) in linked):
+            return
+        if fresh:
+            os.unlink(path)
             return
         head, tail = os.path.split(path)
         tmp = os.path.join(head, ".~" + tail + ".mllab-copy")
@@ -412,20 +417,24 @@ def __mllab_guard(root, index_path):
         # every audited event of the kernel comes here: return at once for the others
         if event not in watched:
             return
+        fresh = False
         if event == "open":
             path, mode, flags = args
             if isinstance(mode, str):
                 if not ("w" in mode or "a" in mode or "+" in mode):
                     return
+                fresh = "w" in mode
             elif not flags & WRITE:
                 return
+            else:
+                fresh = flags & TRUNC_CREATE == TRUNC_CREATE
         else:
             path = args[0]
         if isinstance(path, int) or getattr(local, "busy", False):
             return
         local.busy = True
         try:
-            private(os.fsdecode(path))
+            private(os.fsdecode(path), fresh)
         except Exception:
             pass
         finally:
