@@ -18,6 +18,7 @@ from .jobs.executors import EXECUTORS, Executor
 from .jobs.handlers import ROUTES as JOB_ROUTES
 from .jobs.outputs_handlers import ROUTES as JOB_OUTPUT_ROUTES
 from .jobs.scheduler import Scheduler
+from .jobs.workdir import WorkdirLimits
 from .lab import Lab, LabConfig
 from .models.handlers import ROUTES as MODEL_ROUTES
 from .monitor.handlers import ROUTES as MONITOR_ROUTES
@@ -115,6 +116,30 @@ class MLLabApp(ExtensionApp):
         config=True,
         help="An archive may expand to at most this many times its size (zip bombs).",
     )
+    workdir_max_files = Integer(
+        20_000,
+        config=True,
+        help="At most this many files of the notebook's folder are laid out in a run's "
+        "working folder (the rest is left out, with a warning).",
+    )
+    workdir_max_bytes = Integer(
+        50 * 2**30,
+        config=True,
+        help="At most this many bytes of the notebook's folder are laid out in a run's "
+        "working folder (the rest is left out, with a warning).",
+    )
+    outputs_max_total_bytes = Integer(
+        2 * 2**30,
+        config=True,
+        help="At most this many bytes of a run's output files are saved as its MLflow "
+        "artifacts (the rest are listed in outputs.json, not saved).",
+    )
+    workdir_retention = Float(
+        86400.0,
+        config=True,
+        help="Seconds a run's working folder is kept after the run ends (0: removed as "
+        "soon as its outputs are saved).",
+    )
     tracking_setup = Enum(
         ["process", "thread"],
         default_value="process",
@@ -188,6 +213,12 @@ class MLLabApp(ExtensionApp):
                 max_entries=self.max_archive_entries,
                 max_total_bytes=self.max_archive_bytes,
                 max_ratio=self.max_archive_ratio,
+            ),
+            workdir_limits=WorkdirLimits(
+                max_files=self.workdir_max_files,
+                max_bytes=self.workdir_max_bytes,
+                max_total_bytes=self.outputs_max_total_bytes,
+                retention=self.workdir_retention,
             ),
         )
 

@@ -21,6 +21,7 @@ from .jobs.outputs_service import JobOutputsService
 from .jobs.scheduler import Scheduler
 from .jobs.service import JobService
 from .jobs.store import JobStore
+from .jobs.workdir import WorkdirLimits
 from .models.service import ModelService
 from .models.store import ModelRegistry
 from .monitor.gpu import gpu_inventory
@@ -69,6 +70,7 @@ class LabConfig:
     max_queued_jobs: int = 10_000
     monitor_interval: float = 1.0
     archive_limits: ArchiveLimits = field(default_factory=ArchiveLimits)
+    workdir_limits: WorkdirLimits = field(default_factory=WorkdirLimits)
 
 
 class Lab:
@@ -124,6 +126,7 @@ class Lab:
             gpu_count=self.gpu_count,
             ready=self.ready,
             tracking_ready=self.tracking_ready,
+            workdir_limits=config.workdir_limits,
         )
         self.jobs = JobService(
             self.job_store,

@@ -61,6 +61,15 @@ class ArchiveLimitsInfo(Response):
     max_ratio: float
 
 
+class WorkdirLimitsInfo(Response):
+    """Runs' working folders and outputs (issue #17)."""
+
+    max_files: int
+    max_bytes: int
+    max_total_bytes: int
+    retention: float
+
+
 class Info(Response):
     version: str
     home: str
@@ -77,6 +86,7 @@ class Info(Response):
     max_queued_jobs: int
     monitor_interval: float
     archive_limits: ArchiveLimitsInfo
+    workdir_limits: WorkdirLimitsInfo
     gpu: GpuInfo
     ready: bool
     tracking_error: str | None

@@ -72,3 +72,35 @@ async def test_cancel_on_dask(api: Any, jp_root_dir: Path) -> None:
     await api("POST", "jobs", job["id"], "cancel")
     job = await wait_for(api, job["id"], timeout=30)
     assert job["status"] == "CANCELLED" and time.monotonic() - started < 10, job
+
+
+async def test_outputs_come_back_from_dask(
+    api: Any, jp_root_dir: Path, mllab_home: Path, tmp_path: Path
+) -> None:
+    """With Dask the worker lays out its own working folder (in its temp folder) and its
+    outputs travel as MLflow artifacts, not through a shared disk."""
+    import json
+
+    make_notebook(
+        jp_root_dir / "dwriter.ipynb",
+        "n = 3",
+        "import os\nrows = open('data/x.csv').read()\n"
+        "open('out.txt', 'w').write(f'{n}:{rows}')\nprint('cwd', os.getcwd())",
+    )
+    (jp_root_dir / "data").mkdir()
+    (jp_root_dir / "data" / "x.csv").write_text("a,b\n")
+    _, job = await api("POST", "jobs", body={"notebook": "dwriter.ipynb"})
+    job = await wait_for(api, job["id"], timeout=180)
+    assert job["status"] == "COMPLETED", job
+    client = MlflowClient(f"sqlite:///{mllab_home / 'mlflow.db'}")
+    run_id = job["mlflow_run_id"]
+    out = client.download_artifacts(run_id, "outputs/out.txt", str(tmp_path))
+    assert Path(out).read_text() == "3:a,b\n"
+    manifest = json.loads(
+        Path(client.download_artifacts(run_id, "outputs.json", str(tmp_path))).read_text()
+    )
+    assert manifest["mode"] == "isolated" and [f["path"] for f in manifest["files"]] == ["out.txt"]
+    _, log = await api("GET", "jobs", job["id"], "log")
+    assert "mllab-job-" in log["text"]  # the worker's own temp folder, gone with the task
+    assert not (jp_root_dir / "out.txt").exists()
+    assert not (mllab_home / "jobs" / job["id"] / "work").exists()

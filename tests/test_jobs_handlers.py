@@ -77,7 +77,8 @@ async def test_single_run_is_tracked(api: Any, jp_root_dir: Path, mllab_home: Pa
 
     code, log = await api("GET", "jobs", job["id"], "log")
     assert f"run {job['mlflow_run_id']} alpha 0.25" in log["text"]
-    assert f"cwd {jp_root_dir}" in log["text"] and log["done"]
+    # the run's own working folder (issue #17), where the notebook's folder is laid out
+    assert f"cwd {mllab_home / 'jobs' / job['id'] / 'work'}" in log["text"] and log["done"]
     code, rest = await api("GET", "jobs", job["id"], "log", params={"offset": str(log["offset"])})
     assert rest["text"] == ""
 

@@ -311,6 +311,10 @@ def run_on_dask(spec: dict[str, Any]) -> dict[str, Any]:
             "output_path": os.path.join(tmp, "output.ipynb"),
             "log_path": os.path.join(tmp, "log.txt"),
             "stream_logs": True,
+            # its own working folder, laid out here from the notebook's folder where this
+            # machine has it; the outputs go to MLflow from here, not through a disk
+            "workdir": os.path.join(tmp, "work"),
+            "layout_path": os.path.join(tmp, "layout.json"),
         }
         runner = JobRunner(spec, emit, KernelSource(None, spec["cwd"]))
         cancel = Event(_cancel_event_name(spec["id"]))

@@ -189,14 +189,16 @@ async def _flush_kernel(kc: Any, timeout: float = 30) -> None:
             return
 
 
-def _setup_code(env: dict[str, str], cwd: str) -> str:
+def _setup_code(env: dict[str, str], cwd: str, guard: str | None = None) -> str:
+    """The run's first (silent) code: environment, cwd and, for a run in its own working
+    folder, the guard against writes through to the originals (jobs/workdir.py)."""
     return (
         "import os as __o, sys as __s\n"
         f"__o.environ.update({json.dumps(env)})\n"
         f"__o.chdir({json.dumps(cwd)})\n"
         "__s.path[0:0] = [''] if __s.path[:1] != [''] else []\n"
         "del __o, __s\n"
-    )
+    ) + (guard or "")
 
 
 async def _connect(

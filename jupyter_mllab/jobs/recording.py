@@ -46,6 +46,7 @@ class MlflowRecording:
             "mllab.notebook": spec["notebook"],
             "mllab.project": spec["project"],
             "mllab.notebook_sha256": hashlib.sha256(content).hexdigest(),
+            "mllab.workdir": "in_place" if spec.get("in_place") else "isolated",
             **environment_tags(),
             **{str(k): str(v) for k, v in (spec.get("tags") or {}).items()},
         }
@@ -89,6 +90,28 @@ class MlflowRecording:
         except Exception:
             log.exception("Could not record the datasets of job %s", self.job_id)
 
+    def log_outputs(self, client: Any, run_id: str, outputs: dict[str, Any]) -> None:
+        import shutil
+
+        manifest = outputs["manifest"]
+        staged = outputs.get("staged")
+        try:
+            if staged:
+                try:
+                    client.log_artifacts(run_id, staged, "outputs")
+                except Exception as exc:
+                    log.exception("Could not save the outputs of job %s", self.job_id)
+                    for item in manifest["files"]:
+                        if item["saved"]:
+                            item.update(saved=False, reason=f"the upload failed: {exc}")
+                    manifest["warnings"].append(f"Saving the outputs failed: {exc}")
+            client.log_dict(run_id, manifest, "outputs.json")
+        except Exception:
+            log.exception("Could not record the outputs manifest of job %s", self.job_id)
+        finally:
+            if staged:
+                shutil.rmtree(staged, ignore_errors=True)
+
     def finish(
         self,
         client: Any,
@@ -98,7 +121,10 @@ class MlflowRecording:
         started: float,
         finished: float,
         summary: dict[str, Any] | None,
+        outputs: dict[str, Any] | None = None,
     ) -> None:
+        """``outputs``: ``{"manifest", "staged"}`` from the runner: the staged files go
+        under the run's ``outputs/`` artifacts, the manifest to ``outputs.json``."""
         from mlflow.entities import Metric
 
         now = int(finished * 1000)
@@ -123,6 +149,8 @@ class MlflowRecording:
                 client.log_artifact(run_id, str(output))
         except Exception:
             log.exception("Could not record the results of job %s in MLflow", self.job_id)
+        if outputs is not None:
+            self.log_outputs(client, run_id, outputs)
         try:
             client.set_terminated(run_id, mlflow_status(status), end_time=now)
         except Exception:

@@ -45,6 +45,7 @@ class JobRunner:
         self.recording = MlflowRecording(spec)
         self._sampler: UsageSampler | None = None
         self._durations: list[float] = []
+        self._layout: Any = None  # workdir.Layout, once laid out
 
     @property
     def mlflow_run_id(self) -> str | None:
@@ -91,8 +92,11 @@ class JobRunner:
                 raise
         finally:
             summary = self._sampler.stop() if self._sampler else None
+            outputs = self._outputs()
             finished = time.time()
-            self.recording.finish(client, run_id, status, output, started, finished, summary)
+            self.recording.finish(
+                client, run_id, status, output, started, finished, summary, outputs
+            )
         return self._report(status, error, started, finished, run_id, summary)
 
     def _execute(self, run_id: str, output: Path) -> None:
@@ -106,10 +110,15 @@ class JobRunner:
         register_atomic_folder(str(output.parent.parent))
         nb = nbformat.reads(self.spec["notebook_content"], as_version=4)
         env = self._kernel_env(run_id)
-        km, kc, warm = self._take_kernel(env)
+        cwd = self._prepare_workdir()
+        km, kc, warm = self._take_kernel(env, cwd)
         self._watch(km)
         try:
-            setup = _setup_code(env, self.spec["cwd"]) if warm else None
+            # Every IPython kernel, warm or cold: its cwd, environment and the guard
+            # that keeps writes off the originals (other kernels: cwd only, no guard).
+            setup = None
+            if warm or is_ipykernel(km):
+                setup = _setup_code(env, cwd, self._guard(cwd))
             run_sync(_connect)(kc, setup, lambda: self._kill_reason)
             result_nb = self._execute_notebook(nb, output, km, kc)
             self._durations = [
@@ -126,11 +135,96 @@ class JobRunner:
             env["CUDA_VISIBLE_DEVICES"] = self.spec["cuda_visible_devices"]
         return env
 
-    def _take_kernel(self, env: dict[str, str]) -> tuple[Any, Any, bool]:
+    # -- the working folder ---------------------------------------------------------------
+    def _prepare_workdir(self) -> str:
+        """The kernel's cwd: the notebook's folder laid out in the run's own working
+        folder, or (``in_place``) the notebook's folder itself."""
+        from .workdir import Layout, WorkdirLimits, lay_out, remove_tree
+
+        spec = self.spec
+        if spec.get("in_place") or not spec.get("workdir"):
+            return str(spec["cwd"])
+        limits = WorkdirLimits(**(spec.get("workdir_limits") or {}))
+        source, dest = Path(spec["cwd"]), Path(spec["workdir"])
+        remove_tree(dest)  # a run queued again after a restart starts afresh
+        if source.is_dir():
+            home = spec["env"].get("MLLAB_HOME")
+            layout = lay_out(
+                source,
+                dest,
+                skip=[Path(home)] if home else [],
+                max_files=limits.max_files,
+                max_bytes=limits.max_bytes,
+                mode=spec.get("workdir_link"),
+            )
+        else:  # a Dask worker that does not see the notebook's folder
+            dest.mkdir(parents=True, exist_ok=True)
+            layout = Layout(root=str(dest.absolute()), source=str(source))
+            layout.warnings.append(
+                f"The notebook's folder ({source}) is not on the machine that ran it: the "
+                "run started in an empty working folder."
+            )
+        layout.save(Path(spec["layout_path"]))
+        self._layout = layout
+        return layout.root
+
+    def _guard(self, cwd: str) -> str | None:
+        from .workdir import guard_code
+
+        if self._layout is None:
+            return None
+        return guard_code(cwd, self.spec["layout_path"])
+
+    def _outputs(self) -> dict[str, Any]:
+        """The manifest (outputs.json) and what to upload: the files the run created or
+        changed in its working folder, staged (hard links) for one upload."""
+        from .workdir import (
+            OutputRules,
+            WorkdirLimits,
+            changed_files,
+            changed_inputs,
+            remove_tree,
+            select_outputs,
+            stage,
+        )
+
+        spec = self.spec
+        limits = WorkdirLimits(**(spec.get("workdir_limits") or {}))
+        rules = OutputRules.from_spec(spec.get("outputs"), limits.max_total_bytes)
+        manifest: dict[str, Any] = {
+            "mode": "in_place" if spec.get("in_place") else "isolated",
+            "files": [],
+            "include": rules.include,
+            "exclude": rules.exclude,
+            "max_file_bytes": rules.max_file_bytes,
+            "max_total_bytes": rules.max_total_bytes,
+            "warnings": [],
+        }
+        layout = self._layout
+        if layout is None:  # in place, or the layout itself failed: nothing ran there
+            return {"manifest": manifest, "staged": None}
+        try:
+            manifest["files"] = select_outputs(changed_files(layout), rules)
+            manifest["warnings"] = [*layout.warnings, *changed_inputs(layout)]
+            for item in manifest["files"]:
+                if not item["saved"]:
+                    manifest["warnings"].append(
+                        f"'{item['path']}' ({item['size']} bytes) was not saved: {item['reason']}."
+                    )
+            staged = Path(spec["layout_path"]).with_name("outputs-upload")
+            remove_tree(staged)
+            if any(item["saved"] for item in manifest["files"]):
+                stage(Path(layout.root), manifest["files"], staged)
+                return {"manifest": manifest, "staged": str(staged)}
+        except Exception as exc:
+            manifest["warnings"].append(f"Collecting the run's outputs failed: {exc}")
+        return {"manifest": manifest, "staged": None}
+
+    def _take_kernel(self, env: dict[str, str], cwd: str) -> tuple[Any, Any, bool]:
         """``(km, kc, warm)``: a ready kernel, its client's channels started; a job cancelled
         meanwhile kills it and stops here."""
         kernel_name = self.spec["kernel"]
-        km, warm = self.kernels.take(kernel_name, env, self.spec["cwd"])
+        km, warm = self.kernels.take(kernel_name, env, cwd)
         kc = km.client()
         kc.allow_stdin = False
         kc.start_channels()

@@ -22,7 +22,8 @@ from .._procs import kill_group
 from .._threads import run_sync
 from .executors import Executor
 from .recording import mlflow_status
-from .store import CANCELLED, COMPLETED, FAILED, QUEUED, RUNNING, Job, JobStore
+from .store import CANCELLED, COMPLETED, FAILED, QUEUED, RUNNING, TERMINAL, Job, JobStore
+from .workdir import WorkdirLimits, remove_tree
 
 if TYPE_CHECKING:
     from ..projects.store import ProjectStore
@@ -72,6 +73,7 @@ class Scheduler:
         gpu_count: Callable[[], int] = lambda: 0,
         ready: Callable[[], Awaitable[None]] = _at_once,
         tracking_ready: Callable[[], Awaitable[None]] = _at_once,
+        workdir_limits: WorkdirLimits | None = None,
     ):
         self.store = store
         self.experiments = experiments
@@ -94,6 +96,9 @@ class Scheduler:
         self._stopping = False
         self._dispatching = asyncio.Lock()
         self._parent_runs: dict[str, str] = {}
+        self.workdir_limits = workdir_limits or WorkdirLimits()
+        self._expiring: dict[str, float] = {}  # job id -> when its work folder goes
+        self._next_expiry_check = 0.0
 
     # -- life -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -128,8 +133,13 @@ class Scheduler:
     async def _loop(self) -> None:
         await self.ready()
         await run_sync(self.recover)
+        try:
+            await run_sync(self.scan_workdirs)
+        except Exception:
+            log.exception("Looking for old working folders failed")
         while not self._stopping:
             try:
+                await self.expire_workdirs()
                 for job_id in await run_sync(self.store.cancel_requests):
                     await self.cancel(await run_sync(self.store.get, job_id, children=True))
                 await self.dispatch()
@@ -164,6 +174,37 @@ class Scheduler:
                 attempt=job.attempt + 1,
             )
             log.info("Job %s was running when the server stopped: queued again", job.id)
+
+    # -- working folders' retention -------------------------------------------------------
+    def workdir(self, job_id: str) -> Path:
+        return self.store.job_dir(job_id) / "work"
+
+    def scan_workdirs(self) -> None:
+        """At start-up: the work folders of jobs that ended (also while the server was
+        down) get their removal time: ``workdir_retention`` after the job ended."""
+        jobs_dir = self.home / "jobs"
+        if not jobs_dir.is_dir():
+            return
+        for entry in os.scandir(jobs_dir):
+            if not os.path.isdir(os.path.join(entry.path, "work")):
+                continue
+            try:
+                job = self.store.get(entry.name)
+            except Exception:
+                continue  # not a job of this store: not ours to remove
+            if job.status in TERMINAL:
+                self._expiring[job.id] = (job.finished or 0.0) + self.workdir_limits.retention
+
+    async def expire_workdirs(self, now: float | None = None) -> None:
+        """Remove the work folders whose retention is over (at most once a second)."""
+        now = time.time() if now is None else now
+        if not self._expiring or now < self._next_expiry_check:
+            return
+        self._next_expiry_check = now + 1.0
+        due = [job_id for job_id, when in self._expiring.items() if when <= now]
+        for job_id in due:
+            self._expiring.pop(job_id, None)
+            await run_sync(remove_tree, self.workdir(job_id))
 
     def _is_our_kernel(self, job: Job) -> bool:
         """Whether ``job.kernel_pid`` is still that job's kernel (a pid is reused after a
@@ -276,6 +317,15 @@ class Scheduler:
             "run_name": f"{notebook.stem}" + (f" ({label})" if label else ""),
             "output_path": str(job_dir / "output.ipynb"),
             "log_path": str(job_dir / "log.txt"),
+            "in_place": bool(job.spec.get("in_place")),
+            "outputs": job.spec.get("outputs"),
+            "workdir": str(job_dir / "work"),
+            "layout_path": str(job_dir / "layout.json"),
+            "workdir_limits": {
+                "max_files": self.workdir_limits.max_files,
+                "max_bytes": self.workdir_limits.max_bytes,
+                "max_total_bytes": self.workdir_limits.max_total_bytes,
+            },
         }
 
     def _parent_run(self, job: Job, experiment_id: str) -> str:
@@ -394,6 +444,11 @@ class Scheduler:
             self.store.finish(job_id, status, **fields)
             job = self.store.get(job_id)
             self._settle_parent(job.parent_id)
+            if job.kind == "run" and self.workdir(job_id).exists():
+                if self.workdir_limits.retention <= 0:  # its outputs are saved by now
+                    remove_tree(self.workdir(job_id))
+                else:
+                    self._expiring[job_id] = fields["finished"] + self.workdir_limits.retention
 
         await run_sync(work)
         self.wake()

@@ -3,7 +3,7 @@ page, log, metrics, a notebook's parameters."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -11,6 +11,29 @@ from ..schemas import Request, Response
 
 JobStatus = Literal["QUEUED", "RUNNING", "COMPLETED", "FAILED", "CANCELLED"]
 JOB_ID = r"^[0-9a-f]{12}$"
+
+
+GLOB = Field(max_length=200)
+
+
+class OutputsSpec(Request):
+    """Which files the run writes in its working folder are saved as its outputs:
+    fnmatch patterns on the "/" path relative to that folder (``*`` crosses "/", a
+    leading ``**/`` also matches at the top)."""
+
+    reasons: ClassVar[dict[str, str]] = {}
+
+    include: list[Annotated[str, GLOB]] | None = Field(
+        None, max_length=50, description='Default ["**"]: every file.'
+    )
+    exclude: list[Annotated[str, GLOB]] | None = Field(
+        None,
+        max_length=50,
+        description='Default [".ipynb_checkpoints/**", "__pycache__/**", "**/*.pyc"].',
+    )
+    max_file_bytes: int | None = Field(
+        None, gt=0, description="Files over it are listed, not saved (default 100 MB)."
+    )
 
 
 class JobSubmit(Request):
@@ -25,6 +48,8 @@ class JobSubmit(Request):
         "datasets": "bad_datasets",
         "gpus": "bad_gpus",
         "retry_of": "bad_retry_of",
+        "outputs": "bad_outputs",
+        "in_place": "bad_in_place",
     }
 
     notebook: str = Field(max_length=4096, description="Relative to the server root.")
@@ -41,6 +66,12 @@ class JobSubmit(Request):
     gpus: int = Field(0, ge=0)
     idempotency_key: str | None = Field(None, max_length=200)
     retry_of: str | None = Field(None, pattern=JOB_ID)
+    in_place: bool = Field(
+        False,
+        description="Run in the notebook's own folder (no working folder of its own, no "
+        "outputs saved) instead of a layout of it under the lab home.",
+    )
+    outputs: OutputsSpec | None = Field(None, description="What is saved as the run's outputs.")
 
 
 class JobRetry(Request):
@@ -107,6 +138,7 @@ class Job(Response):
     usage: Usage | None
     summary: UsageSummary | None
     has_output: bool
+    workdir_mode: Literal["isolated", "in_place"]
     retry_of: str | None
     attempt: int
     kernel_pid: int | None

@@ -236,6 +236,8 @@ class JobService:
             "gpus": job.gpus,
             "project": job.project,
             "retry_of": job.id,
+            "in_place": bool(job.spec.get("in_place")),
+            "outputs": job.spec.get("outputs"),
         }
         if "idempotency_key" in body:
             new_body["idempotency_key"] = body["idempotency_key"]

@@ -102,7 +102,12 @@ class JobSubmitter:
             "created": now,
             "retry_of": retry_of,
         }
-        spec = {"parameters": requested, "search": search or {"kind": "grid"}}
+        # how each run uses files (a sweep's runs each keep it: a retry of one does too)
+        files: dict[str, Any] = {
+            "in_place": spec_in.in_place,
+            "outputs": spec_in.outputs.model_dump(exclude_none=True) if spec_in.outputs else None,
+        }
+        spec = {"parameters": requested, "search": search or {"kind": "grid"}, **files}
         if plan.search == "single":
             job = Job(
                 id=new_id(),
@@ -132,7 +137,7 @@ class JobSubmitter:
                 parent_id=parent.id,
                 status=QUEUED,
                 parameters=combo,
-                spec={},
+                spec=dict(files),
                 **{**common, "created": now + i * 1e-6},
             )
             for i, combo in enumerate(plan.combinations)

@@ -51,6 +51,7 @@ def job_view(
         "usage": usage,
         "summary": job.summary,
         "has_output": has_output,
+        "workdir_mode": "in_place" if job.spec.get("in_place") else "isolated",
         "retry_of": job.retry_of,
         "attempt": job.attempt,
         "kernel_pid": job.kernel_pid if job.status == RUNNING else None,

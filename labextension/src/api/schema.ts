@@ -1112,6 +1112,7 @@ export interface components {
             /** Monitor Interval */
             monitor_interval: number;
             archive_limits: components["schemas"]["ArchiveLimitsInfo"];
+            workdir_limits: components["schemas"]["WorkdirLimitsInfo"];
             gpu: components["schemas"]["GpuInfo"];
             /** Ready */
             ready: boolean;
@@ -1193,6 +1194,11 @@ export interface components {
             summary: components["schemas"]["UsageSummary"] | null;
             /** Has Output */
             has_output: boolean;
+            /**
+             * Workdir Mode
+             * @enum {string}
+             */
+            workdir_mode: "isolated" | "in_place";
             /** Retry Of */
             retry_of: string | null;
             /** Attempt */
@@ -1345,6 +1351,17 @@ export interface components {
              * @default null
              */
             retry_of?: string | null;
+            /**
+             * In Place
+             * @description Run in the notebook's own folder (no working folder of its own, no outputs saved) instead of a layout of it under the lab home.
+             * @default false
+             */
+            in_place?: boolean;
+            /**
+             * @description What is saved as the run's outputs.
+             * @default null
+             */
+            outputs?: components["schemas"]["OutputsSpec"] | null;
         };
         /**
          * JobSubmitted
@@ -1409,6 +1426,11 @@ export interface components {
             summary: components["schemas"]["UsageSummary"] | null;
             /** Has Output */
             has_output: boolean;
+            /**
+             * Workdir Mode
+             * @enum {string}
+             */
+            workdir_mode: "isolated" | "in_place";
             /** Retry Of */
             retry_of: string | null;
             /** Attempt */
@@ -1713,6 +1735,32 @@ export interface components {
              * @default null
              */
             description?: string | null;
+        };
+        /**
+         * OutputsSpec
+         * @description Which files the run writes in its working folder are saved as its outputs:
+         *     fnmatch patterns on the "/" path relative to that folder (``*`` crosses "/", a
+         *     leading ``**\/`` also matches at the top).
+         */
+        OutputsSpec: {
+            /**
+             * Include
+             * @description Default ["**"]: every file.
+             * @default null
+             */
+            include?: string[] | null;
+            /**
+             * Exclude
+             * @description Default [".ipynb_checkpoints/**", "__pycache__/**", "**\/*.pyc"].
+             * @default null
+             */
+            exclude?: string[] | null;
+            /**
+             * Max File Bytes
+             * @description Files over it are listed, not saved (default 100 MB).
+             * @default null
+             */
+            max_file_bytes?: number | null;
         };
         /** Parameter */
         Parameter: {
@@ -2330,6 +2378,20 @@ export interface components {
              * @default null
              */
             remove_tags?: string[] | null;
+        };
+        /**
+         * WorkdirLimitsInfo
+         * @description Runs' working folders and outputs (issue #17).
+         */
+        WorkdirLimitsInfo: {
+            /** Max Files */
+            max_files: number;
+            /** Max Bytes */
+            max_bytes: number;
+            /** Max Total Bytes */
+            max_total_bytes: number;
+            /** Retention */
+            retention: number;
         };
     };
     responses: never;

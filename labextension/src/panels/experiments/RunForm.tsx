@@ -109,6 +109,11 @@ export class RunForm extends ReactWidget {
   timeout = '';
   tags = '';
   datasets = '';
+  // Files: run in the notebook's own folder, or which written files become outputs
+  inPlace = false;
+  include = '';
+  exclude = '';
+  maxFileMb = '';
   error = '';
 
   /** A new form with this one's state (a dialog disposes its body when it closes). */
@@ -121,6 +126,10 @@ export class RunForm extends ReactWidget {
     next.timeout = this.timeout;
     next.tags = this.tags;
     next.datasets = this.datasets;
+    next.inPlace = this.inPlace;
+    next.include = this.include;
+    next.exclude = this.exclude;
+    next.maxFileMb = this.maxFileMb;
     return next;
   }
 
@@ -184,6 +193,28 @@ export class RunForm extends ReactWidget {
     }
     body.tags = tags;
     body.datasets = splitList(this.datasets);
+    if (this.inPlace) {
+      body.in_place = true;
+    }
+    const outputs: NonNullable<ISubmit['outputs']> = {};
+    if (this.include.trim()) {
+      outputs.include = splitList(this.include);
+    }
+    if (this.exclude.trim()) {
+      outputs.exclude = splitList(this.exclude);
+    }
+    if (this.maxFileMb.trim()) {
+      const mb = Number(this.maxFileMb);
+      if (!(mb > 0)) {
+        throw new Error(
+          `Output size cap: "${this.maxFileMb}" is not a positive number`
+        );
+      }
+      outputs.max_file_bytes = Math.round(mb * 2 ** 20);
+    }
+    if (Object.keys(outputs).length) {
+      body.outputs = outputs;
+    }
     return body;
   }
 
@@ -360,6 +391,48 @@ function FormBody(props: { form: RunForm }): JSX.Element {
           </label>
         ))}
       </div>
+      <details className="jp-mllab-run-files">
+        <summary>Files</summary>
+        <label>
+          <input
+            type="checkbox"
+            aria-label="run in place"
+            checked={form.inPlace}
+            onChange={e => {
+              form.inPlace = e.target.checked;
+              redraw();
+            }}
+          />
+          Run in place (in the notebook&apos;s folder; its files are not saved
+          as outputs)
+        </label>
+        {!form.inPlace &&
+          (
+            [
+              ['include', 'Save outputs', '** (every file)'],
+              [
+                'exclude',
+                'Except',
+                '.ipynb_checkpoints/**, __pycache__/**, **/*.pyc'
+              ],
+              ['maxFileMb', 'Largest file (MB)', '100']
+            ] as const
+          ).map(([key, label, placeholder]) => (
+            <label key={key}>
+              {label}{' '}
+              <input
+                className="jp-mod-styled"
+                aria-label={key}
+                placeholder={placeholder}
+                value={form[key]}
+                onChange={e => {
+                  form[key] = e.target.value;
+                  redraw();
+                }}
+              />
+            </label>
+          ))}
+      </details>
       <div className="jp-mllab-run-count" aria-live="polite">
         {count === null
           ? 'Fill in the ranges to see how many runs this makes.'
