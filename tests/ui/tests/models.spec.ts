@@ -35,7 +35,9 @@ test('export the demo notebook model from the cell toolbar, see it in the Models
   await expect(notebook.locator('.jp-Cell')).toHaveCount(5);
   // the notebook toolbar has the button too
   await expect(
-    notebook.locator('.jp-NotebookPanel-toolbar [data-command="mllab:export-model"]')
+    notebook.locator(
+      '.jp-NotebookPanel-toolbar [data-command="mllab:export-model"]'
+    )
   ).toBeVisible();
   // train: run every cell in the notebook's own kernel
   await page.notebook.run();
