@@ -61,8 +61,10 @@ lint: $(VENV)/.test-deps
 	$(PY) -m jupyter_mllab.openapi --check
 	$(JLPM) lint:check
 
+# Two workers, each taking whole files (module-scoped servers and stores stay shared);
+# each worker reaps only the processes it started (tests/conftest.py).
 pytest: $(VENV)/.test-deps
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 # The lab's children (TensorBoard, runs workers, kernels, tracking set-up) must die with
 # the browser tests' server: whatever of that server's run is left after them is killed,
