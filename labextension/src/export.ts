@@ -51,7 +51,13 @@ function py(value: string | null): string {
 
 export function exportCode(
   variable: string,
-  options: { name: string; format: string; alias: string; description: string }
+  options: {
+    name: string;
+    format: string;
+    alias: string;
+    description: string;
+    sample: string;
+  }
 ): string {
   if (!IDENTIFIER.test(variable)) {
     throw new Error(`${variable} is not a variable name.`);
@@ -60,7 +66,10 @@ export function exportCode(
     'import json as __j, jupyter_mllab as __ml; ' +
     `print(__j.dumps(__ml.log_model(${variable}, ${py(options.name)}, ` +
     `format=${py(options.format)}, alias=${py(options.alias)}, ` +
-    `description=${py(options.description)}, sample=None).to_json()))`
+    `description=${py(options.description)}, ` +
+    // the user's own expression, evaluated in their namespace (as `%mllab export
+    // --sample` does); passed as a string so that it cannot change the code around it
+    `sample=${options.sample ? `eval(${py(options.sample)})` : 'None'}).to_json()))`
   );
 }
 
@@ -150,6 +159,7 @@ type ExportChoice = {
   format: string;
   alias: string;
   description: string;
+  sample: string;
 };
 
 /** The export dialog's fields: which variable, under which name, format, alias. */
@@ -177,6 +187,12 @@ class ExportForm extends FormBody<ExportChoice> {
       '',
       'optional, e.g. champion'
     );
+    this.sample = textInput(
+      'jp-mllab-export-sample',
+      'Input example',
+      '',
+      'optional, e.g. X_test[:5]'
+    );
     this.description = document.createElement('textarea');
     this.description.className = 'jp-mod-styled jp-mllab-export-description';
     this.description.rows = 2;
@@ -201,6 +217,11 @@ class ExportForm extends FormBody<ExportChoice> {
       ),
       field('Format', this.format),
       field('Alias', this.alias),
+      field(
+        'Input example',
+        this.sample,
+        'A few rows of input (an expression in the kernel): the signature and the input example come from them.'
+      ),
       field('Description', this.description)
     );
   }
@@ -215,7 +236,8 @@ class ExportForm extends FormBody<ExportChoice> {
       name,
       format: this.format.value,
       alias: this.alias.value.trim(),
-      description: this.description.value
+      description: this.description.value,
+      sample: this.sample.value.trim()
     };
   }
 
@@ -237,6 +259,7 @@ class ExportForm extends FormBody<ExportChoice> {
   private modelName: HTMLInputElement;
   private format: HTMLSelectElement;
   private alias: HTMLInputElement;
+  private sample: HTMLInputElement;
   private description: HTMLTextAreaElement;
   private flavor: HTMLSpanElement;
 }

@@ -79,6 +79,8 @@ test('export the demo notebook model from the cell toolbar, see it in the Models
   await dialog
     .locator('textarea.jp-mllab-export-description')
     .fill('random forest on the demo wines');
+  // a few rows of input, evaluated in the kernel: the version's signature and example
+  await dialog.locator('input.jp-mllab-export-sample').fill('X_test[:5]');
   await lab.shot(testInfo, 'models-export-dialog');
   await dialog.locator('.jp-Dialog-button.jp-mod-accept').click();
   await expect(page.locator('.jp-Dialog')).toHaveCount(0, { timeout: 90_000 });
@@ -98,6 +100,10 @@ test('export the demo notebook model from the cell toolbar, see it in the Models
     'cellar/wine@1'
   );
   await expect(view).toContainText('sklearn');
+  // the signature inferred from the sample: the wine columns with their types
+  await expect(
+    detail.locator('.jp-mllab-signature-table').first()
+  ).toContainText('alcohol');
   await expect(view).toContainText('random forest on the demo wines');
   const lineage = detail.locator('.jp-mllab-lineage');
   await expect(lineage.locator('.jp-mllab-lineage-run')).toContainText(
