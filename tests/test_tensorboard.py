@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -237,6 +238,31 @@ async def test_a_failed_start_reports_tensorboards_error(
     assert code == 503 and error["reason"] == "tensorboard_failed", error
     assert "no_such_flag" in error["message"]  # the tail of its stderr
     assert boards.get(run_id) is None
+
+
+async def test_a_port_taken_while_it_starts_gets_another(
+    api: Any,
+    jp_fetch: Any,
+    mllab_home: Path,
+    boards: TensorBoardManager,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The free port is free when picked, but TensorBoard binds it only after importing
+    TensorFlow (seconds): a port taken meanwhile (another server's child) means a new
+    port, not a failed open. Here the first port handed out is one this test listens on."""
+    run_id = await new_run(api, mllab_home)
+    write_scalars(mllab.tensorboard_dir(run_id), steps=2)
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        taken = held.getsockname()[1]
+        ports = iter([taken])
+        real = tb_module.free_port
+        monkeypatch.setattr(tb_module, "free_port", lambda: next(ports, None) or real())
+        ticket = await open_board(jp_fetch, boards, run_id)
+        assert (await proxied(jp_fetch, run_id, ticket)).code == 200
+        board = boards.get(run_id)
+        assert board is not None and board.port != taken
 
 
 async def test_proxy_needs_the_ticket_and_allows_only_the_sandbox(

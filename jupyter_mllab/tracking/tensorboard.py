@@ -59,6 +59,13 @@ def tensorboard_installed() -> bool:
     return importlib.util.find_spec("tensorboard") is not None
 
 
+PORT_ATTEMPTS = 3  # a free port can be taken before TensorBoard (importing TF) binds it
+
+
+class PortTaken(Unavailable):
+    """TensorBoard exited because its port was taken meanwhile."""
+
+
 def free_port() -> int:
     """A port nobody listens on now (the OS's pick for port 0)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -206,7 +213,15 @@ class TensorBoardManager:
         await self._make_room(run_id)
         self._starting.add(run_id)
         try:
-            board = await self._start(run_id, prefix)
+            for attempt in range(PORT_ATTEMPTS):
+                try:
+                    board = await self._start(run_id, prefix)
+                    break
+                except PortTaken:
+                    # the free port was taken while TensorBoard imported: a new one
+                    if attempt == PORT_ATTEMPTS - 1:
+                        raise
+                    log.info("TensorBoard for run %s lost its port; trying another", run_id)
         finally:
             self._starting.discard(run_id)
         if self._stopped:  # the server stopped while it started
@@ -274,7 +289,8 @@ class TensorBoardManager:
                 if not board.alive:
                     tail = board.output_tail()
                     await run_sync(_kill, board)
-                    raise Unavailable(
+                    failed = PortTaken if "could not bind to port" in tail else Unavailable
+                    raise failed(
                         f"TensorBoard for run {run_id} exited with code "
                         f"{process.returncode}: {tail or 'no output'}",
                         reason="tensorboard_failed",
