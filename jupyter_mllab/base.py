@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from jupyter_core.utils import ensure_async
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
+from tornado.escape import url_escape
 from tornado.web import HTTPError
 
 from .api import Op, model, operation
@@ -128,6 +129,18 @@ class MLLabHandler(ExtensionHandlerMixin, APIHandler):
         except ValueError:
             raise BadRequest(f"'{name}' must be a whole number.", reason="bad_argument") from None
 
+    def preview_rows(self) -> int:
+        """``?rows=`` of a preview (a dataset version's, a run output's): 1 to 1000."""
+        rows = self.get_query_argument("rows", "50")
+        if not rows.isdigit() or not 1 <= int(rows) <= 1000:
+            raise BadRequest("rows must be a number from 1 to 1000.", reason="bad_argument")
+        return int(rows)
+
+    def author(self) -> str:
+        """Who makes a version (a dataset's, a model's): the user's display name."""
+        user = self.current_user
+        return getattr(user, "display_name", None) or getattr(user, "username", "") or ""
+
     def reply(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
@@ -182,3 +195,11 @@ def dumps(data: Any) -> str:
         return json.dumps(data, allow_nan=False)
     except ValueError:  # rare: walk it only when it holds one
         return json.dumps(_finite(data), allow_nan=False)
+
+
+def attachment(filename: str) -> str:
+    """A Content-Disposition for a download named ``filename`` (any characters)."""
+    ascii_name = filename.encode("ascii", "replace").decode().replace('"', "_")
+    # a header cannot hold control characters (a newline in a name was a 500)
+    ascii_name = "".join("_" if ord(c) < 32 or c == "\x7f" else c for c in ascii_name)
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{url_escape(filename, False)}"

@@ -14,10 +14,9 @@ from typing import Any
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
-from tornado.escape import url_escape
 
 from ..api import Op, Query, Raw
-from ..base import READ_CONTENTS, MLLabHandler
+from ..base import READ_CONTENTS, MLLabHandler, attachment
 from ..errors import BadRequest, MLLabError
 
 P = r"projects/(?P<project>[^/]+)"
@@ -27,11 +26,6 @@ UP = rf"{P}/uploads/(?P<upload>[0-9a-f]{{32}})"
 FLUSH_BYTES = 4 << 20
 READ_BYTES = 256 << 10
 IN_PLACE_READ = 1 << 20
-
-
-def _author(handler: MLLabHandler) -> str:
-    user = handler.current_user
-    return getattr(user, "display_name", None) or getattr(user, "username", "") or ""
 
 
 class DatasetsHandler(MLLabHandler):
@@ -64,7 +58,7 @@ class DatasetsHandler(MLLabHandler):
         lab = await self.ready()
         root = Path(self.serverapp.root_dir) if self.serverapp else Path.cwd()
         allow_hidden = bool(getattr(self.contents_manager, "allow_hidden", False))
-        version = await lab.datasets.import_path(project, root, body, _author(self), allow_hidden)
+        version = await lab.datasets.import_path(project, root, body, self.author(), allow_hidden)
         self.reply(version, status=201)
 
 
@@ -128,12 +122,10 @@ class PreviewHandler(MLLabHandler):
     @web.authenticated
     @authorized
     async def get(self, project: str, name: str, version: str) -> None:
-        rows = self.get_query_argument("rows", "50")
-        if not rows.isdigit() or not 1 <= int(rows) <= 1000:
-            raise BadRequest("rows must be a number from 1 to 1000.", reason="bad_argument")
+        rows = self.preview_rows()
         lab = await self.ready()
         path = self.get_query_argument("path", None)
-        self.reply(await lab.datasets.preview(project, name, version, path, int(rows)))
+        self.reply(await lab.datasets.preview(project, name, version, path, rows))
 
 
 class StatsHandler(MLLabHandler):
@@ -165,15 +157,8 @@ class ExtractHandler(MLLabHandler):
     @authorized
     async def post(self, project: str, name: str, version: str) -> None:
         lab = await self.ready()
-        created = await lab.datasets.extract(project, name, version, _author(self))
+        created = await lab.datasets.extract(project, name, version, self.author())
         self.reply(created, status=201)
-
-
-def _disposition(filename: str) -> str:
-    ascii_name = filename.encode("ascii", "replace").decode().replace('"', "_")
-    # a header cannot hold control characters (a newline in a name was a 500)
-    ascii_name = "".join("_" if ord(c) < 32 or c == "\x7f" else c for c in ascii_name)
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{url_escape(filename, False)}"
 
 
 class DownloadHandler(MLLabHandler):
@@ -207,7 +192,7 @@ class DownloadHandler(MLLabHandler):
         media = mimetypes.guess_type(filename)[0] or "application/octet-stream"
         self.set_header("Content-Type", media)
         self.set_header("Content-Length", str(size))
-        self.set_header("Content-Disposition", _disposition(filename))
+        self.set_header("Content-Disposition", attachment(filename))
         with open(blob, "rb") as f:
             while True:
                 block = await asyncio.to_thread(f.read, 1 << 20)
@@ -220,9 +205,7 @@ class DownloadHandler(MLLabHandler):
     async def _tar(self, lab: Any, project: str, name: str, version: str, meta: Any) -> None:
         _, entries = await lab.datasets.manifest(project, name, version)
         self.set_header("Content-Type", "application/x-tar")
-        self.set_header(
-            "Content-Disposition", _disposition(f"{meta['name']}-v{meta['version']}.tar")
-        )
+        self.set_header("Content-Disposition", attachment(f"{meta['name']}-v{meta['version']}.tar"))
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=8)
         cancelled = threading.Event()
@@ -272,7 +255,7 @@ class UploadsHandler(MLLabHandler):
     async def post(self, project: str) -> None:
         body = self.body().model_dump(exclude_none=True)
         lab = await self.ready()
-        session = await lab.datasets.begin_upload(project, body, _author(self))
+        session = await lab.datasets.begin_upload(project, body, self.author())
         self.set_header(
             "Location", f"{self.base_url}mllab/api/projects/{project}/uploads/{session['id']}"
         )

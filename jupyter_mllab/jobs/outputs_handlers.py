@@ -13,9 +13,7 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..api import Op, Query, Raw
-from ..base import MLLabHandler
-from ..datasets.handlers import _author, _disposition
-from ..errors import BadRequest
+from ..base import MLLabHandler, attachment
 from .handlers import JOB
 from .outputs_service import JobOutputsService
 
@@ -67,7 +65,7 @@ class JobOutputFileHandler(OutputsBase):
         # A run wrote this file: shown inline, it may not run script in the lab's origin.
         self.set_header("Content-Security-Policy", "sandbox; default-src 'none'; img-src 'self'")
         if not inline:
-            self.set_header("Content-Disposition", _disposition(filename))
+            self.set_header("Content-Disposition", attachment(filename))
         with open(local, "rb") as f:
             while True:
                 block = await asyncio.to_thread(f.read, 1 << 20)
@@ -90,11 +88,9 @@ class JobOutputPreviewHandler(OutputsBase):
     @web.authenticated
     @authorized
     async def get(self, job_id: str, path: str) -> None:
-        rows = self.get_query_argument("rows", "50")
-        if not rows.isdigit() or not 1 <= int(rows) <= 1000:
-            raise BadRequest("rows must be a number from 1 to 1000.", reason="bad_argument")
+        rows = self.preview_rows()
         service = await self.outputs()
-        self.reply(await service.preview(job_id, path, int(rows)))
+        self.reply(await service.preview(job_id, path, rows))
 
 
 class JobOutputPromoteHandler(OutputsBase):
@@ -111,7 +107,7 @@ class JobOutputPromoteHandler(OutputsBase):
     async def post(self, job_id: str, path: str) -> None:
         body = self.body().model_dump(exclude_none=True)
         service = await self.outputs()
-        version = await service.promote(job_id, path, body, _author(self))
+        version = await service.promote(job_id, path, body, self.author())
         project, name = version["project"], version["name"]
         self.set_header(
             "Location",

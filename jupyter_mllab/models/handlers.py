@@ -8,21 +8,15 @@ import re
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
-from tornado.escape import url_escape
 
 from ..api import Op, Query, Raw
-from ..base import MLLabHandler
+from ..base import MLLabHandler, attachment
 from ..errors import BadRequest
 
 P = r"projects/(?P<project>[^/]+)"
 M = rf"{P}/models/(?P<name>[^/]+)"
 V = rf"{M}/versions/(?P<version>[^/]+)"
 RUN_ID = re.compile(r"[0-9a-f]{32}")
-
-
-def _author(handler: MLLabHandler) -> str:
-    user = handler.current_user
-    return getattr(user, "display_name", None) or getattr(user, "username", "") or ""
 
 
 class ModelsHandler(MLLabHandler):
@@ -50,7 +44,7 @@ class ModelsHandler(MLLabHandler):
     async def post(self, project: str) -> None:
         body = self.body().model_dump()
         lab = await self.ready(tracking=True)
-        version = await lab.models.register(project, body, _author(self))
+        version = await lab.models.register(project, body, self.author())
         self.set_header(
             "Location",
             f"{self.base_url}mllab/api/projects/{project}/models/{version['name']}"
@@ -167,11 +161,6 @@ class ModelAliasHandler(MLLabHandler):
         self.finish()
 
 
-def _disposition(filename: str) -> str:
-    ascii_name = filename.encode("ascii", "replace").decode().replace('"', "_")
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{url_escape(filename, False)}"
-
-
 class ModelBundleHandler(MLLabHandler):
     api = {
         "GET": Op(
@@ -186,7 +175,7 @@ class ModelBundleHandler(MLLabHandler):
         lab = await self.ready(tracking=True)
         path, filename = await lab.models.bundle(project, name, version)
         self.set_header("Content-Type", "application/zip")
-        self.set_header("Content-Disposition", _disposition(filename))
+        self.set_header("Content-Disposition", attachment(filename))
         self.set_header("X-Content-Type-Options", "nosniff")
         self.set_header("Content-Length", str(path.stat().st_size))
         with open(path, "rb") as f:

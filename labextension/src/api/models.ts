@@ -1,6 +1,4 @@
-import { ServerConnection } from '@jupyterlab/services';
-
-import { apiUrl, jsonBody, MLLabApiError, requestAPI } from './request';
+import { apiUrl, downloadFile, jsonBody, requestAPI } from './request';
 import type { components } from './schema';
 
 type S = components['schemas'];
@@ -145,32 +143,10 @@ export function bundleUrl(project: string, name: string, v: number): string {
  * Fetch the version's `.mlbundle` (the server builds it on the first request, which
  * may take a while) and hand it to the browser as a download.
  */
-export async function downloadBundle(
+export function downloadBundle(
   project: string,
   name: string,
   v: number
 ): Promise<void> {
-  const settings = ServerConnection.makeSettings();
-  const response = await ServerConnection.makeRequest(
-    bundleUrl(project, name, v),
-    {},
-    settings
-  );
-  if (!response.ok) {
-    const data = await response.json().catch(() => ({}));
-    throw new MLLabApiError(
-      response.status,
-      data.message ?? response.statusText,
-      data.reason ?? ''
-    );
-  }
-  const blob = await response.blob();
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = `${name}-v${v}.mlbundle`;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  window.setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  return downloadFile(bundleUrl(project, name, v), `${name}-v${v}.mlbundle`);
 }

@@ -64,3 +64,33 @@ export async function requestAPI<T>(
 export function jsonBody(method: string, body: unknown): RequestInit {
   return { method, body: JSON.stringify(body) };
 }
+
+/**
+ * Fetch a file from the API and hand it to the browser as a download named
+ * `filename` (the server may take a while, e.g. to build a bundle); errors as
+ * MLLabApiError.
+ */
+export async function downloadFile(
+  url: string,
+  filename: string
+): Promise<void> {
+  const settings = ServerConnection.makeSettings();
+  const response = await ServerConnection.makeRequest(url, {}, settings);
+  if (!response.ok) {
+    const data = await response.json().catch(() => ({}));
+    throw new MLLabApiError(
+      response.status,
+      data.message ?? response.statusText,
+      data.reason ?? ''
+    );
+  }
+  const blob = await response.blob();
+  const href = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = href;
+  a.download = filename;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  window.setTimeout(() => URL.revokeObjectURL(href), 10_000);
+}

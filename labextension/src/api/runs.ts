@@ -1,6 +1,4 @@
-import { ServerConnection } from '@jupyterlab/services';
-
-import { apiUrl, MLLabApiError, requestAPI } from './request';
+import { apiUrl, downloadFile, requestAPI } from './request';
 import type { components, operations } from './schema';
 
 type S = components['schemas'];
@@ -35,34 +33,12 @@ export function compareRuns(ids: string[]): Promise<ICompare> {
 }
 
 /** Every run the query matches, as a CSV file the browser saves. */
-export async function downloadRunsCsv(q: IRunsQuery): Promise<void> {
+export function downloadRunsCsv(q: IRunsQuery): Promise<void> {
   const query = new URLSearchParams({
     ...asQuery({ ...q, offset: undefined, limit: undefined }),
     format: 'csv'
   });
-  const settings = ServerConnection.makeSettings();
-  const response = await ServerConnection.makeRequest(
-    `${apiUrl('runs')}?${query}`,
-    {},
-    settings
-  );
-  if (!response.ok) {
-    const data = await response.json().catch(() => ({}));
-    throw new MLLabApiError(
-      response.status,
-      data.message ?? response.statusText,
-      data.reason ?? ''
-    );
-  }
-  const blob = await response.blob();
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = `${q.project}-runs.csv`;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  window.setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  return downloadFile(`${apiUrl('runs')}?${query}`, `${q.project}-runs.csv`);
 }
 
 /** The run's page in MLflow's UI, when the lab knows of one. */
