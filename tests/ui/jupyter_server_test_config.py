@@ -1,6 +1,7 @@
 """JupyterLab for the browser tests: galata's test settings, a fresh root and lab home."""
 
 import faulthandler
+import os
 import shutil
 import signal
 from pathlib import Path
@@ -16,7 +17,7 @@ root.mkdir()
 shutil.copytree(Path(__file__).parents[2] / "demo", root, dirs_exist_ok=True)
 shutil.rmtree(root / ".mllab", ignore_errors=True)
 
-c.ServerApp.port = 8899  # noqa: F821
+c.ServerApp.port = int(os.environ.get("MLLAB_UI_PORT", "8899"))  # noqa: F821
 c.ServerApp.root_dir = str(root)  # noqa: F821
 c.ServerApp.allow_root = True  # noqa: F821
 c.ServerApp.jpserver_extensions = {"jupyter_mllab": True}  # noqa: F821

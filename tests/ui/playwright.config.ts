@@ -3,6 +3,9 @@
  */
 const baseConfig = require('@jupyterlab/galata/lib/playwright-config');
 
+// MLLAB_UI_PORT: another port, so that two checkouts can run their browser tests at once
+const port = process.env.MLLAB_UI_PORT || '8899';
+
 module.exports = {
   ...baseConfig,
   testDir: './tests',
@@ -16,7 +19,7 @@ module.exports = {
   globalTimeout: 20 * 60_000,
   use: {
     ...baseConfig.use,
-    baseURL: 'http://localhost:8899',
+    baseURL: `http://localhost:${port}`,
     viewport: { width: 1280, height: 800 },
     video: 'off',
     trace: 'off',
@@ -35,7 +38,7 @@ module.exports = {
   },
   webServer: {
     command: 'npm start',
-    url: 'http://localhost:8899/lab',
+    url: `http://localhost:${port}/lab`,
     timeout: 120_000,
     reuseExistingServer: false,
     stdout: 'ignore',
