@@ -20,6 +20,7 @@ from .v2_types import (
     CT_NUMPY,
     CT_PANDAS,
     CT_PANDAS_JSON,
+    CT_STRING,
     DATATYPES,
     INPUT_CONTENT_TYPES,
     REQUEST_CONTENT_TYPES,
@@ -222,14 +223,23 @@ def _decode(tensors: list[_Tensor], content_type: str | None, spec: Any) -> Any:
     if content_type == CT_PANDAS:
         return _frame(tensors, columns)
     arrays = {t.name: _cast_tensor(t, tensor_dtype or columns.get(t.name)) for t in tensors}
-    if content_type == CT_NUMPY:
+    if content_type in (CT_NUMPY, CT_STRING):
         if len(tensors) != 1:
             raise ProtocolError(
-                f"Content type 'np' takes one input tensor; got {len(tensors)}: use 'pd' or "
-                "'dict' for several."
+                f"Content type '{content_type}' takes one input tensor; got {len(tensors)}: "
+                "use 'pd' or 'dict' for several."
             )
-        return arrays[tensors[0].name]
+        (tensor,) = tensors
+        if content_type == CT_NUMPY:
+            return arrays[tensor.name]
+        if tensor.datatype != "BYTES":
+            raise ProtocolError(f"'{tensor.where}' is {tensor.datatype}: 'str' takes BYTES.")
+        return [None if v is None else _text(v) for v in tensor.values.reshape(-1).tolist()]
     return arrays
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
 
 
 def _frame(tensors: list[_Tensor], columns: dict[str, Any]) -> Any:
