@@ -20,8 +20,9 @@ tomllib = pytest.importorskip("tomllib")  # Python 3.11
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "jupyter_mllab"
 # Declared without being imported: the app the extension lives in, and nbclient, whose
-# NotebookClient papermill's engine subclasses and the job runner drives (see the README).
-NOT_IMPORTED = {"jupyterlab", "nbclient"}
+# NotebookClient papermill's engine subclasses and the job runner drives (see the README);
+# httptools and uvloop, which uvicorn picks for the model service when they are installed.
+NOT_IMPORTED = {"jupyterlab", "nbclient", "httptools", "uvloop"}
 CAPPED = ("mlflow", "papermill", "jupyter-client", "nbclient")
 
 
