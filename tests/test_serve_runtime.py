@@ -278,6 +278,27 @@ def test_open_inference_endpoints(slow: dict[str, Any]) -> None:
     assert status == 415
 
 
+def test_openapi_document_and_api_page(slow: dict[str, Any]) -> None:
+    from openapi_spec_validator import validate
+
+    server: Served = slow["server"]
+    status, headers, body = server.request("GET", "/openapi.json", headers=AUTH)
+    assert status == 200 and headers["Content-Type"] == "application/json"
+    document = json.loads(body)
+    validate(document)
+    text = json.dumps(document)
+    assert '"x"' in text and '"y"' in text  # the signature's columns
+    assert "/invocations" in document["paths"] and "/v2/models/slow/infer" in document["paths"]
+    assert "[[1.0, 2.0]]" in text  # the input example
+    status, headers, page = server.request("GET", "/docs", headers=AUTH)
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    assert b"openapi.json" in page
+    status, _, _ = server.request("GET", "/docs/../server.py", headers=AUTH)
+    assert status == 404
+    status, _, _ = server.request("GET", "/docs/nothing.js", headers=AUTH)
+    assert status == 404
+
+
 def test_stats_and_prometheus_metrics(slow: dict[str, Any]) -> None:
     server: Served = slow["server"]
     post(server, "/invocations", split([[1, 1], [2, 2], [3, 3]]))

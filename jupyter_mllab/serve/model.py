@@ -17,7 +17,10 @@ from typing import Any
 from .batching import Answer, Piece, combine, piece_of, split_predictions
 from .protocol import (
     CONTENT_TYPE_CSV,
+    DF_RECORDS,
     DF_SPLIT,
+    INPUTS,
+    INSTANCES,
     InputSpec,
     ProtocolError,
     build_input,
@@ -200,6 +203,13 @@ class LoadedModel:
             except (OSError, ValueError):
                 pass
         return synthesized_request(self.input_schema)
+
+    def input_example(self) -> Any:
+        """The example request's input (a split table, records, or tensor values)."""
+        for field in (DF_SPLIT, DF_RECORDS, INPUTS, INSTANCES):
+            if self.example_request and field in self.example_request:
+                return self.example_request[field]
+        return None
 
     def warm_up(self) -> str | None:
         """Predict on the example request, alone and (if requests stack) as a batch of two,
