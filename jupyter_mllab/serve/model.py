@@ -55,11 +55,17 @@ class LoadedModel:
         self._positions: dict[tuple[str, ...], list[int] | None] = {}
 
     @classmethod
-    def load(cls, model_dir: str | Path, name: str | None = None) -> LoadedModel:
+    def load(
+        cls, model_dir: str | Path, name: str | None = None, *, check_requirements: bool = True
+    ) -> LoadedModel:
+        """Load with ``mlflow.pyfunc``; ``check_requirements=False`` leaves out its check of
+        the model's requirements against the environment (seconds: it scans every installed
+        distribution's files), for :func:`warn_requirement_mismatches` to do later."""
         import mlflow.pyfunc
 
         path = Path(model_dir).resolve()
-        return cls(mlflow.pyfunc.load_model(str(path)), name or path.name, path)
+        pyfunc_model = mlflow.pyfunc.load_model(str(path), suppress_warnings=not check_requirements)
+        return cls(pyfunc_model, name or path.name, path)
 
     # -- predicting ---------------------------------------------------------------------
 
@@ -230,6 +236,20 @@ class LoadedModel:
             print(f"Warm-up prediction failed: {reason}", file=sys.stderr, flush=True)
             return reason
         return None
+
+
+def warn_requirement_mismatches(model_dir: Path) -> None:
+    """MLflow's warning (to the log) where the environment does not satisfy the model's
+    requirements: what ``load_model`` checks, run once the service is ready instead."""
+    try:
+        from mlflow.pyfunc import _get_pip_requirements_from_model_path
+        from mlflow.utils.requirements_utils import warn_dependency_requirement_mismatches
+
+        warn_dependency_requirement_mismatches(
+            _get_pip_requirements_from_model_path(str(model_dir))
+        )
+    except Exception as exc:  # another MLflow release: say so rather than fail
+        print(f"The model's requirements were not checked: {exc!r}", file=sys.stderr, flush=True)
 
 
 def _direct_predict(pyfunc_model: Any, schema: Any, spec: InputSpec) -> Any:
