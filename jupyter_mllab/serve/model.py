@@ -52,6 +52,10 @@ class LoadedModel:
         self.example_request = self._example_request()
         self._direct = _direct_predict(pyfunc_model, self.input_schema, self.spec)
         self._signature_columns = list(self.spec.columns)
+        # Built once, with object dtype: an Index pandas infers per frame (arrow strings in
+        # pandas 3) costs more than the rest of the frame, and sklearn's feature-name check
+        # reads it back on every call.
+        self._signature_index = _object_index(self._signature_columns)
         self._positions: dict[tuple[str, ...], list[int] | None] = {}
 
     @classmethod
@@ -146,7 +150,7 @@ class LoadedModel:
         if positions != list(range(len(columns))):
             values = values[:, positions]
         try:
-            predictions = self._direct(pd.DataFrame(values, columns=self._signature_columns))
+            predictions = self._direct(pd.DataFrame(values, columns=self._signature_index))
             parts = split_predictions(predictions, [piece.rows for piece in pieces])
         except Exception:
             return None
@@ -272,6 +276,12 @@ def _direct_predict(pyfunc_model: Any, schema: Any, spec: InputSpec) -> Any:
         return pyfunc_model._predict_fn
     except AttributeError:  # another MLflow release: its own path
         return None
+
+
+def _object_index(names: list[str]) -> Any:
+    import pandas as pd
+
+    return pd.Index(names, dtype=object)
 
 
 def _positions(columns: tuple[str, ...], signature: list[str]) -> list[int] | None:
