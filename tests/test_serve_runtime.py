@@ -240,6 +240,16 @@ def test_model_exception_is_a_generic_500_and_the_trace_goes_to_the_log(
     assert status == 400 and "'x'" in answer["message"]
 
 
+def test_a_large_body_is_predicted_whole(slow: dict[str, Any]) -> None:
+    """Over 256 KiB the body is parsed in a thread (the loop keeps answering meanwhile)."""
+    server: Served = slow["server"]
+    rows = [[float(i), 0.5] for i in range(30_000)]
+    document = split(rows)
+    assert len(json.dumps(document)) > 256 * 1024
+    status, _, answer = post(server, "/invocations", document)
+    assert status == 200 and answer == {"predictions": expected(rows)}
+
+
 def test_open_inference_endpoints(slow: dict[str, Any]) -> None:
     server: Served = slow["server"]
     status, _, body = server.request("GET", "/v2", headers=AUTH)

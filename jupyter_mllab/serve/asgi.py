@@ -10,6 +10,8 @@ endpoint but the health ones needs ``Authorization: Bearer <token>``.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import hmac
 import os
 import re
@@ -31,6 +33,7 @@ PROMETHEUS = b"text/plain; version=0.0.4; charset=utf-8"
 HEALTH_PATHS = frozenset({"/ping", "/health", "/v2/health/live", "/v2/health/ready"})
 # Not counted in the request metrics: health probes and the supervisor's own polling.
 UNCOUNTED = HEALTH_PATHS | {"/metrics", "/mllab/stats", "/mllab/identity"}
+LARGE_BODY = 256 * 1024  # bytes: bodies larger than this are read in a thread
 LOOPBACK_NAMES = frozenset({b"127.0.0.1", b"localhost", b"[::1]"})
 _V2_MODEL = re.compile(r"^/v2/models/(.+?)(?:/versions/([^/]+))?(/ready|/infer)?$")
 _NOT_READY = ProtocolError("The model is loading.", status=503, error_code="UNAVAILABLE")
@@ -195,7 +198,16 @@ class ScoringApp:
                 media = parse_content_type(_text(content_type))
             body = await _read_body(receive, length, service.max_body_bytes)
             size[0] = len(body)
-            piece = _v2_piece(body) if v2 else model.piece(body, media)
+            if len(body) > LARGE_BODY:  # parsing megabytes of JSON would stall the loop
+                loop = asyncio.get_running_loop()
+                read = (
+                    functools.partial(_v2_piece, body)
+                    if v2
+                    else functools.partial(model.piece, body, media)
+                )
+                piece = await loop.run_in_executor(None, read)
+            else:
+                piece = _v2_piece(body) if v2 else model.piece(body, media)
         except BaseException:
             batcher.cancel_expect()
             raise
