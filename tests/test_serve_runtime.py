@@ -407,6 +407,28 @@ def test_fd_mode_loads_before_it_accepts(tmp_path: Path) -> None:
             proc.wait(timeout=30)
 
 
+def test_without_httptools_and_uvloop_on_two_threads_unbatched(slow: dict[str, Any]) -> None:
+    """A bundle's environment may lack uvicorn's speed-ups: h11 and asyncio serve instead."""
+    code = (
+        "import sys; sys.modules['httptools'] = sys.modules['uvloop'] = None; "
+        "from jupyter_mllab.serve.cli import serve_main; sys.exit(serve_main())"
+    )
+    root = slow["root"]
+    command = [sys.executable, "-c", code, str(root / "slow"), "--port", "0"]
+    command += ["--workers", "2", "--no-batching", "--name", "plain"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLLAB_SERVICE_")}
+    with served(command, cwd=root, env=env, log=root / "plain.txt") as server:
+        rows = [[1.0, 2.0], [3.0, 4.0]]
+        status, _, answer = post(server, "/invocations", split(rows), {})
+        assert status == 200 and answer == {"predictions": expected(rows)}
+        status, _, body = server.request("GET", "/mllab/stats")
+        batching = json.loads(body)["batching"]
+        assert batching["enabled"] is False
+        stop_with_sigterm(server)
+    log = (root / "plain.txt").read_text()
+    assert "Traceback" not in log
+
+
 def test_port_in_use_exits_3_and_a_broken_model_exits_1(tmp_path: Path) -> None:
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "MLmodel").write_text(
