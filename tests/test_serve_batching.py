@@ -67,6 +67,47 @@ def test_each_batchable_format_stacks_and_splits_back_exactly(iris: dict[str, An
             assert predictions(answer) == alone == reference, what
 
 
+def v2_request(chunk: Any, request_id: str) -> dict[str, Any]:
+    """One FP64 tensor per column, as MLServer's pandas codec reads them."""
+    return {
+        "id": request_id,
+        "inputs": [
+            {"name": name, "shape": [len(chunk)], "datatype": "FP64", "data": chunk[name].tolist()}
+            for name in chunk.columns
+        ],
+    }
+
+
+def test_open_inference_requests_stack_and_keep_their_ids(
+    iris: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jupyter_mllab.serve.batching import v2_piece
+
+    served = iris["served"]
+    frame = iris["frame"]
+    chunks = [frame.iloc[0:2], frame.iloc[70:71], frame.iloc[120:125]]
+    pieces = [v2_piece(v2_request(c, f"r{i}"), "v2") for i, c in enumerate(chunks)]
+    assert len({piece.key for piece in pieces}) == 1 and [p.rows for p in pieces] == [2, 1, 5]
+    calls: list[int] = []
+    predict = served._predict
+    monkeypatch.setattr(
+        served, "_predict", lambda data, params: calls.append(len(data)) or predict(data, params)
+    )
+    together = served.answer(pieces)
+    assert calls == [8]  # one call for the three
+    monkeypatch.undo()
+    for i, (answer, piece, chunk) in enumerate(zip(together, pieces, chunks, strict=True)):
+        status, raw, rows = answer
+        assert (status, rows) == (200, len(chunk))
+        document = json.loads(raw)
+        assert document == json.loads(served.answer([piece])[0][1])  # as if alone
+        assert document["id"] == f"r{i}"
+        assert document["outputs"][0]["data"] == [int(v) for v in served.model.predict(chunk)]
+    odd = v2_request(chunks[0], "x")
+    odd["inputs"][0]["datatype"] = "FP32"
+    assert v2_piece(odd, "v2").key != pieces[0].key
+
+
 def test_pieces_that_must_not_mix_are_not_stacked(iris: dict[str, Any]) -> None:
     served = iris["served"]
     columns = list(iris["frame"].columns)

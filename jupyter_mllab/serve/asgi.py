@@ -310,7 +310,7 @@ class ScoringApp:
 def _v2_piece(body: bytes) -> Any:
     import json
 
-    from .batching import Piece
+    from .batching import v2_piece
 
     try:
         document = json.loads(body)
@@ -318,7 +318,7 @@ def _v2_piece(body: bytes) -> Any:
         raise ProtocolError(f"The body is not valid JSON: {exc}.") from None
     if not isinstance(document, dict):
         raise ProtocolError("An inference request is a JSON object with 'inputs'.")
-    return Piece(V2, document)
+    return v2_piece(document, V2)
 
 
 async def _read_body(receive: Receive, length: bytes | None, limit: int) -> bytes:

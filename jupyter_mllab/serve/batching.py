@@ -73,7 +73,56 @@ def piece_of(field: str, value: Any, params: dict[str, Any] | None, spec: InputS
     return piece
 
 
-def _params_key(params: dict[str, Any] | None) -> str | None:
+def v2_piece(document: dict[str, Any], field: str) -> Piece:
+    """The piece of an Open Inference request: stackable with requests whose tensors have
+    the same names, datatypes, shapes past the first and parameters (the ``id`` aside)."""
+    piece = Piece(field, document)
+    inputs = document.get("inputs")
+    if type(inputs) is not list or not inputs:
+        return piece
+    rows = None
+    tensors = []
+    for item in inputs:
+        shape = item.get("shape") if type(item) is dict else None
+        if type(shape) is not list or not shape or not all(type(d) is int for d in shape):
+            return piece
+        if rows is None:
+            rows = shape[0]
+        if shape[0] != rows or rows < 1:
+            return piece
+        tensors.append(
+            (
+                str(item.get("name")),
+                str(item.get("datatype")),
+                tuple(shape[1:]),
+                _params_key(item.get("parameters")),
+            )
+        )
+    parameters = _params_key(document.get("parameters"))
+    piece.key = (field, tuple(tensors), parameters, _params_key(document.get("outputs")))
+    piece.rows = rows or 0
+    return piece
+
+
+def stack(inputs: list[Any]) -> Any:
+    """Decoded model inputs (frames, arrays or dicts of arrays) stacked in order; ``None``
+    if they are not of one kind."""
+    import numpy as np
+    import pandas as pd
+
+    first = inputs[0]
+    if all(isinstance(item, pd.DataFrame) for item in inputs):
+        return pd.concat(inputs, ignore_index=True)
+    if all(isinstance(item, np.ndarray) and item.ndim for item in inputs):
+        return np.concatenate(inputs)
+    if isinstance(first, dict) and all(
+        isinstance(item, dict) and item.keys() == first.keys() for item in inputs
+    ):
+        return {key: np.concatenate([item[key] for item in inputs]) for key in first}
+    return None
+
+
+def _params_key(params: Any) -> str | None:
     return None if params is None else json.dumps(params, sort_keys=True, default=str)
 
 

@@ -14,7 +14,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from .batching import Answer, Piece, combine, piece_of, split_predictions
+from .batching import Answer, Piece, combine, piece_of, split_predictions, stack
 from .protocol import (
     CONTENT_TYPE_CSV,
     DF_RECORDS,
@@ -107,7 +107,11 @@ class LoadedModel:
             answers = self._answer_direct(pieces)
             if answers is not None:
                 return answers
-        if len(pieces) > 1:
+        if len(pieces) > 1 and pieces[0].field == V2:
+            answers = self._answer_v2_batch(pieces)
+            if answers is not None:
+                return answers
+        elif len(pieces) > 1:
             try:
                 predictions = self._predict(combine(pieces, self.spec), pieces[0].params)
                 parts = split_predictions(predictions, [piece.rows for piece in pieces])
@@ -160,6 +164,30 @@ class LoadedModel:
             (200, predictions_body(part), piece.rows)
             for part, piece in zip(parts, pieces, strict=True)
         ]
+
+    def _answer_v2_batch(self, pieces: list[Piece]) -> list[Answer] | None:
+        """Open Inference requests decoded each, stacked, predicted in one call, answered
+        each with its own id and outputs; ``None`` if any step does not go (each alone)."""
+        from .v2 import infer_response, parse_infer
+
+        try:
+            decoded = [parse_infer(piece.value, self.spec) for piece in pieces]
+            inputs = [item[0] for item in decoded]
+            if any(_rows(data) != piece.rows for data, piece in zip(inputs, pieces, strict=True)):
+                return None
+            data = stack(inputs)
+            if data is None:
+                return None
+            predictions = self._predict(data, decoded[0][1])
+            parts = split_predictions(predictions, [piece.rows for piece in pieces])
+            if parts is None:
+                return None
+            return [
+                (200, dumps(infer_response(self.name, self.version, part, rid, outs)), piece.rows)
+                for part, piece, (_, _, rid, outs) in zip(parts, pieces, decoded, strict=True)
+            ]
+        except Exception:
+            return None
 
     def answer_one(self, piece: Piece) -> Answer:
         try:
