@@ -32,10 +32,23 @@ def iris(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return {"served": LoadedModel.load(model_dir), "frame": frame}
 
 
-def test_each_batchable_format_stacks_and_splits_back_exactly(iris: dict[str, Any]) -> None:
+def test_each_batchable_format_stacks_and_splits_back_exactly(
+    iris: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import mlflow.pyfunc
 
     served = iris["served"]
+    calls: list[int] = []  # rows of each call, by the compiled path or pyfunc's
+
+    def counting(function: Any) -> Any:
+        def counted(data: Any, *args: Any) -> Any:
+            calls.append(len(data))
+            return function(data, *args)
+
+        return counted
+
+    for attribute in ("_direct", "_predict"):
+        monkeypatch.setattr(served, attribute, counting(getattr(served, attribute)))
     frame = iris["frame"]
     pyfunc = mlflow.pyfunc.load_model(str(served.model_dir))
     columns = list(frame.columns)
@@ -58,7 +71,9 @@ def test_each_batchable_format_stacks_and_splits_back_exactly(iris: dict[str, An
     for what, documents in requests.items():
         pieces = [served.piece(body(d), "application/json") for d in documents]
         assert len({piece.key for piece in pieces}) == 1, what  # they stack
+        calls.clear()
         together = served.answer(pieces)
+        assert calls == [sum(len(c) for c in chunks)], what  # one call for the four
         assert [answer[2] for answer in together] == [len(c) for c in chunks]
         for answer, piece, chunk in zip(together, pieces, chunks, strict=True):
             alone = predictions(served.answer([piece])[0])
