@@ -29,6 +29,8 @@ export interface ITimeChartProps {
   format?: (v: number) => string;
   /** Fixed y bounds (null: from the data), e.g. [0, 100] for percentages. */
   yRange?: [number | null, number | null];
+  /** More to show in the caption, after the title (e.g. the latest value). */
+  caption?: React.ReactNode;
 }
 
 /** Whether a metric's name says it is loss-like (drawn on a log scale at first). */
@@ -73,6 +75,7 @@ function fade(c: string): string {
  */
 export function TimeChart(props: ITimeChartProps): JSX.Element {
   const box = useRef<HTMLDivElement>(null);
+  const figure = useRef<HTMLElement>(null);
   const plot = useRef<uPlot | null>(null);
   const hidden = useRef(new Set<string>());
   const zoomed = useRef(false);
@@ -159,9 +162,10 @@ export function TimeChart(props: ITimeChartProps): JSX.Element {
         show: !hidden.current.has(s.label)
       });
     });
-    const axis = (values?: uPlot.Axis['values']): uPlot.Axis => ({
+    const axis = (size: number, values?: uPlot.Axis['values']): uPlot.Axis => ({
       stroke: t.muted,
       font: t.font,
+      size,
       grid: { stroke: t.grid, width: 1 },
       ticks: { stroke: t.grid, width: 1 },
       ...(values ? { values } : {})
@@ -183,8 +187,8 @@ export function TimeChart(props: ITimeChartProps): JSX.Element {
             }
       },
       axes: [
-        axis(),
-        axis((_u, splits) => splits.map(v => (v === null ? '' : format(v))))
+        axis(28),
+        axis(52, (_u, splits) => splits.map(v => (v === null ? '' : format(v))))
       ],
       cursor: { drag: { x: true, y: false, setScale: true } },
       legend: { live: true },
@@ -202,9 +206,21 @@ export function TimeChart(props: ITimeChartProps): JSX.Element {
             }
           }
         ],
+        // what the browser tests read: when it last drew, the x range shown
+        draw: [
+          () => {
+            if (figure.current) {
+              figure.current.dataset.drawnAt = String(performance.now());
+            }
+          }
+        ],
         setScale: [
           (u, key) => {
             if (key === 'x') {
+              if (figure.current) {
+                figure.current.dataset.xMin = String(u.scales.x.min);
+                figure.current.dataset.xMax = String(u.scales.x.max);
+              }
               const xs = u.data[0];
               zoomed.current =
                 xs.length > 1 &&
@@ -215,6 +231,9 @@ export function TimeChart(props: ITimeChartProps): JSX.Element {
         ]
       }
     };
+    if (figure.current) {
+      figure.current.dataset.textColor = t.text;
+    }
     const u = new uPlot(opts, dataRef.current, el);
     plot.current = u;
     const resize = new ResizeObserver(() => {
@@ -241,15 +260,20 @@ export function TimeChart(props: ITimeChartProps): JSX.Element {
     : '';
   return (
     <figure
+      ref={figure}
       className="jp-mllab-timechart"
       data-chart={props.title ?? props.ariaLabel}
       data-points={props.x.length}
       data-log={log}
       aria-label={props.ariaLabel}
     >
-      {(title || props.log !== undefined || props.smoothing !== undefined) && (
+      {(title ||
+        props.caption ||
+        props.log !== undefined ||
+        props.smoothing !== undefined) && (
         <figcaption>
           {title && <span className="jp-mllab-timechart-title">{title}</span>}
+          {props.caption}
           {props.log !== undefined && (
             <label className="jp-mllab-timechart-control">
               <input

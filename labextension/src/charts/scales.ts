@@ -85,6 +85,11 @@ export function ticks(domain: [number, number], count = 5): number[] {
   return out;
 }
 
+/** The points a chart of this width can show (about two a pixel): a history's budget. */
+export function pointBudget(width: number): number {
+  return Math.max(200, Math.min(10_000, Math.round(2 * (width || 600))));
+}
+
 /** A number short enough for an axis or a legend; – for a missing one. */
 export function fmt(v: number | null | undefined): string {
   if (v === null || v === undefined || Number.isNaN(v)) {
