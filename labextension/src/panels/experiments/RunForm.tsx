@@ -58,7 +58,7 @@ function PlanLine(props: { state: PlanState }): JSX.Element {
   return (
     <div className="jp-mllab-run-plan" aria-busy={s.kind === 'pending'}>
       <div
-        className={`jp-mllab-run-count${s.kind === 'invalid' ? ' jp-mod-error' : ''}`}
+        className={`jp-mllab-run-count${s.kind === 'invalid' ? ' jp-mllab-invalid' : ''}`}
         aria-live="polite"
       >
         {s.kind === 'pending'
