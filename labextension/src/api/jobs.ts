@@ -1,7 +1,8 @@
 import { ServerConnection } from '@jupyterlab/services';
+import { Signal } from '@lumino/signaling';
 
 import { apiUrl, jsonBody, MLLabApiError, requestAPI } from './request';
-import type { components } from './schema';
+import type { components, operations } from './schema';
 
 type S = components['schemas'];
 
@@ -27,8 +28,18 @@ export function notebookParameters(path: string): Promise<INotebookParameters> {
   return requestAPI(['notebooks', 'parameters'], {}, { path });
 }
 
+const jobsOwner = {};
+/** Emitted when this page queued, cancelled or retried a job: live lists refresh at once. */
+export const jobsChanged = new Signal<object, void>(jobsOwner);
+
+async function changing<T>(request: Promise<T>): Promise<T> {
+  const result = await request;
+  jobsChanged.emit();
+  return result;
+}
+
 export function submitJob(body: ISubmit): Promise<ISubmitted> {
-  return requestAPI(['jobs'], jsonBody('POST', body));
+  return changing(requestAPI(['jobs'], jsonBody('POST', body)));
 }
 
 /** What a submit of `body` would queue (checked as the submit checks it; nothing queued). */
@@ -48,7 +59,7 @@ export function getJob(id: string): Promise<IJob> {
 }
 
 export function cancelJob(id: string): Promise<IJob> {
-  return requestAPI(['jobs', id, 'cancel'], { method: 'POST' });
+  return changing(requestAPI(['jobs', id, 'cancel'], { method: 'POST' }));
 }
 
 export function retryJob(
@@ -56,7 +67,7 @@ export function retryJob(
   parameters?: S['JobRetry']['parameters']
 ): Promise<ISubmitted> {
   const body: S['JobRetry'] = parameters ? { parameters } : {};
-  return requestAPI(['jobs', id, 'retry'], jsonBody('POST', body));
+  return changing(requestAPI(['jobs', id, 'retry'], jsonBody('POST', body)));
 }
 
 export function jobLog(id: string, offset: number): Promise<S['JobLog']> {
@@ -67,8 +78,28 @@ export function jobOutput(id: string): Promise<any> {
   return requestAPI(['jobs', id, 'output']);
 }
 
-export function jobMetrics(id: string): Promise<S['JobMetrics']> {
-  return requestAPI(['jobs', id, 'metrics']);
+/** What part of a run's metric histories to fetch: a point budget (each history thinned
+ * to it, first, last and extremes kept), and after_step / since (unix ms) for only the
+ * newer points. */
+export type IHistoryQuery = NonNullable<
+  operations['JobMetrics_get']['parameters']['query']
+>;
+
+export function historyQuery(q: IHistoryQuery): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(q)) {
+    if (v !== undefined && v !== null) {
+      out[k] = String(Math.round(v));
+    }
+  }
+  return out;
+}
+
+export function jobMetrics(
+  id: string,
+  query: IHistoryQuery = {}
+): Promise<S['JobMetrics']> {
+  return requestAPI(['jobs', id, 'metrics'], {}, historyQuery(query));
 }
 
 /** A run's output files (saved as MLflow artifacts, or listed with why not). */
