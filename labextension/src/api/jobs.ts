@@ -16,6 +16,9 @@ export type IUsage = S['Usage'];
 export type ISubmit = S['JobSubmit'];
 /** A submit's or retry's reply: the job and what was accepted unchecked. */
 export type ISubmitted = S['JobSubmitted'];
+/** A dry run of a submit: how many runs it makes, and the first ones. */
+export type IPlan = S['JobPlan'];
+export type IPlanRequest = S['JobPlanRequest'];
 /** A metric's point; `value` is null for NaN and infinities. */
 export type IMetricPoint = S['MetricPoint'];
 
@@ -37,6 +40,12 @@ async function changing<T>(request: Promise<T>): Promise<T> {
 
 export function submitJob(body: ISubmit): Promise<ISubmitted> {
   return changing(requestAPI(['jobs'], jsonBody('POST', body)));
+}
+
+/** What a submit of `body` would queue (checked as the submit checks it; nothing queued). */
+export function planJob(body: ISubmit, first = 5): Promise<IPlan> {
+  const request: IPlanRequest = { ...body, first };
+  return requestAPI(['jobs', 'plan'], jsonBody('POST', request));
 }
 
 export async function listJobs(
