@@ -4,6 +4,9 @@ import uPlot from 'uplot';
 import { chartTheme, useThemeVersion } from './theme';
 import { color as paletteColor, fmt, smooth } from './scales';
 
+// pure helpers callers use with a TimeChart (in scales.ts, unit-tested without a browser)
+export { alignCurves, lossLike } from './scales';
+
 export interface ITimeSeries {
   label: string;
   /** One value per x; null (or NaN, an infinity) is a gap in the line. */
@@ -31,11 +34,6 @@ export interface ITimeChartProps {
   yRange?: [number | null, number | null];
   /** More to show in the caption, after the title (e.g. the latest value). */
   caption?: React.ReactNode;
-}
-
-/** Whether a metric's name says it is loss-like (drawn on a log scale at first). */
-export function lossLike(name: string): boolean {
-  return /loss|error|perplexity|mse|mae|rmse/i.test(name);
 }
 
 function finite(v: number | null): number | null {
@@ -304,29 +302,4 @@ export function TimeChart(props: ITimeChartProps): JSX.Element {
       <div ref={box} className="jp-mllab-timechart-plot" />
     </figure>
   );
-}
-
-/**
- * Curves that each have their own x values (runs' steps, say) on one shared x: the union of
- * the xs, ascending, and each curve's value there (null where it has none: a gap).
- */
-export function alignCurves(
-  curves: { label: string; points: [number, number | null][]; color?: string }[]
-): { x: number[]; series: ITimeSeries[] } {
-  const xs = new Set<number>();
-  for (const c of curves) {
-    for (const [x] of c.points) {
-      xs.add(x);
-    }
-  }
-  const x = [...xs].sort((a, b) => a - b);
-  const at = new Map(x.map((v, i) => [v, i]));
-  const series = curves.map(c => {
-    const values: (number | null)[] = new Array(x.length).fill(null);
-    for (const [px, py] of c.points) {
-      values[at.get(px)!] = py;
-    }
-    return { label: c.label, values, color: c.color };
-  });
-  return { x, series };
 }
