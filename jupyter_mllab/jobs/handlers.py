@@ -8,8 +8,7 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..api import Op, Query, Raw
-from ..base import EXECUTE_KERNELS, READ_CONTENTS, MLLabHandler
-from ..errors import BadRequest
+from ..base import EXECUTE_KERNELS, HISTORY_QUERY, READ_CONTENTS, MLLabHandler
 from .service import JobService
 
 JOB = r"(?P<job_id>[0-9a-f]{12})"
@@ -97,6 +96,26 @@ class JobsHandler(JobsBase):
         self.reply(job, status=201 if created else 200)
 
 
+class JobPlanHandler(JobsBase):
+    api = {
+        "POST": Op(
+            "A dry run of a submit: how many runs it makes and the first ones, nothing queued",
+            body="jobs.JobPlanRequest",
+            responses={200: "jobs.JobPlan"},
+        )
+    }
+
+    jupyter_resources = {"POST": (READ_CONTENTS,)}
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        body = self.body()
+        await self.refuse_hidden(body.notebook)
+        jobs = await self.jobs()
+        self.reply(await jobs.plan(self.root, body.model_dump(exclude_unset=True)))
+
+
 class JobHandler(JobsBase):
     api = {"GET": Op("One job; a sweep with its runs", responses={200: "jobs.Job"})}
 
@@ -178,25 +197,26 @@ class JobOutputHandler(JobsBase):
 class JobMetricsHandler(JobsBase):
     api = {
         "GET": Op(
-            "The run's metric histories, each thinned to max_points",
+            "The run's metric histories, each thinned to max_points (default 1000) keeping "
+            "its first and last points and each stretch's extremes; after_step or since: "
+            "only the newer points",
             responses={200: "jobs.JobMetrics"},
-            query=(Query("max_points", "integer", "2 to 10000 (default 1000)"),),
+            query=HISTORY_QUERY,
         )
     }
 
     @web.authenticated
     @authorized
     async def get(self, job_id: str) -> None:
-        most = self.int_arg("max_points", 1000)
-        if not 2 <= most <= 10_000:
-            raise BadRequest("'max_points' must be from 2 to 10000.", reason="bad_argument")
+        most, window = self.history_window(1000)
         jobs = await self.jobs(tracking=True)
-        self.reply(await jobs.metrics(job_id, most))
+        self.reply(await jobs.metrics(job_id, most, window))
 
 
 ROUTES = [
     (r"notebooks/parameters", NotebookParametersHandler),
     (r"jobs", JobsHandler),
+    (r"jobs/plan", JobPlanHandler),
     (rf"jobs/{JOB}", JobHandler),
     (rf"jobs/{JOB}/cancel", JobCancelHandler),
     (rf"jobs/{JOB}/retry", JobRetryHandler),

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._threads import run_sync
 from ..errors import BadRequest, Conflict, NotFound
+from ..tracking.table.thinning import ALL, Window
 from .params import inspect_parameters
 from .store import QUEUED, RUNNING, STATUSES, Job, JobStore
 from .submit import JobSubmitter, _text, notebook_kernel, read_notebook
@@ -109,6 +110,26 @@ class JobService:
         created = job.created >= started
         # What was accepted unchecked (papermill injects parameters it could not read).
         return {**await self.view(root, job.id), "warnings": warnings}, created
+
+    async def plan(self, root: Path, body: dict[str, Any]) -> dict[str, Any]:
+        """What ``submit`` would queue for ``body`` (its count and first runs), checked as
+        ``submit`` checks it; nothing is queued."""
+        first = body.pop("first", 10)
+        full = self.resolve_notebook(root, body.get("notebook"))
+        project = body.get("project") or await run_sync(self.projects.get_current)
+        await run_sync(self.projects.get, project)  # 404 for an unknown project
+        submitter = JobSubmitter(
+            self.store, gpu_count=self.gpu_count(), max_sweep_runs=self.max_sweep_runs
+        )
+        warnings: list[str] = []
+        checked = await run_sync(submitter.check, full, body, project=project, warnings=warnings)
+        plan = checked.plan
+        return {
+            "count": len(plan.combinations),
+            "search": plan.search,
+            "runs": plan.combinations[:first],
+            "warnings": warnings,
+        }
 
     async def list(
         self,
@@ -273,15 +294,18 @@ class JobService:
 
         return await run_sync(work)
 
-    async def metrics(self, job_id: str, max_points: int = 1000) -> dict[str, Any]:
-        """The run's metric histories, each thinned (in SQL on SQLite) to ``max_points``."""
+    async def metrics(
+        self, job_id: str, max_points: int = 1000, window: Window = ALL
+    ) -> dict[str, Any]:
+        """The run's metric histories (the points in ``window``: after a step or a time, for
+        a page that has the rest), each thinned (in SQL on SQLite) to ``max_points``."""
 
         def work() -> dict[str, Any]:
             job = self.store.get(job_id)
             if not job.mlflow_run_id:
                 return {"metrics": {}}
             run_id = job.mlflow_run_id
-            histories = self.runs_table.histories([run_id], max_points)
+            histories = self.runs_table.histories([run_id], max_points, None, window)
             return {
                 "metrics": {
                     name: [{"step": s, "value": v, "timestamp": t} for s, v, t in series[run_id]]
