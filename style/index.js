@@ -3,3 +3,4 @@ import './experiments.css';
 import './hardware.css';
 import './tensorboard.css';
 import './models.css';
+import './services.css';

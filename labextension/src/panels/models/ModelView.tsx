@@ -187,6 +187,9 @@ function Page(props: {
                   setSelected(null);
                   setDetail(null);
                 }}
+                onDeploy={() =>
+                  props.actions.deploy(project, `${name}@${d.version}`)
+                }
               />
               <VersionDetail detail={d} actions={props.actions} />
             </>

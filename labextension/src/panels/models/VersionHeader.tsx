@@ -31,6 +31,8 @@ export function VersionHeader(props: {
   onChanged: () => void;
   /** The version is gone. */
   onDeleted: () => void;
+  /** Deploy this version as a service. */
+  onDeploy: () => void;
 }): JSX.Element {
   const d = props.detail;
   const { project, name } = d;
@@ -116,6 +118,13 @@ export function VersionHeader(props: {
           />
         </h3>
         <div className="jp-mllab-dataset-view-actions">
+          <button
+            className="jp-mod-styled jp-mod-accept jp-mllab-deploy-version"
+            title={`Serve ${d.key} on 127.0.0.1 (a free port, a name from the model) and open the service's page`}
+            onClick={props.onDeploy}
+          >
+            Deploy
+          </button>
           <button
             className="jp-mod-styled jp-mllab-copy-key"
             onClick={() => {

@@ -1,0 +1,248 @@
+/* eslint-disable no-restricted-syntax -- CONTRACT C3's shapes, by hand until h-D3's schemas land in docs/openapi.json */
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+import { jsonBody, MLLabApiError, requestAPI } from './request';
+
+/**
+ * Model services (CONTRACT C3): a model version served by its own process on
+ * 127.0.0.1, supervised by the server extension and reached through its proxy route.
+ */
+export type ServiceStatus =
+  'starting' | 'running' | 'restarting' | 'stopping' | 'stopped' | 'failed';
+
+export interface IBatching {
+  enabled: boolean;
+  max_rows: number;
+  window_ms: number;
+}
+
+/** A frame as MLflow's `dataframe_split` has it. */
+export interface IFrameSplit {
+  columns: string[];
+  data: unknown[][];
+}
+
+export interface IService {
+  name: string;
+  project: string;
+  status: ServiceStatus;
+  ready: boolean;
+  url: string;
+  port: number;
+  pid: number | null;
+  token: string;
+  /** Relative to the server's base URL. */
+  proxy_url: string;
+  source: {
+    model: string | null;
+    alias: string | null;
+    bundle: string | null;
+  };
+  model: {
+    name: string;
+    version: number;
+    key: string;
+    run_id: string | null;
+  } | null;
+  options: {
+    workers: number;
+    batching: IBatching;
+    max_body_bytes: number;
+  };
+  created_at: number;
+  started_at: number | null;
+  uptime_s: number | null;
+  restarts: number;
+  requests: number;
+  p50_ms: number | null;
+  error: string | null;
+  log_tail: string[] | null;
+  input_example: IFrameSplit | null;
+}
+
+export interface IDeploy {
+  project: string;
+  model?: string;
+  bundle?: string;
+  name?: string;
+  port?: number;
+  workers?: number;
+  batching?: IBatching;
+  token?: string;
+}
+
+/** One second of a service's traffic (the service's own /mllab/stats). */
+export interface IStatsPoint {
+  t: number;
+  requests: number;
+  errors: number;
+  p50_ms: number;
+  p99_ms: number;
+}
+
+export interface IRecentRequest {
+  t: number;
+  method: string;
+  path: string;
+  status: number;
+  ms: number;
+  request_bytes: number;
+  response_bytes: number;
+  rows: number;
+}
+
+export interface IServiceStats {
+  started_at?: number;
+  ready?: boolean;
+  requests: number;
+  errors?: Record<string, number>;
+  rows?: number;
+  latency_ms?: { p50: number; p95: number; p99: number };
+  series?: IStatsPoint[];
+  recent?: IRecentRequest[];
+  batching?: IBatching & { mean_batch_rows: number };
+}
+
+export interface IServiceLog {
+  text: string;
+  offset: number;
+  done?: boolean;
+}
+
+/** The statuses in which the service's process is meant to be up. */
+export const LIVE: ServiceStatus[] = ['starting', 'running', 'restarting'];
+
+const service = (name: string) => ['services', name];
+
+export async function listServices(project?: string): Promise<IService[]> {
+  const data = await requestAPI<{ services: IService[] }>(
+    ['services'],
+    {},
+    project ? { project } : {}
+  );
+  return data.services;
+}
+
+export function deployService(body: IDeploy): Promise<IService> {
+  return requestAPI<IService>(['services'], jsonBody('POST', body));
+}
+
+export function getService(name: string): Promise<IService> {
+  return requestAPI<IService>(service(name));
+}
+
+export async function removeService(name: string): Promise<void> {
+  await requestAPI<void>(service(name), { method: 'DELETE' });
+}
+
+export type ServiceAction = 'stop' | 'start' | 'restart';
+
+export function serviceAction(
+  name: string,
+  action: ServiceAction
+): Promise<IService> {
+  return requestAPI<IService>([...service(name), action], { method: 'POST' });
+}
+
+/** Serve another model (a version or an alias of it): the new process takes over when healthy. */
+export function redeployService(
+  name: string,
+  model: string
+): Promise<IService> {
+  return requestAPI<IService>(
+    [...service(name), 'redeploy'],
+    jsonBody('POST', { model })
+  );
+}
+
+export function serviceLog(name: string, offset: number): Promise<IServiceLog> {
+  return requestAPI<IServiceLog>(
+    [...service(name), 'log'],
+    {},
+    { offset: String(offset) }
+  );
+}
+
+export function serviceMetrics(name: string): Promise<IServiceStats> {
+  return requestAPI<IServiceStats>([...service(name), 'metrics']);
+}
+
+/** The absolute URL of a path of the service through the lab's proxy (e.g. "docs/"). */
+export function proxyUrl(svc: IService, path = ''): string {
+  const { baseUrl } = ServerConnection.makeSettings();
+  return URLExt.join(baseUrl, svc.proxy_url, path);
+}
+
+/** A prediction's answer as the Try it form shows it. */
+export interface IPrediction {
+  status: number;
+  ok: boolean;
+  /** The parsed JSON body (or the text of a body that is not JSON). */
+  body: unknown;
+  /** Round trip in the browser, through the lab's proxy. */
+  ms: number;
+  /** The lineage headers: the model version and the run that made it. */
+  model: string | null;
+  run: string | null;
+}
+
+/**
+ * POST a body to the service's `/invocations` through the lab's proxy (no service
+ * token needed there) and keep what the service says about itself in its headers.
+ */
+export async function predict(
+  svc: IService,
+  body: unknown
+): Promise<IPrediction> {
+  const settings = ServerConnection.makeSettings();
+  const started = performance.now();
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(
+      proxyUrl(svc, 'invocations'),
+      {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(body)
+      },
+      settings
+    );
+  } catch (error) {
+    throw new ServerConnection.NetworkError(error as TypeError);
+  }
+  const text = await response.text();
+  const ms = performance.now() - started;
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    // a body that is not JSON is shown as it came
+  }
+  if (response.status === 403 || response.status === 404) {
+    const data = parsed as { message?: string; reason?: string } | null;
+    if (data && typeof data === 'object' && data.reason) {
+      // the lab's proxy refused (no such service, not allowed): not the model's answer
+      throw new MLLabApiError(response.status, data.message ?? '', data.reason);
+    }
+  }
+  return {
+    status: response.status,
+    ok: response.ok,
+    body: parsed,
+    ms,
+    model: response.headers.get('X-MLLab-Model'),
+    run: response.headers.get('X-MLLab-Run')
+  };
+}
+
+/** The command a person copies to call the service directly (it needs the token there). */
+export function curlCommand(svc: IService, body: unknown): string {
+  const json = JSON.stringify(body).replace(/'/g, "'\\''");
+  return [
+    `curl -X POST ${svc.url}/invocations`,
+    `  -H 'Authorization: Bearer ${svc.token}'`,
+    "  -H 'Content-Type: application/json'",
+    `  -d '${json}'`
+  ].join(' \\\n');
+}
