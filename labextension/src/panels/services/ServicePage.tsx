@@ -10,6 +10,7 @@ import {
   proxyUrl,
   serviceMetrics
 } from '../../api/services';
+import { MLLabApiError } from '../../api/request';
 import { modelIcon } from '../../icons';
 import { usePoll } from '../../poll';
 import { IModelActions } from '../models/VersionDetail';
@@ -184,6 +185,10 @@ function Page(props: {
       setStats(st);
       setError('');
     } catch (e) {
+      if (e instanceof MLLabApiError && e.status === 404) {
+        props.onGone(); // removed (from the panel, a kernel, another tab)
+        return;
+      }
       setError((e as Error).message);
       throw e;
     }

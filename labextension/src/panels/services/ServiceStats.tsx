@@ -139,11 +139,7 @@ export function ServiceStats(props: {
             xKind="time"
             series={[
               { label: 'requests', values: series.requests },
-              {
-                label: 'errors',
-                values: series.errors,
-                color: 'var(--jp-error-color1)'
-              }
+              { label: 'errors', values: series.errors }
             ]}
             height={160}
           />
