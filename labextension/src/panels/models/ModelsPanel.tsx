@@ -3,6 +3,7 @@ import React, { useCallback, useEffect, useRef, useState } from 'react';
 
 import { IRegisteredModel, listModels } from '../../api/models';
 import { LabModel } from '../../model';
+import { onEnterOrSpace } from '../keyboard';
 import { IServiceActions } from '../services/actions';
 import { ServicesSection } from '../services/ServicesSection';
 import { formatEpoch } from './format';
@@ -89,7 +90,10 @@ function ModelRow(props: {
       className="jp-mllab-model-row"
       data-name={m.name}
       title={m.description || m.key}
+      tabIndex={0}
+      aria-label={`Model ${m.name}, ${m.latest_version === null ? 'no versions' : `latest v${m.latest_version}`}`}
       onClick={props.onOpen}
+      onKeyDown={e => onEnterOrSpace(e, props.onOpen)}
     >
       <span className="jp-mllab-model-name">{m.name}</span>
       <span className="jp-mllab-dataset-latest">

@@ -3,6 +3,7 @@ import React, { useCallback, useEffect, useState } from 'react';
 
 import { IService, listServices } from '../../api/services';
 import { LabModel } from '../../model';
+import { onEnterOrSpace } from '../keyboard';
 import { usePoll } from '../../poll';
 import { canStop, confirmRemove, IServiceActions, runAction } from './actions';
 import {
@@ -50,15 +51,7 @@ function ServiceRow(props: {
       aria-label={`Service ${s.name}: ${statusText(s)}, serving ${servedText(s)}`}
       title={s.error ?? `Open the page of ${s.name}`}
       onClick={open}
-      onKeyDown={e => {
-        if (
-          e.target === e.currentTarget &&
-          (e.key === 'Enter' || e.key === ' ')
-        ) {
-          e.preventDefault();
-          open();
-        }
-      }}
+      onKeyDown={e => onEnterOrSpace(e, open)}
     >
       <span className="jp-mllab-service-title">
         <span className={dotClass(s)} title={statusText(s)} />
