@@ -1,114 +1,26 @@
-/* eslint-disable no-restricted-syntax -- CONTRACT C3's shapes, by hand until h-D3's schemas land in docs/openapi.json */
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
 import { jsonBody, MLLabApiError, requestAPI } from './request';
 
+import type { components } from './schema';
+
+type S = components['schemas'];
+
 /**
  * Model services (CONTRACT C3): a model version served by its own process on
  * 127.0.0.1, supervised by the server extension and reached through its proxy route.
  */
-export type ServiceStatus =
-  'starting' | 'running' | 'restarting' | 'stopping' | 'stopped' | 'failed';
-
-export interface IBatching {
-  enabled: boolean;
-  max_rows: number;
-  window_ms: number;
-}
-
-/** A frame as MLflow's `dataframe_split` has it. */
-export interface IFrameSplit {
-  columns: string[];
-  data: unknown[][];
-}
-
-export interface IService {
-  name: string;
-  project: string;
-  status: ServiceStatus;
-  ready: boolean;
-  url: string;
-  port: number;
-  pid: number | null;
-  token: string;
-  /** Relative to the server's base URL. */
-  proxy_url: string;
-  source: {
-    model: string | null;
-    alias: string | null;
-    bundle: string | null;
-  };
-  model: {
-    name: string;
-    version: number;
-    key: string;
-    run_id: string | null;
-  } | null;
-  options: {
-    workers: number;
-    batching: IBatching;
-    max_body_bytes: number;
-  };
-  created_at: number;
-  started_at: number | null;
-  uptime_s: number | null;
-  restarts: number;
-  requests: number;
-  p50_ms: number | null;
-  error: string | null;
-  log_tail: string[] | null;
-  input_example: IFrameSplit | null;
-}
-
-export interface IDeploy {
-  project: string;
-  model?: string;
-  bundle?: string;
-  name?: string;
-  port?: number;
-  workers?: number;
-  batching?: IBatching;
-  token?: string;
-}
-
-/** One second of a service's traffic (the service's own /mllab/stats). */
-export interface IStatsPoint {
-  t: number;
-  requests: number;
-  errors: number;
-  p50_ms: number;
-  p99_ms: number;
-}
-
-export interface IRecentRequest {
-  t: number;
-  method: string;
-  path: string;
-  status: number;
-  ms: number;
-  request_bytes: number;
-  response_bytes: number;
-  rows: number;
-}
-
-export interface IServiceStats {
-  started_at?: number;
-  ready?: boolean;
-  requests: number;
-  errors?: Record<string, number>;
-  rows?: number;
-  latency_ms?: { p50: number; p95: number; p99: number };
-  series?: IStatsPoint[];
-  recent?: IRecentRequest[];
-  batching?: IBatching & { mean_batch_rows: number };
-}
-
-export interface IServiceLog {
-  text: string;
-  offset: number;
-  done?: boolean;
-}
+export type IService = S['Service'];
+export type ServiceStatus = IService['status'];
+export type IDeploy = S['ServiceCreate'];
+/** A frame as MLflow's `dataframe_split` has it (the service's input example). */
+export type IFrameSplit = S['ServiceExample'];
+/** The service's own /mllab/stats (CONTRACT C1), zeros when it is stopped. */
+export type IServiceStats = S['ServiceStats'];
+/** One second of a service's traffic. */
+export type IStatsPoint = S['StatsPoint'];
+export type IServiceLog = S['ServiceLog'];
 
 /** The statuses in which the service's process is meant to be up. */
 export const LIVE: ServiceStatus[] = ['starting', 'running', 'restarting'];
@@ -116,7 +28,7 @@ export const LIVE: ServiceStatus[] = ['starting', 'running', 'restarting'];
 const service = (name: string) => ['services', name];
 
 export async function listServices(project?: string): Promise<IService[]> {
-  const data = await requestAPI<{ services: IService[] }>(
+  const data = await requestAPI<S['ServiceList']>(
     ['services'],
     {},
     project ? { project } : {}
@@ -152,7 +64,7 @@ export function redeployService(
 ): Promise<IService> {
   return requestAPI<IService>(
     [...service(name), 'redeploy'],
-    jsonBody('POST', { model })
+    jsonBody('POST', { model } satisfies S['ServiceRedeploy'])
   );
 }
 
@@ -175,6 +87,7 @@ export function proxyUrl(svc: IService, path = ''): string {
 }
 
 /** A prediction's answer as the Try it form shows it. */
+// eslint-disable-next-line no-restricted-syntax -- the browser's view of a service's answer, not a lab API shape
 export interface IPrediction {
   status: number;
   ok: boolean;

@@ -14,8 +14,8 @@ import { IModelActions, LineageView } from '../models/VersionDetail';
 export function modelOf(
   svc: IService
 ): { project: string; name: string } | null {
-  if (!svc.model) {
-    return null;
+  if (!svc.model || svc.model.version === null) {
+    return null; // a bundle's model, not a registered version
   }
   const [path] = svc.model.key.split('@');
   const slash = path.indexOf('/');
@@ -129,11 +129,11 @@ export function ServiceLineage(props: {
 }): JSX.Element {
   const s = props.service;
   const m = modelOf(s);
-  const version = s.model?.version;
+  const version = s.model?.version ?? null;
   const [detail, setDetail] = useState<IModelVersionDetail | null>(null);
   const [error, setError] = useState('');
   useEffect(() => {
-    if (!m || version === undefined) {
+    if (!m || version === null) {
       setDetail(null);
       return;
     }
@@ -145,7 +145,7 @@ export function ServiceLineage(props: {
       active = false;
     };
   }, [m?.project, m?.name, version]);
-  if (!m || version === undefined) {
+  if (!m || version === null) {
     return (
       <div className="jp-mllab-muted">
         Served from a bundle: its lineage is in the bundle’s model card.

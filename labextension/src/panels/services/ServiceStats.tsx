@@ -5,7 +5,7 @@ import { TimeChart } from '../../charts/TimeChart';
 import { formatMs } from './format';
 
 /** The seconds of `series` as a continuous axis: seconds without traffic are gaps, not lines. */
-export function perSecond(series: IServiceStats['series']): {
+export function perSecond(series: IServiceStats['series'] | undefined): {
   x: number[];
   p50: (number | null)[];
   p99: (number | null)[];

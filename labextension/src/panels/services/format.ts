@@ -62,7 +62,10 @@ export function dotClass(s: IService): string {
 /** What the service serves: "wine@3" (and the alias it follows: "wine@3 (@champion)"). */
 export function servedText(s: IService): string {
   if (s.model) {
-    const key = `${s.model.name}@${s.model.version}`;
+    const key =
+      s.model.version === null
+        ? s.model.key
+        : `${s.model.name}@${s.model.version}`;
     return s.source.alias ? `${key} (@${s.source.alias})` : key;
   }
   if (s.source.bundle) {
