@@ -133,7 +133,7 @@ export async function predict(
     // a body that is not JSON is shown as it came
   }
   if (response.status === 403 || response.status === 404) {
-    const data = parsed as { message?: string; reason?: string } | null;
+    const data = parsed as Partial<S['Error']> | null;
     if (data && typeof data === 'object' && data.reason) {
       // the lab's proxy refused (no such service, not allowed): not the model's answer
       throw new MLLabApiError(response.status, data.message ?? '', data.reason);
