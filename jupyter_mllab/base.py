@@ -14,15 +14,23 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado.escape import url_escape
 from tornado.web import HTTPError
 
-from .api import Op, model, operation
+from .api import Op, Query, model, operation
 from .errors import BadRequest, MLLabError
 from .lab import Lab
+from .tracking.table.thinning import Window
 from .uris import redact_text
 
 AUTH_RESOURCE = "mllab"
 # Jupyter's own resources that some routes touch besides the lab's data: (action, resource)
 EXECUTE_KERNELS = ("execute", "kernels")  # runs code
 READ_CONTENTS = ("read", "contents")  # reads files of the server root
+MAX_HISTORY_POINTS = 10_000
+# the query of a route that answers metric histories (MLLabHandler.history_window)
+HISTORY_QUERY = (
+    Query("max_points", "integer", f"2 to {MAX_HISTORY_POINTS}: each history's point budget"),
+    Query("after_step", "integer", "only points after this step (an incremental fetch)"),
+    Query("since", "integer", "only points logged after this time, unix ms (incremental)"),
+)
 
 
 class MLLabHandler(ExtensionHandlerMixin, APIHandler):
@@ -128,6 +136,20 @@ class MLLabHandler(ExtensionHandlerMixin, APIHandler):
             return int(value)
         except ValueError:
             raise BadRequest(f"'{name}' must be a whole number.", reason="bad_argument") from None
+
+    def history_window(self, default_points: int) -> tuple[int, Window]:
+        """``?max_points=&after_step=&since=`` of a metric-history route (HISTORY_QUERY)."""
+        most = self.int_arg("max_points", default_points)
+        if not 2 <= most <= MAX_HISTORY_POINTS:
+            raise BadRequest(
+                f"'max_points' must be from 2 to {MAX_HISTORY_POINTS}.", reason="bad_argument"
+            )
+        given = {
+            name: self.int_arg(name, 0)
+            for name in ("after_step", "since")
+            if self.get_query_argument(name, "") != ""
+        }
+        return most, Window(**given)
 
     def preview_rows(self) -> int:
         """``?rows=`` of a preview (a dataset version's, a run output's): 1 to 1000."""

@@ -1,3 +1,5 @@
+import 'uplot/dist/uPlot.min.css';
+import './charts.css';
 import './base.css';
 import './experiments.css';
 import './hardware.css';

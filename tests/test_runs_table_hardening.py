@@ -227,7 +227,8 @@ def assert_thinned(steps: list[int], budget: int) -> None:
     assert steps[0] == 0 and steps[-1] == POINTS - 1  # the first and last points
     assert steps == sorted(set(steps))
     gaps = [b - a for a, b in itertools.pairwise(steps)]
-    assert max(gaps) <= 2 * POINTS / budget  # evenly spread, not clumped
+    # each bucket's lowest and highest (2 points a bucket): spread, not clumped
+    assert max(gaps) <= 4 * POINTS / budget
 
 
 class CountingConnection:
@@ -321,6 +322,6 @@ async def test_job_metrics_thin_long_histories(
         assert_thinned([p["step"] for p in points], 1000)
         assert points[-1]["timestamp"] == 1000 + POINTS - 1
     code, reply = await api("GET", "jobs", job.id, "metrics", params={"max_points": "50"})
-    assert code == 200 and len(reply["metrics"]["loss"]) == 50
+    assert code == 200 and 40 <= len(reply["metrics"]["loss"]) <= 50
     code, reply = await api("GET", "jobs", job.id, "metrics", params={"max_points": "1"})
     assert code == 400, reply

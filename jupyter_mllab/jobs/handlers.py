@@ -8,8 +8,7 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..api import Op, Query, Raw
-from ..base import EXECUTE_KERNELS, READ_CONTENTS, MLLabHandler
-from ..errors import BadRequest
+from ..base import EXECUTE_KERNELS, HISTORY_QUERY, READ_CONTENTS, MLLabHandler
 from .service import JobService
 
 JOB = r"(?P<job_id>[0-9a-f]{12})"
@@ -178,20 +177,20 @@ class JobOutputHandler(JobsBase):
 class JobMetricsHandler(JobsBase):
     api = {
         "GET": Op(
-            "The run's metric histories, each thinned to max_points",
+            "The run's metric histories, each thinned to max_points (default 1000) keeping "
+            "its first and last points and each stretch's extremes; after_step or since: "
+            "only the newer points",
             responses={200: "jobs.JobMetrics"},
-            query=(Query("max_points", "integer", "2 to 10000 (default 1000)"),),
+            query=HISTORY_QUERY,
         )
     }
 
     @web.authenticated
     @authorized
     async def get(self, job_id: str) -> None:
-        most = self.int_arg("max_points", 1000)
-        if not 2 <= most <= 10_000:
-            raise BadRequest("'max_points' must be from 2 to 10000.", reason="bad_argument")
+        most, window = self.history_window(1000)
         jobs = await self.jobs(tracking=True)
-        self.reply(await jobs.metrics(job_id, most))
+        self.reply(await jobs.metrics(job_id, most, window))
 
 
 ROUTES = [

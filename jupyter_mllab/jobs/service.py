@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._threads import run_sync
 from ..errors import BadRequest, Conflict, NotFound
+from ..tracking.table.thinning import ALL, Window
 from .params import inspect_parameters
 from .store import QUEUED, RUNNING, STATUSES, Job, JobStore
 from .submit import JobSubmitter, _text, notebook_kernel, read_notebook
@@ -273,15 +274,18 @@ class JobService:
 
         return await run_sync(work)
 
-    async def metrics(self, job_id: str, max_points: int = 1000) -> dict[str, Any]:
-        """The run's metric histories, each thinned (in SQL on SQLite) to ``max_points``."""
+    async def metrics(
+        self, job_id: str, max_points: int = 1000, window: Window = ALL
+    ) -> dict[str, Any]:
+        """The run's metric histories (the points in ``window``: after a step or a time, for
+        a page that has the rest), each thinned (in SQL on SQLite) to ``max_points``."""
 
         def work() -> dict[str, Any]:
             job = self.store.get(job_id)
             if not job.mlflow_run_id:
                 return {"metrics": {}}
             run_id = job.mlflow_run_id
-            histories = self.runs_table.histories([run_id], max_points)
+            histories = self.runs_table.histories([run_id], max_points, None, window)
             return {
                 "metrics": {
                     name: [{"step": s, "value": v, "timestamp": t} for s, v, t in series[run_id]]

@@ -8,7 +8,7 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..api import Op, Query, Raw
-from ..base import MLLabHandler
+from ..base import HISTORY_QUERY, MLLabHandler
 from ..errors import BadRequest
 from .table import QUICK
 
@@ -72,7 +72,10 @@ class RunsCompareHandler(RunsBase):
         "GET": Op(
             "Runs side by side: what differs, and their metric histories",
             responses={200: "tracking.RunsCompare"},
-            query=(Query("ids", "string", "MLflow run ids, comma-separated"),),
+            query=(
+                Query("ids", "string", "MLflow run ids, comma-separated"),
+                *HISTORY_QUERY,  # max_points: default 500
+            ),
         )
     }
 
@@ -87,7 +90,8 @@ class RunsCompareHandler(RunsBase):
                 "'ids' must be MLflow run ids (32 hex characters), separated by commas.",
                 reason="bad_argument",
             )
-        self.reply(await lab.runs.compare(ids))
+        most, window = self.history_window(500)
+        self.reply(await lab.runs.compare(ids, most, window))
 
 
 ROUTES = [

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from .._threads import run_sync
 from ..uris import link_uri
 from .table import RunsTable
+from .table.thinning import ALL, Window
 
 if TYPE_CHECKING:
     from ..projects.store import ProjectStore
@@ -48,8 +49,10 @@ class RunsService:
     async def page(self, project: str, **query: Any) -> dict[str, Any]:
         return await run_sync(self._page, project, **query)
 
-    async def compare(self, run_ids: list[str]) -> dict[str, Any]:
-        result = await run_sync(self.table.compare, run_ids)
+    async def compare(
+        self, run_ids: list[str], max_points: int = 500, window: Window = ALL
+    ) -> dict[str, Any]:
+        result = await run_sync(self.table.compare, run_ids, max_points, window)
         result["mlflow_ui"] = self.mlflow_ui
         return result
 

@@ -22,8 +22,17 @@ from .export import csv_lines
 from .filters import DEFAULT_ORDER, QUICK
 from .mlflow_client import MlflowClientRuns
 from .sqlite import SqliteRuns
+from .thinning import ALL, Window
 
-__all__ = ["DEFAULT_ORDER", "MAX_COMPARE", "MAX_LIMIT", "QUICK", "RunsTable", "choose_backend"]
+__all__ = [
+    "DEFAULT_ORDER",
+    "MAX_COMPARE",
+    "MAX_LIMIT",
+    "QUICK",
+    "RunsTable",
+    "Window",
+    "choose_backend",
+]
 
 MAX_LIMIT = 1000
 MAX_COMPARE = 50
@@ -91,9 +100,12 @@ class RunsTable:
             "order_by": order_by,
         }
 
-    def compare(self, run_ids: list[str], max_points: int = 500) -> dict[str, Any]:
+    def compare(
+        self, run_ids: list[str], max_points: int = 500, window: Window = ALL
+    ) -> dict[str, Any]:
         """Several runs side by side: their rows, which parameters and metrics differ, and
-        each metric's history per run (at most ``max_points`` points, evenly thinned)."""
+        each metric's history per run (the points in ``window``, at most ``max_points``,
+        thinned by :mod:`.thinning`'s rule)."""
         if not 1 <= len(run_ids) <= MAX_COMPARE:
             raise BadRequest(f"Compare 1 to {MAX_COMPARE} runs.", reason="bad_argument")
         found = self.backend.runs(run_ids)
@@ -104,7 +116,7 @@ class RunsTable:
         histories = {
             key: {run_id: [[p[0], p[1]] for p in points] for run_id, points in series.items()}
             for key, series in self.histories(
-                run_ids, max_points, {r: list(found[r]["metrics"]) for r in run_ids}
+                run_ids, max_points, {r: list(found[r]["metrics"]) for r in run_ids}, window
             ).items()
         }
 
@@ -120,12 +132,17 @@ class RunsTable:
         }
 
     def histories(
-        self, run_ids: list[str], max_points: int, keys: dict[str, list[str]] | None = None
+        self,
+        run_ids: list[str],
+        max_points: int,
+        keys: dict[str, list[str]] | None = None,
+        window: Window = ALL,
     ) -> Histories:
-        """``{metric: {run_id: [(step, value, timestamp), ...]}}``, in step order, each
-        history thinned to at most ``max_points`` evenly spread points that keep its first
-        and last. ``keys``: the metrics of each run, when known (MLflow's client needs them)."""
-        return self.backend.histories(run_ids, max_points, keys)
+        """``{metric: {run_id: [(step, value, timestamp), ...]}}``, in step order: each
+        history's points in ``window`` (all by default), thinned to at most ``max_points``
+        that keep its first and last points and each stretch's extremes (:mod:`.thinning`).
+        ``keys``: the metrics of each run, when known (MLflow's client needs them)."""
+        return self.backend.histories(run_ids, max_points, keys, window)
 
     def csv(self, page: dict[str, Any]) -> Iterator[str]:
         """The rows of ``page`` (made with ``limit=None``) as CSV, a line at a time."""

@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from .thinning import Window
+
 # Tags that say what a run is; all other mlflow.* tags are MLflow's bookkeeping.
 KEPT_MLFLOW_TAGS = ("mlflow.parentRunId", "mlflow.user", "mlflow.source.name")
 
@@ -39,9 +41,14 @@ class RunsBackend(Protocol):
         """The rows of those runs that exist, by run id."""
 
     def histories(
-        self, run_ids: list[str], max_points: int, keys: dict[str, list[str]] | None
+        self,
+        run_ids: list[str],
+        max_points: int,
+        keys: dict[str, list[str]] | None,
+        window: Window = ...,
     ) -> Histories:
-        """Each metric's history per run, thinned to at most ``max_points`` points."""
+        """Each metric's history per run (the points in ``window``), thinned to at most
+        ``max_points`` points by :mod:`.thinning`'s rule."""
 
 
 def is_kept_tag(key: str) -> bool:

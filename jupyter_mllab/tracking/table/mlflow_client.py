@@ -7,6 +7,7 @@ from typing import Any
 
 from ...errors import BadRequest
 from .backend import Histories, Query, Row, decorate, duration, is_kept_tag, metric_value
+from .thinning import ALL, Window, thin
 
 MAX_RESULTS = 50_000  # MLflow's largest page of search_runs
 
@@ -68,7 +69,11 @@ class MlflowClientRuns:
         return found
 
     def histories(
-        self, run_ids: list[str], max_points: int, keys: dict[str, list[str]] | None = None
+        self,
+        run_ids: list[str],
+        max_points: int,
+        keys: dict[str, list[str]] | None = None,
+        window: Window = ALL,
     ) -> Histories:
         out: Histories = {}
         for run_id in run_ids:
@@ -80,18 +85,14 @@ class MlflowClientRuns:
                     self.client.get_metric_history(run_id, key), key=lambda m: (m.step, m.timestamp)
                 )
                 out.setdefault(key, {})[run_id] = thin(
-                    [(m.step, metric_value(m.value), m.timestamp) for m in points], max_points
+                    [
+                        p
+                        for p in ((m.step, metric_value(m.value), m.timestamp) for m in points)
+                        if window.keeps(p)
+                    ],
+                    max(2, max_points),
                 )
         return out
-
-
-def thin(points: list[Any], most: int) -> list[Any]:
-    """At most ``most`` evenly spread points, the first and the last kept."""
-    if len(points) <= most:
-        return points
-    stride = len(points) / most
-    picked = [points[int(i * stride)] for i in range(most - 1)]
-    return [*picked, points[-1]]
 
 
 def row_of(run: Any) -> Row:

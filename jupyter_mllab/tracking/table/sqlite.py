@@ -16,6 +16,7 @@ from typing import Any
 
 from . import filters
 from .backend import Histories, Query, Row, decorate, duration, is_kept_tag, metric_value
+from .thinning import ALL, Window, bucket_queries, buckets_for
 
 CHUNK = 1000  # run ids per query: well under SQLite's variable limit
 # The tables and columns of MLflow's schema that this module reads.
@@ -182,39 +183,49 @@ class SqliteRuns:
         return {"params": keys("params"), "metrics": keys("latest_metrics"), "tags": keys("tags")}
 
     def histories(
-        self, run_ids: list[str], max_points: int, keys: dict[str, list[str]] | None = None
+        self,
+        run_ids: list[str],
+        max_points: int,
+        keys: dict[str, list[str]] | None = None,
+        window: Window = ALL,
     ) -> Histories:
-        """The thinning is SQL: a history of 100,000 points costs ``max_points`` rows in
-        Python, not 100,000."""
+        """The thinning is SQL (:mod:`.thinning`'s rule): a history of 100,000 points costs
+        about ``max_points`` rows in Python, not 100,000."""
         out: Histories = {}
         conn = self._conn()
         most = max(2, int(max_points))
         marks = ", ".join("?" * len(run_ids))
+        where, wargs = window.sql()
         spans = conn.execute(
             "SELECT run_uuid, key, COUNT(*), MIN(step), MAX(step), MIN(timestamp), "
-            f"MAX(timestamp) FROM metrics WHERE run_uuid IN ({marks}) GROUP BY run_uuid, key",
-            run_ids,
+            f"MAX(timestamp) FROM metrics WHERE run_uuid IN ({marks}){where} "
+            "GROUP BY run_uuid, key",
+            [*run_ids, *wargs],
         ).fetchall()
+        ordered = (
+            "SELECT step, value, is_nan, timestamp FROM metrics "
+            f"WHERE run_uuid = ? AND key = ?{where} ORDER BY step {{0}}, timestamp {{0}}"
+        )
         for run_id, key, n, lo, hi, t_lo, t_hi in spans:
+            args = [run_id, key, *wargs]
             if n <= most:
-                rows: list[Any] = conn.execute(
-                    "SELECT step, value, is_nan, timestamp FROM metrics "
-                    "WHERE run_uuid = ? AND key = ? ORDER BY step, timestamp",
-                    (run_id, key),
-                ).fetchall()
+                rows: list[Any] = conn.execute(ordered.format("ASC"), args).fetchall()
             else:
-                # The first point of each of most - 1 equal spans of steps (of times,
-                # when every point has the same step), and the last point.
+                # the first and last points, and each bucket's lowest and highest value;
+                # buckets of steps (of times, when every point has the same step)
                 col, first, last = ("step", lo, hi) if hi > lo else ("timestamp", t_lo, t_hi)
-                rows = [
-                    r[1:]
-                    for r in conn.execute(
-                        f"SELECT MIN({col}) AS x, step, value, is_nan, timestamp "
-                        "FROM metrics WHERE run_uuid = ? AND key = ? GROUP BY "
-                        f"CASE WHEN {col} = ? THEN ? ELSE ({col} - ?) * ? / ? END ORDER BY x",
-                        (run_id, key, last, most, first, most - 1, last - first + 1),
-                    )
-                ]
+                count = buckets_for(most)
+                found = {
+                    tuple(conn.execute(ordered.format(d) + " LIMIT 1", args).fetchone())
+                    for d in ("ASC", "DESC")
+                }
+                if count and last > first:
+                    for sql in bucket_queries(col, count, where):
+                        found.update(
+                            tuple(r)
+                            for r in conn.execute(sql, [*args, first, count, last - first + 1])
+                        )
+                rows = sorted(found, key=lambda r: (r[0], r[3]))[:most]
             out.setdefault(key, {})[run_id] = [
                 (step, metric_value(value, is_nan), t) for step, value, is_nan, t in rows
             ]

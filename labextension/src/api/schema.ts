@@ -394,7 +394,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The run's metric histories, each thinned to max_points */
+        /** The run's metric histories, each thinned to max_points (default 1000) keeping its first and last points and each stretch's extremes; after_step or since: only the newer points */
         get: operations["JobMetrics_get"];
         put?: never;
         post?: never;
@@ -3855,8 +3855,12 @@ export interface operations {
     JobMetrics_get: {
         parameters: {
             query?: {
-                /** @description 2 to 10000 (default 1000) */
+                /** @description 2 to 10000: each history's point budget */
                 max_points?: number;
+                /** @description only points after this step (an incremental fetch) */
+                after_step?: number;
+                /** @description only points logged after this time, unix ms (incremental) */
+                since?: number;
             };
             header?: never;
             path: {
@@ -4170,6 +4174,12 @@ export interface operations {
             query?: {
                 /** @description MLflow run ids, comma-separated */
                 ids?: string;
+                /** @description 2 to 10000: each history's point budget */
+                max_points?: number;
+                /** @description only points after this step (an incremental fetch) */
+                after_step?: number;
+                /** @description only points logged after this time, unix ms (incremental) */
+                since?: number;
             };
             header?: never;
             path?: never;

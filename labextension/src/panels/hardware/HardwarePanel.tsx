@@ -6,10 +6,12 @@ import React, { useEffect, useRef, useState } from 'react';
 import { getHistory, getMonitor, IMonitor, ISample } from '../../api/monitor';
 import { LabModel } from '../../model';
 import { formatBytes } from '../datasets/format';
-import { TimeChart } from './TimeChart';
+import { TimeChart } from '../../charts/TimeChart';
+import { usePoll } from '../../poll';
 
 const WINDOW = 300; // seconds of history in the charts
 const COLORS = ['#1976d2', '#e65100', '#2e7d32', '#8e24aa'];
+const HEIGHT = 110;
 
 function pct(v: number): string {
   return `${v.toFixed(0)}%`;
@@ -21,63 +23,47 @@ function rate(v: number): string {
 
 function Hardware(props: {
   visible: () => boolean;
-  shown: ISignal<HardwarePanel, void>;
+  shown: ISignal<HardwarePanel, boolean>;
   openJob: (id: string) => void;
 }): JSX.Element {
   const [points, setPoints] = useState<ISample[]>([]);
   const [monitor, setMonitor] = useState<IMonitor | null>(null);
   const [error, setError] = useState('');
+  const [active, setActive] = useState(props.visible());
   const last = useRef(0);
   useEffect(() => {
-    let active = true;
-    let busy = false;
-    let timer = 0;
-    const tick = async () => {
-      window.clearTimeout(timer);
-      if (busy) {
-        return; // the tick in flight schedules the next
-      }
-      // charts pause while the panel or the page is hidden
-      if (props.visible() && document.visibilityState === 'visible') {
-        busy = true;
-        try {
-          const since = last.current || Date.now() / 1000 - WINDOW;
-          const [fresh, now] = await Promise.all([
-            getHistory(since),
-            getMonitor()
-          ]);
-          if (fresh.length) {
-            last.current = fresh[fresh.length - 1].t;
-            setPoints(old => {
-              const all = old.concat(fresh);
-              const cut = last.current - WINDOW;
-              return all.filter(p => p.t > cut);
-            });
-          }
-          setMonitor(now);
-          setError('');
-        } catch (e) {
-          setError((e as Error).message);
-        } finally {
-          busy = false;
-        }
-      }
-      if (active) {
-        timer = window.setTimeout(tick, 1000);
-      }
-    };
-    // shown again (the panel or the page): fresh figures at once, not up to a second later
-    const now = () => void tick();
-    props.shown.connect(now);
-    document.addEventListener('visibilitychange', now);
-    void tick();
+    const follow = (_: HardwarePanel, showing: boolean) => setActive(showing);
+    props.shown.connect(follow);
     return () => {
-      active = false;
-      window.clearTimeout(timer);
-      props.shown.disconnect(now);
-      document.removeEventListener('visibilitychange', now);
+      props.shown.disconnect(follow);
     };
   }, []);
+  // the sampler takes a sample a second: the charts ask as often, while they show
+  usePoll(
+    async () => {
+      try {
+        const since = last.current || Date.now() / 1000 - WINDOW;
+        const [fresh, now] = await Promise.all([
+          getHistory(since),
+          getMonitor()
+        ]);
+        if (fresh.length) {
+          last.current = fresh[fresh.length - 1].t;
+          setPoints(old => {
+            const all = old.concat(fresh);
+            const cut = last.current - WINDOW;
+            return all.filter(p => p.t > cut);
+          });
+        }
+        setMonitor(now);
+        setError('');
+      } catch (e) {
+        setError((e as Error).message);
+        throw e; // the poll backs off
+      }
+    },
+    { name: 'jupyter-mllab:hardware', interval: 1000, active }
+  );
   const now = monitor?.latest;
   const times = points.map(p => p.t);
   const limits = monitor?.limits;
@@ -149,80 +135,67 @@ function TimeChartList(props: {
   times: number[];
 }): JSX.Element {
   const { points, times } = props;
-  const cores = points.length
-    ? points[points.length - 1].cpu_per_core.length
-    : 0;
+  const latest = points.length ? points[points.length - 1] : null;
+  const cores = latest ? latest.cpu_per_core.length : 0;
+  const gpus = latest?.gpus ?? [];
+  const chart = (
+    title: string,
+    format: (v: number) => string,
+    series: { label: string; values: (number | null)[] }[],
+    yRange?: [number | null, number | null]
+  ) => (
+    <TimeChart
+      title={title}
+      ariaLabel={`${title} over the last ${WINDOW / 60} minutes`}
+      x={times}
+      xKind="time"
+      height={HEIGHT}
+      format={format}
+      yRange={yRange}
+      series={series.map((s, i) => ({
+        ...s,
+        color: COLORS[i % COLORS.length]
+      }))}
+    />
+  );
   return (
     <div className="jp-mllab-hw-charts" data-points={points.length}>
-      <TimeChart
-        title="CPU"
-        times={times}
-        max={100}
-        format={pct}
-        series={[
-          {
-            label: 'all',
-            color: COLORS[0],
-            values: points.map(p => p.cpu_percent)
-          },
+      {chart(
+        'CPU',
+        pct,
+        [
+          { label: 'all', values: points.map(p => p.cpu_percent) },
           ...Array.from({ length: Math.min(cores, 3) }, (_, i) => ({
             label: `core ${i}`,
-            color: COLORS[i + 1],
-            values: points.map(p => p.cpu_per_core[i] ?? 0)
+            values: points.map(p => p.cpu_per_core[i] ?? null)
           }))
-        ]}
-      />
-      <TimeChart
-        title="Memory"
-        times={times}
-        max={
-          points.length
-            ? points[points.length - 1].memory_total_bytes
-            : undefined
-        }
-        format={formatBytes}
-        series={[
-          {
-            label: 'used',
-            color: COLORS[0],
-            values: points.map(p => p.memory_used_bytes)
-          }
-        ]}
-      />
-      <TimeChart
-        title="Network"
-        times={times}
-        format={rate}
-        series={[
-          {
-            label: 'in',
-            color: COLORS[0],
-            values: points.map(p => p.net_recv_bps)
-          },
-          {
-            label: 'out',
-            color: COLORS[1],
-            values: points.map(p => p.net_sent_bps)
-          }
-        ]}
-      />
-      <TimeChart
-        title="Disk I/O"
-        times={times}
-        format={rate}
-        series={[
-          {
-            label: 'read',
-            color: COLORS[0],
-            values: points.map(p => p.disk_read_bps)
-          },
-          {
-            label: 'write',
-            color: COLORS[1],
-            values: points.map(p => p.disk_write_bps)
-          }
-        ]}
-      />
+        ],
+        [0, 100]
+      )}
+      {chart(
+        'Memory',
+        formatBytes,
+        [{ label: 'used', values: points.map(p => p.memory_used_bytes) }],
+        [0, latest?.memory_total_bytes ?? null]
+      )}
+      {chart('Network', rate, [
+        { label: 'in', values: points.map(p => p.net_recv_bps) },
+        { label: 'out', values: points.map(p => p.net_sent_bps) }
+      ])}
+      {chart('Disk I/O', rate, [
+        { label: 'read', values: points.map(p => p.disk_read_bps) },
+        { label: 'write', values: points.map(p => p.disk_write_bps) }
+      ])}
+      {gpus.length > 0 &&
+        chart(
+          'GPU',
+          pct,
+          gpus.map((g, i) => ({
+            label: `GPU ${g.index}`,
+            values: points.map(p => p.gpus?.[i]?.utilization_percent ?? null)
+          })),
+          [0, 100]
+        )}
     </div>
   );
 }
@@ -241,7 +214,12 @@ export class HardwarePanel extends ReactWidget {
 
   protected onAfterShow(msg: Message): void {
     super.onAfterShow(msg);
-    this._shown.emit();
+    this._shown.emit(true);
+  }
+
+  protected onAfterHide(msg: Message): void {
+    super.onAfterHide(msg);
+    this._shown.emit(false);
   }
 
   render(): JSX.Element {
@@ -254,5 +232,5 @@ export class HardwarePanel extends ReactWidget {
     );
   }
 
-  private _shown = new Signal<this, void>(this);
+  private _shown = new Signal<this, boolean>(this);
 }
