@@ -50,7 +50,7 @@ def _view(row: ServiceRow) -> dict[str, Any]:
     from ..deploy.process import stats
 
     ready = _healthy(row)
-    return service_view(row, ready=ready, stats=stats(row.port, row.token) if ready else None)
+    return service_view(row, ready=ready, stats=stats(row.port or 0, row.token) if ready else None)
 
 
 def deploy(

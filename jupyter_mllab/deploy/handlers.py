@@ -12,7 +12,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from tornado.iostream import StreamClosedError
 
 from ..api import Op, Query, Raw
-from ..base import MLLabHandler, attachment
+from ..base import EXECUTE_KERNELS, READ_CONTENTS, MLLabHandler, attachment
 from ..errors import NotFound, Unavailable
 from ..projects.store import DEFAULT_PROJECT
 from .service import DeployService
@@ -37,6 +37,8 @@ class DeployBase(MLLabHandler):
 
 
 class ServicesHandler(DeployBase):
+    # a deploy loads the model, which runs its code; a bundle is a file of the server's
+    jupyter_resources = {"POST": (EXECUTE_KERNELS, READ_CONTENTS)}
     api = {
         "GET": Op(
             "The services (of a project, else all), with status, URL, uptime, model, requests, p50",
@@ -90,6 +92,7 @@ class ServiceHandler(DeployBase):
 
 
 class ServiceActionHandler(DeployBase):
+    jupyter_resources = {"POST": (EXECUTE_KERNELS,)}
     api = {
         "POST": Op(
             "stop, start or restart the service (a restart of a running one is seamless)",
@@ -112,6 +115,7 @@ class ServiceActionHandler(DeployBase):
 
 
 class ServiceRedeployHandler(DeployBase):
+    jupyter_resources = {"POST": (EXECUTE_KERNELS,)}
     api = {
         "POST": Op(
             "Serve another version: the new process is healthy before traffic switches",
@@ -314,11 +318,11 @@ class ServiceProxyHandler(DeployBase):
 ROUTES = [
     (r"services", ServicesHandler),
     (S, ServiceHandler),
-    (rf"{S}/(?P<action>[a-z]+)", ServiceActionHandler),
     (rf"{S}/redeploy", ServiceRedeployHandler),
     (rf"{S}/log", ServiceLogHandler),
     (rf"{S}/metrics", ServiceMetricsHandler),
     (rf"{S}/handoff", ServiceHandoffHandler),
     (rf"{S}/proxy/(?P<path>.*)", ServiceProxyHandler),
+    (rf"{S}/(?P<action>[a-z]+)", ServiceActionHandler),  # after the named ones
     (rf"{V}/handoff", VersionHandoffHandler),
 ]

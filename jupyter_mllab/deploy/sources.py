@@ -41,10 +41,10 @@ class ModelSources:
         parsed = parse_model_key(key, project)
         self.projects.get(parsed.project)  # 404 no_such_project
         shown = f"{parsed.project}/{parsed.name}"
+        self.registry.get_model(parsed.registered, shown)  # no_model before no_version
         if parsed.version is not None:
             mv = self.registry.get_version(parsed.registered, parsed.version, shown)
         elif parsed.alias is not None:
-            self.registry.get_model(parsed.registered, shown)  # no_model before no alias
             mv = self.registry.version_by_alias(parsed.registered, parsed.alias, shown)
         else:
             raise BadRequest(f"'{key}': name a version or an alias.", reason="invalid_key")

@@ -308,6 +308,8 @@ class Supervisor:
             process.spawn, command, cwd=folder, log_path=log_path, fd=entry.sock.fileno(),
             token=row.token, secret=row.secret,
         )  # fmt: skip
+        if entry.proc is None:  # a first start shows its pid at once (a redeploy: the old)
+            await run_sync(self.store.update, row.name, pid=proc.pid, port=port)
         deadline = time.monotonic() + self.start_timeout
         try:
             while not ready_file.is_file():

@@ -788,23 +788,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/mllab/api/services/{name}/{action}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** stop, start or restart the service (a restart of a running one is seamless) */
-        post: operations["ServiceAction_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/mllab/api/services/{name}/redeploy": {
         parameters: {
             query?: never;
@@ -892,6 +875,23 @@ export interface paths {
         head?: never;
         /** The service itself (its /invocations, /v2, /docs ...), proxied with its token */
         patch: operations["ServiceProxy_patch"];
+        trace?: never;
+    };
+    "/mllab/api/services/{name}/{action}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** stop, start or restart the service (a restart of a running one is seamless) */
+        post: operations["ServiceAction_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/mllab/api/projects/{project}/models/{name}/versions/{version}/handoff": {
@@ -4967,38 +4967,6 @@ export interface operations {
             };
         };
     };
-    ServiceAction_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                name: string;
-                action: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Service"];
-                };
-            };
-            /** @description An error: its status, a message a person can act on, a reason code. */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
     ServiceRedeploy_post: {
         parameters: {
             query?: never;
@@ -5288,6 +5256,38 @@ export interface operations {
                 };
                 content: {
                     "*/*": string;
+                };
+            };
+            /** @description An error: its status, a message a person can act on, a reason code. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    ServiceAction_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                action: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Service"];
                 };
             };
             /** @description An error: its status, a message a person can act on, a reason code. */
