@@ -1,5 +1,5 @@
 import { MainAreaWidget } from '@jupyterlab/apputils';
-import { ReactWidget } from '@jupyterlab/ui-components';
+import { ReactWidget, copyIcon } from '@jupyterlab/ui-components';
 import React, { useCallback, useState } from 'react';
 
 import {
@@ -113,7 +113,7 @@ function Facts(props: { service: IService }): JSX.Element {
           title="Copy URL"
           onClick={() => copyText(s.url, s.url)}
         >
-          ⧉
+          <copyIcon.react tag="span" />
         </button>
         <span className="jp-mllab-muted"> · 127.0.0.1 only</span>
       </dd>
@@ -123,13 +123,12 @@ function Facts(props: { service: IService }): JSX.Element {
           {tokenShown ? s.token : '•'.repeat(12)}
         </code>{' '}
         <button
-          className="jp-mllab-icon-button"
+          className="jp-mllab-text-button jp-mllab-show-token"
           aria-label={tokenShown ? 'Hide the token' : 'Show the token'}
           aria-pressed={tokenShown}
-          title={tokenShown ? 'Hide' : 'Show'}
           onClick={() => setTokenShown(!tokenShown)}
         >
-          👁
+          {tokenShown ? 'Hide' : 'Show'}
         </button>
         <button
           className="jp-mllab-icon-button jp-mllab-copy-token"
@@ -137,7 +136,7 @@ function Facts(props: { service: IService }): JSX.Element {
           title="Copy token"
           onClick={() => copyText(s.token, 'the token')}
         >
-          ⧉
+          <copyIcon.react tag="span" />
         </button>
         <span className="jp-mllab-muted">
           {' '}

@@ -1,4 +1,11 @@
 import { Clipboard, Notification } from '@jupyterlab/apputils';
+import {
+  closeIcon,
+  copyIcon,
+  refreshIcon,
+  runIcon,
+  stopIcon
+} from '@jupyterlab/ui-components';
 import React, { useCallback, useEffect, useState } from 'react';
 
 import { IService, listServices } from '../../api/services';
@@ -71,7 +78,7 @@ function ServiceRow(props: {
               disabled={busy}
               onClick={() => void act('restart')}
             >
-              ↻
+              <refreshIcon.react tag="span" />
             </button>
             <button
               className="jp-mllab-icon-button jp-mllab-service-stop"
@@ -80,7 +87,7 @@ function ServiceRow(props: {
               disabled={busy}
               onClick={() => void act('stop')}
             >
-              ■
+              <stopIcon.react tag="span" />
             </button>
           </>
         ) : (
@@ -91,7 +98,7 @@ function ServiceRow(props: {
             disabled={busy || s.status === 'stopping'}
             onClick={() => void act('start')}
           >
-            ▶
+            <runIcon.react tag="span" />
           </button>
         )}
         <button
@@ -101,7 +108,7 @@ function ServiceRow(props: {
           disabled={busy}
           onClick={() => void act('remove')}
         >
-          ×
+          <closeIcon.react tag="span" />
         </button>
       </span>
       <span className="jp-mllab-service-url">
@@ -115,7 +122,7 @@ function ServiceRow(props: {
             copyText(s.url, s.url);
           }}
         >
-          ⧉
+          <copyIcon.react tag="span" />
         </button>
       </span>
       <span className="jp-mllab-muted jp-mllab-service-meta">

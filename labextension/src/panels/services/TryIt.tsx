@@ -1,4 +1,5 @@
-import React, { useEffect, useState } from 'react';
+import { closeIcon } from '@jupyterlab/ui-components';
+import React, { useEffect, useRef, useState } from 'react';
 
 import {
   curlCommand,
@@ -75,7 +76,7 @@ function FrameTable(props: {
                     })
                   }
                 >
-                  ×
+                  <closeIcon.react tag="span" />
                 </button>
               </td>
               {row.map((cell, j) => (
@@ -165,12 +166,15 @@ export function TryIt(props: {
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
 
-  // the example arrives with the service (or changes with a redeploy)
+  // the example arrives with the service (once its model is in place) or changes with
+  // a redeploy: it replaces the input unless the person has edited it
+  const edited = useRef(false);
   const exampleKey = JSON.stringify(example);
   useEffect(() => {
-    if (example) {
+    if (example && !edited.current) {
       setFrame(example);
       setJson(JSON.stringify(requestBody(example), null, 2));
+      setMode('table');
     }
   }, [exampleKey]);
 
@@ -253,7 +257,13 @@ export function TryIt(props: {
         ))}
       </div>
       {mode === 'table' && frame ? (
-        <FrameTable frame={frame} onChange={setFrame} />
+        <FrameTable
+          frame={frame}
+          onChange={f => {
+            edited.current = true;
+            setFrame(f);
+          }}
+        />
       ) : (
         <textarea
           className="jp-mod-styled jp-mllab-tryit-json"
@@ -262,6 +272,7 @@ export function TryIt(props: {
           rows={8}
           value={json}
           onChange={e => {
+            edited.current = true;
             setJson(e.target.value);
             setJsonError('');
           }}
