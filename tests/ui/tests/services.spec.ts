@@ -7,7 +7,7 @@ const PROJECT = 'serving';
 test.use({ autoGoto: true, project: PROJECT });
 test.setTimeout(300_000);
 
-/** A notebook that trains a small wine classifier and registers it (v1, alias champion). */
+/** A notebook that trains two small wine classifiers: v1 (@champion) and v2 of "wine". */
 function trainingNotebook(): unknown {
   const cell = (source: string) => ({
     cell_type: 'code',
@@ -35,7 +35,9 @@ function trainingNotebook(): unknown {
           "wine = pd.read_csv('data/wine.csv')",
           "X, y = wine.drop(columns='target'), wine['target']",
           'model = LogisticRegression(max_iter=2000).fit(X, y)',
-          "mllab.log_model(model, 'wine', sample=X.head(3), alias='champion')"
+          "mllab.log_model(model, 'wine', sample=X.head(3), alias='champion')",
+          'model = LogisticRegression(C=0.1, max_iter=2000).fit(X, y)',
+          "mllab.log_model(model, 'wine', sample=X.head(3))"
         ].join('\n')
       )
     ]
@@ -44,10 +46,11 @@ function trainingNotebook(): unknown {
 
 /**
  * From a model's page: Deploy; the service turns healthy; Try it predicts (and a bad
- * input is answered 400); the request counter moves; the API page renders Swagger UI;
- * an alias chip deploys a service that follows it; stop; remove.
+ * input is answered 400); the request counters move; the API page renders Swagger UI;
+ * redeploy to another version; an alias chip deploys a service that follows it; stop;
+ * remove.
  */
-test('deploy a model version, try it, open its API page, stop and remove it', async ({
+test('deploy a model version, try it, open its API page, redeploy, stop and remove it', async ({
   page
 }, testInfo) => {
   // services are lab-wide (their names too): none left from an earlier try
@@ -72,6 +75,7 @@ test('deploy a model version, try it, open its API page, stop and remove it', as
     data: { type: 'notebook', format: 'json', content: trainingNotebook() }
   });
   expect(put.ok()).toBeTruthy();
+  // v1 (@champion) and v2 (a version to redeploy to), from one tracked run
   await lab.runToCompletion({
     notebook: 'train_small.ipynb',
     project: PROJECT
@@ -107,6 +111,9 @@ test('deploy a model version, try it, open its API page, stop and remove it', as
     'http://127.0.0.1:'
   );
   // the lineage of the served version: its run and the notebook that made it
+  await expect(svc.locator('.jp-mllab-lineage-run')).toContainText(
+    'MLflow run'
+  );
   await expect(svc.locator('.jp-mllab-lineage-notebook')).toContainText(
     'train_small.ipynb'
   );
@@ -114,6 +121,9 @@ test('deploy a model version, try it, open its API page, stop and remove it', as
   // in the panel: a row with its dot, model@version and URL
   const row = panel.locator('.jp-mllab-service-row[data-name="wine"]');
   await expect(row).toContainText('wine@1');
+  await expect(row.locator('.jp-mllab-service-url')).toContainText(
+    'http://127.0.0.1:'
+  );
   await expect(row.locator('.jp-mllab-service-status')).toHaveText(
     'running · healthy'
   );
@@ -125,19 +135,24 @@ test('deploy a model version, try it, open its API page, stop and remove it', as
   const tryit = svc.locator('.jp-mllab-tryit');
   await expect(tryit.locator('thead')).toContainText('alcohol');
   await expect(tryit.locator('tbody tr')).toHaveCount(3);
-  await tryit.locator('.jp-mllab-tryit-predict').click();
   const answer = tryit.locator('.jp-mllab-tryit-answer');
-  await expect(answer).toHaveAttribute('data-status', '200');
+  // a few seconds of traffic, for the charts
+  for (let i = 0; i < 4; i++) {
+    await tryit.locator('.jp-mllab-tryit-predict').click();
+    await expect(answer).toHaveAttribute('data-status', '200');
+    await expect(tryit.locator('.jp-mllab-tryit-predict')).toBeEnabled();
+    await page.waitForTimeout(700);
+  }
   await expect(answer.locator('.jp-mllab-tryit-output')).toContainText(
     'predictions'
   );
   await expect(answer.locator('.jp-mllab-tryit-latency')).toContainText('ms');
   // the lineage headers of the answer
-  await expect(answer.locator('.jp-mllab-tryit-model')).toContainText('wine');
+  await expect(answer.locator('.jp-mllab-tryit-model')).toContainText('wine@1');
   await expect(answer.locator('.jp-mllab-tryit-run')).toHaveText(
     /^[0-9a-f]{32}$/
   );
-  // the request counters move
+  // the request counters move, on the page and in the panel
   await expect(
     svc.locator('[data-counter="requests"] .jp-mllab-counter-value')
   ).not.toHaveText('0', { timeout: 15_000 });
@@ -149,11 +164,20 @@ test('deploy a model version, try it, open its API page, stop and remove it', as
   await expect(svc.locator('.jp-mllab-curl-command')).toContainText(
     'Authorization: Bearer '
   );
+  // the latency chart has its second of traffic; the log has the service's start
+  await expect(svc.locator('.jp-mllab-service-charts')).toBeVisible({
+    timeout: 15_000
+  });
+  await expect(svc.locator('.jp-mllab-service-log')).not.toHaveText(
+    'Nothing logged yet.'
+  );
+  await lab.shot(testInfo, 'services-page');
 
   // edited as JSON: a column the signature does not have is refused, naming it
   await tryit.locator('.jp-mllab-tryit-mode', { hasText: 'JSON' }).click();
   const json = tryit.locator('textarea.jp-mllab-tryit-json');
   await expect(json).toHaveValue(/dataframe_split/);
+  const example = await json.inputValue();
   await json.fill(
     JSON.stringify({
       dataframe_split: { columns: ['no_such_column'], data: [[1]] }
@@ -162,12 +186,12 @@ test('deploy a model version, try it, open its API page, stop and remove it', as
   await tryit.locator('.jp-mllab-tryit-predict').click();
   await expect(answer).toHaveAttribute('data-status', /^4\d\d$/);
   await expect(answer).toHaveClass(/jp-mllab-tryit-failed/);
-
-  // the latency chart has its second of traffic
-  await expect(svc.locator('.jp-mllab-service-charts')).toBeVisible({
-    timeout: 15_000
-  });
-  await lab.shot(testInfo, 'services-page');
+  await expect(answer.locator('.jp-mllab-tryit-output')).toContainText(
+    'no_such_column'
+  );
+  await expect(
+    svc.locator('[data-counter="errors"] .jp-mllab-counter-value')
+  ).toHaveText('1', { timeout: 15_000 });
 
   // the API page: the service's Swagger UI, through the proxy
   await svc.locator('.jp-mllab-show-api').click();
@@ -177,7 +201,21 @@ test('deploy a model version, try it, open its API page, stop and remove it', as
   });
   await expect(api.locator('.opblock').first()).toBeVisible();
   await expect(api.locator('.swagger-ui')).toContainText('/invocations');
+  await svc.locator('.jp-mllab-service-api').scrollIntoViewIfNeeded();
   await lab.shot(testInfo, 'services-api-page');
+
+  // redeploy to v2: the new process takes over once healthy; its answers name v2
+  await svc.locator('select.jp-mllab-redeploy-version').selectOption('wine@2');
+  await svc.locator('.jp-mllab-redeploy-button').click();
+  await expect(svc.locator('.jp-mllab-service-serving')).toContainText(
+    'wine@2',
+    { timeout: 120_000 }
+  );
+  await expect(svc).toHaveAttribute('data-ready', 'true', { timeout: 120_000 });
+  await json.fill(example);
+  await tryit.locator('.jp-mllab-tryit-predict').click();
+  await expect(answer).toHaveAttribute('data-status', '200');
+  await expect(answer.locator('.jp-mllab-tryit-model')).toContainText('wine@2');
 
   // an alias chip in the panel deploys a service that follows the alias
   await panel
@@ -210,7 +248,7 @@ test('deploy a model version, try it, open its API page, stop and remove it', as
     timeout: 15_000
   });
 
-  // remove both: each asks first
+  // remove both: each asks first; the page of a removed service closes
   for (const name of ['wine', 'wine-2']) {
     await panel
       .locator(
@@ -222,6 +260,9 @@ test('deploy a model version, try it, open its API page, stop and remove it', as
     await dialog.locator('.jp-Dialog-button.jp-mod-warn').click();
     await expect(
       panel.locator(`.jp-mllab-service-row[data-name="${name}"]`)
+    ).toHaveCount(0, { timeout: 30_000 });
+    await expect(
+      page.locator(`.jp-mllab-service-page[data-name="${name}"]`)
     ).toHaveCount(0, { timeout: 30_000 });
   }
   await expect(panel.locator('.jp-mllab-services-empty')).toBeVisible();

@@ -294,9 +294,6 @@ function Page(props: {
           <Section title="Try it" className="jp-mllab-service-tryit">
             <TryIt service={svc} onPredicted={reload} />
           </Section>
-          <Section title="API" className="jp-mllab-service-api">
-            <ApiPage service={svc} />
-          </Section>
         </div>
         <div className="jp-mllab-service-column">
           <Section title="Traffic" className="jp-mllab-service-traffic">
@@ -312,6 +309,9 @@ function Page(props: {
           </Section>
         </div>
       </div>
+      <Section title="API" className="jp-mllab-service-api">
+        <ApiPage service={svc} />
+      </Section>
       <Section title="Log" className="jp-mllab-service-log-section">
         <ServiceLog name={svc.name} live={live} />
       </Section>
