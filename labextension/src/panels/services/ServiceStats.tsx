@@ -118,7 +118,7 @@ export function ServiceStats(props: {
           Errors by status: {errors.map(([k, c]) => `${k} × ${c}`).join(', ')}
         </div>
       ) : null}
-      {series.x.length ? (
+      {series.x.length > 1 ? (
         <div className="jp-mllab-service-charts">
           <TimeChart
             title="Latency per second"
@@ -147,7 +147,7 @@ export function ServiceStats(props: {
       ) : (
         <div className="jp-mllab-muted jp-mllab-service-charts-empty">
           No traffic in the last 5 minutes: the charts start with the first
-          request.
+          requests.
         </div>
       )}
     </div>
