@@ -1,7 +1,13 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-import { jsonBody, MLLabApiError, requestAPI } from './request';
+import {
+  apiUrl,
+  downloadFile,
+  jsonBody,
+  MLLabApiError,
+  requestAPI
+} from './request';
 
 import type { components } from './schema';
 
@@ -158,4 +164,35 @@ export function curlCommand(svc: IService, body: unknown): string {
     "  -H 'Content-Type: application/json'",
     `  -d '${json}'`
   ].join(' \\\n');
+}
+
+/**
+ * The production hand-off of a service's model as a zip (the bundle, requirements, a
+ * Dockerfile, KServe and Kubernetes manifests, a README), handed to the browser.
+ */
+export function downloadHandoff(name: string): Promise<void> {
+  return downloadFile(
+    apiUrl('services', name, 'handoff'),
+    `${name}-handoff.zip`
+  );
+}
+
+/** The same for a model version (no service needed). */
+export function downloadVersionHandoff(
+  project: string,
+  model: string,
+  version: number
+): Promise<void> {
+  return downloadFile(
+    apiUrl(
+      'projects',
+      project,
+      'models',
+      model,
+      'versions',
+      String(version),
+      'handoff'
+    ),
+    `${model}-v${version}-handoff.zip`
+  );
 }

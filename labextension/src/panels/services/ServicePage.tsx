@@ -1,8 +1,9 @@
-import { MainAreaWidget } from '@jupyterlab/apputils';
+import { MainAreaWidget, showErrorMessage } from '@jupyterlab/apputils';
 import { ReactWidget, copyIcon } from '@jupyterlab/ui-components';
 import React, { useCallback, useState } from 'react';
 
 import {
+  downloadHandoff,
   getService,
   IService,
   IServiceStats,
@@ -173,6 +174,7 @@ function Page(props: {
   const [stats, setStats] = useState<IServiceStats | null>(null);
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
+  const [handingOff, setHandingOff] = useState(false);
 
   const load = useCallback(async () => {
     try {
@@ -268,6 +270,24 @@ function Page(props: {
               Start
             </button>
           )}
+          <button
+            className="jp-mod-styled jp-mllab-service-handoff"
+            disabled={handingOff}
+            title="A zip for production: the bundle, its pinned requirements, a Dockerfile, KServe and Kubernetes manifests, a README"
+            onClick={() => {
+              setHandingOff(true);
+              downloadHandoff(svc.name)
+                .catch(e =>
+                  showErrorMessage(
+                    `Cannot build the hand-off of ${svc.name}`,
+                    e as Error
+                  )
+                )
+                .finally(() => setHandingOff(false));
+            }}
+          >
+            {handingOff ? 'Building hand-off…' : 'Download hand-off'}
+          </button>
           <button
             className="jp-mod-styled jp-mod-warn jp-mllab-service-remove"
             disabled={busy}
