@@ -212,7 +212,9 @@ def test_deploy_crash_restarts_with_backoff_then_fails(lab: Lab) -> None:
     lab.ok("POST", "services", {"model": "wine@1", "name": "crashy"})
     first = lab.wait_running("crashy")
     os.killpg(first["pid"], signal.SIGKILL)
-    again = lab.wait_running("crashy")
+    again = lab.wait_service(
+        "crashy", lambda s: s["status"] == "running" and s["pid"] not in (None, first["pid"])
+    )
     assert again["pid"] != first["pid"] and again["restarts"] == 1
     killed = {first["pid"], again["pid"]}
     os.killpg(again["pid"], signal.SIGKILL)
