@@ -10,7 +10,6 @@ import contextlib
 import http.client
 import json
 import os
-import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,9 +19,10 @@ from typing import Any
 import lab_server
 import psutil
 import schema_check
+from leftovers import SESSION_ENV, reap
 
 COLUMNS = ["alcohol", "acid", "hue"]
-ROWS = [[12.0, 0.1, 1.0], [13.0, 0.4, 1.3]]
+ROWS = [[12, 0.1, 1.0], [13, 0.4, 1.3]]  # alcohol is an integer column
 
 
 @dataclass
@@ -31,9 +31,14 @@ class Lab:
     home: Path
     port: int = field(default_factory=lab_server.free_port)
     server: Any = None
+    mark: str = field(default_factory=lambda: f"{os.environ[SESSION_ENV]}-deploy")
 
     def start(self) -> None:
-        self.server = lab_server.start(self.root, self.home, self.port)
+        # A mark of its own (tests/leftovers.py): the lab outlives each test of the module
+        # by design; shared_lab reaps it, and everything it started, at the module's end.
+        self.server = lab_server.start(
+            self.root, self.home, self.port, env_extra={SESSION_ENV: self.mark}
+        )
         lab_server.wait_up(self.port, timeout=180)
         deadline = time.monotonic() + 180
         while not self.call("GET", "info")[1]["ready"]:  # MLflow's store made
@@ -114,7 +119,8 @@ def shared_lab(tmp: Path) -> Iterator[Lab]:
                 for service in lab.ok("GET", "services")["services"]:
                     lab.call("DELETE", f"services/{service['name']}")
         lab.stop()
-        kill_services(lab.home)
+        left = reap(lab.mark)
+        assert not left, f"the deploy tests left lab processes running (now killed): {left}"
 
 
 def service_processes(home: Path) -> list[psutil.Process]:
@@ -127,12 +133,6 @@ def service_processes(home: Path) -> list[psutil.Process]:
             if ours and proc.info["status"] != psutil.STATUS_ZOMBIE:
                 found.append(proc)
     return found
-
-
-def kill_services(home: Path) -> None:
-    for proc in service_processes(home):
-        with contextlib.suppress(OSError):
-            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def gone(pid: int, timeout: float = 30) -> bool:
@@ -167,7 +167,7 @@ def direct(
                      headers=headers)  # fmt: skip
         response = conn.getresponse()
         raw = response.read()
-        answer = dict(response.getheaders())
+        answer = response.headers
     finally:
         conn.close()
     try:

@@ -101,7 +101,6 @@ class Supervisor:
         self.stop_on_exit = stop_on_exit
         self._live: dict[str, Live] = {}
         self._loop_task: asyncio.Task[None] | None = None
-        self._draining: set[asyncio.Task[Any]] = set()
         self._last_health = 0.0
         self._last_alias = 0.0
         self._stopping = False
@@ -388,9 +387,9 @@ class Supervisor:
                 await run_sync(self.store.update, name, status=RUNNING,
                                error=f"Redeploy failed: {message}")  # fmt: skip
                 raise
-            drain = asyncio.ensure_future(run_sync(process.terminate, old, self.grace + 5))
-            self._draining.add(drain)
-            drain.add_done_callback(self._draining.discard)
+            # the old one drains (in-flight requests finish); the switch is done once it is
+            # gone, so that what answers afterwards is the new version only
+            await run_sync(process.terminate, old, self.grace + 5)
             await self._forget_models(name, model, row.model)
 
     async def _forget_models(self, name: str, model: dict[str, Any],
@@ -452,9 +451,6 @@ class Supervisor:
             await asyncio.gather(*(run_sync(process.terminate, p, self.grace) for p in procs))
             for entry in self._live.values():
                 entry.proc = None
-        for task in list(self._draining):
-            with contextlib.suppress(BaseException):
-                await task
         for entry in self._live.values():
             entry.close_socket()
 

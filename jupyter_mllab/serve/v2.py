@@ -152,7 +152,11 @@ def infer_response(
 
     if isinstance(predictions, pd.DataFrame):
         content_type = CT_PANDAS
-        outputs = [_series_output(str(name), predictions[name]) for name in predictions.columns]
+        # As MLServer's PandasCodec: a column's parameters only where BYTES need decoding.
+        outputs = [
+            _series_output(str(name), predictions[name], numeric_parameters=False)
+            for name in predictions.columns
+        ]
     elif isinstance(predictions, pd.Series):
         content_type = CT_NUMPY
         name = str(predictions.name) if predictions.name is not None else None
@@ -187,7 +191,7 @@ def infer_response(
     return document
 
 
-def _series_output(name: str, series: Any) -> dict[str, Any]:
+def _series_output(name: str, series: Any, *, numeric_parameters: bool = True) -> dict[str, Any]:
     import numpy as np
 
     values = series.to_numpy()
@@ -196,13 +200,14 @@ def _series_output(name: str, series: Any) -> dict[str, Any]:
         values = series.astype(object).where(series.notna(), None).to_numpy()
     if values.dtype.kind == "O" and len(values) and isinstance(values[0], (list, np.ndarray)):
         try:
-            return _array_output(name, np.array([np.asarray(v) for v in values]))
+            rows = np.array([np.asarray(v) for v in values])
+            return _array_output(name, rows, numeric_parameters=numeric_parameters)
         except ValueError:
             pass  # ragged: each row as JSON below
-    return _array_output(name, values)
+    return _array_output(name, values, numeric_parameters=numeric_parameters)
 
 
-def _array_output(name: str, values: Any) -> dict[str, Any]:
+def _array_output(name: str, values: Any, *, numeric_parameters: bool = True) -> dict[str, Any]:
     import numpy as np
 
     values = np.asarray(values)
@@ -215,18 +220,17 @@ def _array_output(name: str, values: Any) -> dict[str, Any]:
         data = values.reshape(-1).tolist()
         if values.dtype.kind == "f":
             data = [None if isinstance(v, float) and not math.isfinite(v) else v for v in data]
-        parameters["content_type"] = CT_NUMPY
+        if numeric_parameters:
+            parameters["content_type"] = CT_NUMPY
     else:
         items = values.reshape(-1).tolist()
         data, content_type = _bytes_data(items, values.dtype.kind)
         parameters["content_type"] = content_type
-    return {
-        "name": name,
-        "shape": shape,
-        "datatype": datatype,
-        "parameters": parameters,
-        "data": data,
-    }
+    output: dict[str, Any] = {"name": name, "shape": shape, "datatype": datatype}
+    if parameters:
+        output["parameters"] = parameters
+    output["data"] = data
+    return output
 
 
 def _bytes_data(items: list[Any], kind: str) -> tuple[list[Any], str]:

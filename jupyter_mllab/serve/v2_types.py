@@ -16,7 +16,7 @@ CT_STRING = "str"
 CT_BASE64 = "base64"
 CT_PANDAS_JSON = "pd_json"
 CT_DATETIME = "datetime"
-REQUEST_CONTENT_TYPES = (CT_PANDAS, CT_NUMPY, CT_DICT)
+REQUEST_CONTENT_TYPES = (CT_PANDAS, CT_NUMPY, CT_DICT, CT_STRING)
 INPUT_CONTENT_TYPES = (CT_NUMPY, CT_STRING, CT_BASE64, CT_PANDAS_JSON, CT_DATETIME)
 # Parameters of the protocol itself, not the model's params.
 _RESERVED_PARAMETERS = ("content_type", "headers")
