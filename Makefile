@@ -12,7 +12,7 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 # jlpm, jupyter-builder and jupyter come from the venv (the lab extension's scripts call them).
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: lab test install build lint pytest ui-test bench clean
+.PHONY: lab test install build lint unit pytest ui-test bench clean
 
 ## make lab: the venv, the package with its built lab extension, and JupyterLab on demo/
 lab: install
@@ -61,6 +61,11 @@ lint: $(VENV)/.test-deps
 	$(PY) -m jupyter_mllab.openapi --check
 	$(JLPM) lint:check
 
+# Unit tests of the lab extension's pure TypeScript (vitest; node_modules come with the
+# editable install's `jlpm install`).
+unit: $(VENV)/.installed
+	$(JLPM) test:unit
+
 # Two workers, each taking whole files (module-scoped servers and stores stay shared);
 # each worker reaps only the processes it started (tests/conftest.py).
 pytest: $(VENV)/.test-deps
@@ -77,6 +82,7 @@ ui-test: build /usr/bin/chromium tests/ui/node_modules/.installed
 
 test: $(VENV)/.test-deps build /usr/bin/chromium tests/ui/node_modules/.installed
 	$(MAKE) lint
+	$(MAKE) unit
 	$(MAKE) pytest
 	$(MAKE) ui-test
 

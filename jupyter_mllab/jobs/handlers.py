@@ -96,6 +96,26 @@ class JobsHandler(JobsBase):
         self.reply(job, status=201 if created else 200)
 
 
+class JobPlanHandler(JobsBase):
+    api = {
+        "POST": Op(
+            "A dry run of a submit: how many runs it makes and the first ones, nothing queued",
+            body="jobs.JobPlanRequest",
+            responses={200: "jobs.JobPlan"},
+        )
+    }
+
+    jupyter_resources = {"POST": (READ_CONTENTS,)}
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        body = self.body()
+        await self.refuse_hidden(body.notebook)
+        jobs = await self.jobs()
+        self.reply(await jobs.plan(self.root, body.model_dump(exclude_unset=True)))
+
+
 class JobHandler(JobsBase):
     api = {"GET": Op("One job; a sweep with its runs", responses={200: "jobs.Job"})}
 
@@ -196,6 +216,7 @@ class JobMetricsHandler(JobsBase):
 ROUTES = [
     (r"notebooks/parameters", NotebookParametersHandler),
     (r"jobs", JobsHandler),
+    (r"jobs/plan", JobPlanHandler),
     (rf"jobs/{JOB}", JobHandler),
     (rf"jobs/{JOB}/cancel", JobCancelHandler),
     (rf"jobs/{JOB}/retry", JobRetryHandler),

@@ -74,6 +74,23 @@ class JobSubmit(Request):
     outputs: OutputsSpec | None = Field(None, description="What is saved as the run's outputs.")
 
 
+class JobPlanRequest(JobSubmit):
+    """A dry run of a submit: the same body, checked the same way, nothing queued."""
+
+    reasons: ClassVar[dict[str, str]] = {**JobSubmit.reasons, "first": "bad_first"}
+
+    first: int = Field(10, ge=0, le=100, description="How many of the runs to list.")
+
+
+class JobPlan(Response):
+    """What a submit of this body would queue."""
+
+    count: int = Field(description="How many runs it makes.")
+    search: Literal["single", "grid", "random"]
+    runs: list[dict[str, Any]] = Field(description="The first parameter sets, in run order.")
+    warnings: list[str] = Field(description="What papermill would inject unchecked.")
+
+
 class JobRetry(Request):
     """A new job from an old one's spec; ``parameters`` replace its parameters."""
 

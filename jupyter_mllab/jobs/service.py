@@ -111,6 +111,26 @@ class JobService:
         # What was accepted unchecked (papermill injects parameters it could not read).
         return {**await self.view(root, job.id), "warnings": warnings}, created
 
+    async def plan(self, root: Path, body: dict[str, Any]) -> dict[str, Any]:
+        """What ``submit`` would queue for ``body`` (its count and first runs), checked as
+        ``submit`` checks it; nothing is queued."""
+        first = body.pop("first", 10)
+        full = self.resolve_notebook(root, body.get("notebook"))
+        project = body.get("project") or await run_sync(self.projects.get_current)
+        await run_sync(self.projects.get, project)  # 404 for an unknown project
+        submitter = JobSubmitter(
+            self.store, gpu_count=self.gpu_count(), max_sweep_runs=self.max_sweep_runs
+        )
+        warnings: list[str] = []
+        checked = await run_sync(submitter.check, full, body, project=project, warnings=warnings)
+        plan = checked.plan
+        return {
+            "count": len(plan.combinations),
+            "search": plan.search,
+            "runs": plan.combinations[:first],
+            "warnings": warnings,
+        }
+
     async def list(
         self,
         root: Path,

@@ -6,13 +6,17 @@ Plain Python, no server: the kernel client (``mllab.run_notebook``) submits thro
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import BadRequest, NotFound
-from .params import inspect_parameters, plan_runs
+from .params import Plan, inspect_parameters, plan_runs
 from .store import QUEUED, Job, JobStore, new_id
 from .tags import check_tags
+
+if TYPE_CHECKING:
+    from .schemas import JobSubmit
 
 
 def read_notebook(path: Path) -> Any:
@@ -44,6 +48,17 @@ def _text(value: Any, name: str, limit: int = 500) -> str:
     return value
 
 
+@dataclass(frozen=True)
+class Checked:
+    """A submission that passed every check: its runs, and what they are queued with."""
+
+    spec: JobSubmit
+    kernel: str
+    plan: Plan
+    tags: dict[str, str]
+    datasets: list[str]  # pinned keys
+
+
 class JobSubmitter:
     """Validation and insertion of jobs. Needs only the store (and papermill)."""
 
@@ -52,17 +67,17 @@ class JobSubmitter:
         self.gpu_count = gpu_count
         self.max_sweep_runs = max_sweep_runs
 
-    def submit(
+    def check(
         self,
         notebook: Path,
         body: dict[str, Any],
         *,
         project: str,
         warnings: list[str] | None = None,
-    ) -> Job:
-        """``body``: a JobSubmit's fields (``notebook`` and ``project`` come resolved);
-        ``warnings`` (when given) gets what was accepted unchecked (parameters papermill
-        injects without reading them)."""
+    ) -> Checked:
+        """Everything a submit checks (the notebook, its parameters expanded into runs,
+        tags, datasets, GPUs), without queueing anything: ``submit`` and the dry run
+        (``POST jobs/plan``) share it, so the form's count is the count the submit makes."""
         # The one definition of a submit's fields (pydantic: imported at submit time only,
         # so that a kernel's ``import jupyter_mllab`` stays light).
         from ..schemas import parse
@@ -76,7 +91,6 @@ class JobSubmitter:
         plan = plan_runs(inspect_parameters(nb, kernel), requested, search, self.max_sweep_runs)
         if warnings is not None:
             warnings.extend(plan.warnings)
-        timeout = spec_in.timeout
         tags = check_tags(spec_in.tags or {})
         datasets = self._datasets(spec_in.datasets or [], project)
         gpus = spec_in.gpus
@@ -86,18 +100,36 @@ class JobSubmitter:
                 f"The run asks for {gpus} GPU{'s' if gpus > 1 else ''}; this machine {have}.",
                 reason="no_gpu",
             )
+        if spec_in.retry_of is not None:
+            self.store.get(spec_in.retry_of)  # 404 for an unknown job
+        return Checked(spec_in, kernel, plan, tags, datasets)
+
+    def submit(
+        self,
+        notebook: Path,
+        body: dict[str, Any],
+        *,
+        project: str,
+        warnings: list[str] | None = None,
+    ) -> Job:
+        """``body``: a JobSubmit's fields (``notebook`` and ``project`` come resolved);
+        ``warnings`` (when given) gets what was accepted unchecked (parameters papermill
+        injects without reading them)."""
+        checked = self.check(notebook, body, project=project, warnings=warnings)
+        spec_in, plan = checked.spec, checked.plan
+        requested = spec_in.parameters or {}
+        search = spec_in.search
+        timeout = spec_in.timeout
         key = spec_in.idempotency_key
         retry_of = spec_in.retry_of
-        if retry_of is not None:
-            self.store.get(retry_of)  # 404 for an unknown job
         now = time.time()
         common: dict[str, Any] = {
             "project": project,
             "notebook": str(notebook),
-            "kernel": kernel,
-            "tags": tags,
-            "datasets": datasets,
-            "gpus": gpus,
+            "kernel": checked.kernel,
+            "tags": checked.tags,
+            "datasets": checked.datasets,
+            "gpus": spec_in.gpus,
             "timeout": float(timeout) if timeout else None,
             "created": now,
             "retry_of": retry_of,

@@ -15,6 +15,8 @@ export interface IPollOptions {
   active?: boolean;
   /** When any of these change, the poll starts over with a call at once. */
   deps?: unknown[];
+  /** Whether the panel shows (asked at each tick; hidden: standby). */
+  visible?: () => boolean;
 }
 
 export interface IPollHandle {
@@ -68,18 +70,21 @@ export function createPoll(
     document.removeEventListener('visibilitychange', shown)
   );
   if (options.interval === undefined) {
-    const follow = (_: LabSettings) => {
-      const interval = intervalOf(undefined);
-      poll.frequency = {
-        ...poll.frequency,
-        interval,
-        max: Math.max(MAX_BACKOFF_MS, interval)
-      };
-    };
+    const follow = (_: LabSettings) =>
+      setFrequency(poll, intervalOf(undefined));
     settings.changed.connect(follow);
     poll.disposed.connect(() => settings.changed.disconnect(follow));
   }
   return poll;
+}
+
+/** A poll's interval (its backoff's ceiling at least as long); the next tick takes it. */
+function setFrequency(poll: Poll, interval: number): void {
+  poll.frequency = {
+    ...poll.frequency,
+    interval,
+    max: Math.max(MAX_BACKOFF_MS, interval)
+  };
 }
 
 /** Ask a poll for a call now and wait for it (a poll in standby is skipped: call `fn`). */
@@ -97,8 +102,11 @@ async function refreshNow(
 
 /**
  * Call `fn` now and then every interval while the view is mounted, through one Lumino `Poll`
- * (backoff on errors, standby while the page is hidden or `active` is false). The latest `fn`
- * is called each time, so it may close over fresh state; `deps` restart the poll.
+ * (backoff on errors, standby while the page is hidden, `active` is false or `visible()`
+ * says the panel is hidden). The latest `fn` is called each time, so it may close over
+ * fresh state; `deps` restart the poll. Without `interval` it follows the refreshInterval
+ * setting; an `interval` that changes (say, quick while something runs) applies from the
+ * next tick.
  */
 export function usePoll(
   fn: () => Promise<void>,
@@ -108,31 +116,35 @@ export function usePoll(
   fnRef.current = fn;
   const activeRef = useRef(options.active ?? true);
   activeRef.current = options.active ?? true;
+  const visibleRef = useRef(options.visible);
+  visibleRef.current = options.visible;
+  const intervalRef = useRef(options.interval);
+  intervalRef.current = options.interval;
   const pollRef = useRef<Poll | null>(null);
   const call = () => fnRef.current();
+  const standby = () =>
+    !activeRef.current || (visibleRef.current ? !visibleRef.current() : false);
 
   useEffect(() => {
     const poll = createPoll(call, {
       name: options.name,
-      interval: options.interval,
-      standby: () => !activeRef.current
+      interval: intervalOf(intervalRef.current),
+      standby
     });
     pollRef.current = poll;
+    // no explicit interval: follow the setting
+    const follow = () => setFrequency(poll, intervalOf(intervalRef.current));
+    settings.changed.connect(follow);
     return () => {
+      settings.changed.disconnect(follow);
       pollRef.current = null;
       poll.dispose();
     };
   }, [options.name, ...(options.deps ?? [])]);
 
-  // an explicit interval that changes: the running poll takes it
   useEffect(() => {
-    const poll = pollRef.current;
-    if (poll && options.interval !== undefined) {
-      poll.frequency = {
-        ...poll.frequency,
-        interval: options.interval,
-        max: Math.max(MAX_BACKOFF_MS, options.interval)
-      };
+    if (pollRef.current) {
+      setFrequency(pollRef.current, intervalOf(options.interval));
     }
   }, [options.interval]);
 
@@ -149,7 +161,7 @@ export function usePoll(
     () => ({
       refresh: () => {
         const poll = pollRef.current;
-        return poll ? refreshNow(poll, call, !activeRef.current) : call();
+        return poll ? refreshNow(poll, call, standby()) : call();
       }
     }),
     []

@@ -196,29 +196,43 @@ class SqliteRuns:
         most = max(2, int(max_points))
         marks = ", ".join("?" * len(run_ids))
         where, wargs = window.sql()
+        # steps only: the (run_uuid, key, step) index answers it without reading a row
         spans = conn.execute(
-            "SELECT run_uuid, key, COUNT(*), MIN(step), MAX(step), MIN(timestamp), "
-            f"MAX(timestamp) FROM metrics WHERE run_uuid IN ({marks}){where} "
-            "GROUP BY run_uuid, key",
+            "SELECT run_uuid, key, COUNT(*), MIN(step), MAX(step) FROM metrics "
+            f"WHERE run_uuid IN ({marks}){where} GROUP BY run_uuid, key",
             [*run_ids, *wargs],
         ).fetchall()
-        ordered = (
+        select = (
             "SELECT step, value, is_nan, timestamp FROM metrics "
-            f"WHERE run_uuid = ? AND key = ?{where} ORDER BY step {{0}}, timestamp {{0}}"
+            f"WHERE run_uuid = ? AND key = ?{where}"
         )
-        for run_id, key, n, lo, hi, t_lo, t_hi in spans:
+        for run_id, key, n, lo, hi in spans:
             args = [run_id, key, *wargs]
             if n <= most:
-                rows: list[Any] = conn.execute(ordered.format("ASC"), args).fetchall()
+                rows: list[Any] = conn.execute(
+                    f"{select} ORDER BY step, timestamp", args
+                ).fetchall()
             else:
                 # the first and last points, and each bucket's lowest and highest value;
                 # buckets of steps (of times, when every point has the same step)
-                col, first, last = ("step", lo, hi) if hi > lo else ("timestamp", t_lo, t_hi)
-                count = buckets_for(most)
+                col, first, last = "step", lo, hi
+                if hi == lo:
+                    col = "timestamp"
+                    first, last = conn.execute(
+                        f"SELECT MIN(timestamp), MAX(timestamp) FROM metrics "
+                        f"WHERE run_uuid = ? AND key = ?{where}",
+                        args,
+                    ).fetchone()
                 found = {
-                    tuple(conn.execute(ordered.format(d) + " LIMIT 1", args).fetchone())
-                    for d in ("ASC", "DESC")
+                    tuple(
+                        conn.execute(
+                            f"{select} AND step = ? ORDER BY timestamp {order} LIMIT 1",
+                            [*args, step],
+                        ).fetchone()
+                    )
+                    for step, order in ((lo, "ASC"), (hi, "DESC"))
                 }
+                count = buckets_for(most)
                 if count and last > first:
                     for sql in bucket_queries(col, count, where):
                         found.update(

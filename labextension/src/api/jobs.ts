@@ -1,7 +1,8 @@
 import { ServerConnection } from '@jupyterlab/services';
+import { Signal } from '@lumino/signaling';
 
 import { apiUrl, jsonBody, MLLabApiError, requestAPI } from './request';
-import type { components } from './schema';
+import type { components, operations } from './schema';
 
 type S = components['schemas'];
 
@@ -15,6 +16,9 @@ export type IUsage = S['Usage'];
 export type ISubmit = S['JobSubmit'];
 /** A submit's or retry's reply: the job and what was accepted unchecked. */
 export type ISubmitted = S['JobSubmitted'];
+/** A dry run of a submit: how many runs it makes, and the first ones. */
+export type IPlan = S['JobPlan'];
+export type IPlanRequest = S['JobPlanRequest'];
 /** A metric's point; `value` is null for NaN and infinities. */
 export type IMetricPoint = S['MetricPoint'];
 
@@ -24,8 +28,24 @@ export function notebookParameters(path: string): Promise<INotebookParameters> {
   return requestAPI(['notebooks', 'parameters'], {}, { path });
 }
 
+const jobsOwner = {};
+/** Emitted when this page queued, cancelled or retried a job: live lists refresh at once. */
+export const jobsChanged = new Signal<object, void>(jobsOwner);
+
+async function changing<T>(request: Promise<T>): Promise<T> {
+  const result = await request;
+  jobsChanged.emit();
+  return result;
+}
+
 export function submitJob(body: ISubmit): Promise<ISubmitted> {
-  return requestAPI(['jobs'], jsonBody('POST', body));
+  return changing(requestAPI(['jobs'], jsonBody('POST', body)));
+}
+
+/** What a submit of `body` would queue (checked as the submit checks it; nothing queued). */
+export function planJob(body: ISubmit, first = 5): Promise<IPlan> {
+  const request: IPlanRequest = { ...body, first };
+  return requestAPI(['jobs', 'plan'], jsonBody('POST', request));
 }
 
 export async function listJobs(
@@ -39,7 +59,7 @@ export function getJob(id: string): Promise<IJob> {
 }
 
 export function cancelJob(id: string): Promise<IJob> {
-  return requestAPI(['jobs', id, 'cancel'], { method: 'POST' });
+  return changing(requestAPI(['jobs', id, 'cancel'], { method: 'POST' }));
 }
 
 export function retryJob(
@@ -47,7 +67,7 @@ export function retryJob(
   parameters?: S['JobRetry']['parameters']
 ): Promise<ISubmitted> {
   const body: S['JobRetry'] = parameters ? { parameters } : {};
-  return requestAPI(['jobs', id, 'retry'], jsonBody('POST', body));
+  return changing(requestAPI(['jobs', id, 'retry'], jsonBody('POST', body)));
 }
 
 export function jobLog(id: string, offset: number): Promise<S['JobLog']> {
@@ -58,8 +78,28 @@ export function jobOutput(id: string): Promise<any> {
   return requestAPI(['jobs', id, 'output']);
 }
 
-export function jobMetrics(id: string): Promise<S['JobMetrics']> {
-  return requestAPI(['jobs', id, 'metrics']);
+/** What part of a run's metric histories to fetch: a point budget (each history thinned
+ * to it, first, last and extremes kept), and after_step / since (unix ms) for only the
+ * newer points. */
+export type IHistoryQuery = NonNullable<
+  operations['JobMetrics_get']['parameters']['query']
+>;
+
+export function historyQuery(q: IHistoryQuery): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(q)) {
+    if (v !== undefined && v !== null) {
+      out[k] = String(Math.round(v));
+    }
+  }
+  return out;
+}
+
+export function jobMetrics(
+  id: string,
+  query: IHistoryQuery = {}
+): Promise<S['JobMetrics']> {
+  return requestAPI(['jobs', id, 'metrics'], {}, historyQuery(query));
 }
 
 /** A run's output files (saved as MLflow artifacts, or listed with why not). */

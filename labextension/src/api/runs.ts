@@ -1,4 +1,5 @@
 import { apiUrl, downloadFile, requestAPI } from './request';
+import { historyQuery, IHistoryQuery } from './jobs';
 import type { components, operations } from './schema';
 
 type S = components['schemas'];
@@ -28,8 +29,15 @@ export function listRuns(q: IRunsQuery): Promise<IRunsPage> {
   return requestAPI<IRunsPage>(['runs'], {}, asQuery(q));
 }
 
-export function compareRuns(ids: string[]): Promise<ICompare> {
-  return requestAPI<ICompare>(['runs', 'compare'], {}, { ids: ids.join(',') });
+export function compareRuns(
+  ids: string[],
+  history: IHistoryQuery = {}
+): Promise<ICompare> {
+  return requestAPI<ICompare>(
+    ['runs', 'compare'],
+    {},
+    { ids: ids.join(','), ...historyQuery(history) }
+  );
 }
 
 /** Every run the query matches, as a CSV file the browser saves. */

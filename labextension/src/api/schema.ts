@@ -302,6 +302,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/mllab/api/jobs/plan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A dry run of a submit: how many runs it makes and the first ones, nothing queued */
+        post: operations["JobPlan_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/mllab/api/jobs/{job_id}": {
         parameters: {
             query?: never;
@@ -1447,6 +1464,122 @@ export interface components {
             files: components["schemas"]["OutputFile"][];
             /** Warnings */
             warnings: string[];
+        };
+        /**
+         * JobPlan
+         * @description What a submit of this body would queue.
+         */
+        JobPlan: {
+            /**
+             * Count
+             * @description How many runs it makes.
+             */
+            count: number;
+            /**
+             * Search
+             * @enum {string}
+             */
+            search: "single" | "grid" | "random";
+            /**
+             * Runs
+             * @description The first parameter sets, in run order.
+             */
+            runs: {
+                [key: string]: unknown;
+            }[];
+            /**
+             * Warnings
+             * @description What papermill would inject unchecked.
+             */
+            warnings: string[];
+        };
+        /**
+         * JobPlanRequest
+         * @description A dry run of a submit: the same body, checked the same way, nothing queued.
+         */
+        JobPlanRequest: {
+            /**
+             * Notebook
+             * @description Relative to the server root.
+             */
+            notebook: string;
+            /**
+             * Project
+             * @description Default: the current project.
+             * @default null
+             */
+            project?: string | null;
+            /**
+             * Parameters
+             * @default null
+             */
+            parameters?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Search
+             * @description {"kind": "grid"} (default) or {"kind": "random", "trials": n, "seed": s}
+             * @default null
+             */
+            search?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Kernel
+             * @default null
+             */
+            kernel?: string | null;
+            /**
+             * Timeout
+             * @description Seconds.
+             * @default null
+             */
+            timeout?: number | null;
+            /**
+             * Tags
+             * @default null
+             */
+            tags?: {
+                [key: string]: string;
+            } | null;
+            /**
+             * Datasets
+             * @description Dataset keys, pinned at submit.
+             * @default null
+             */
+            datasets?: string[] | null;
+            /**
+             * Gpus
+             * @default 0
+             */
+            gpus?: number;
+            /**
+             * Idempotency Key
+             * @default null
+             */
+            idempotency_key?: string | null;
+            /**
+             * Retry Of
+             * @default null
+             */
+            retry_of?: string | null;
+            /**
+             * In Place
+             * @description Run in the notebook's own folder (no working folder of its own, no outputs saved) instead of a layout of it under the lab home.
+             * @default false
+             */
+            in_place?: boolean;
+            /**
+             * @description What is saved as the run's outputs.
+             * @default null
+             */
+            outputs?: components["schemas"]["OutputsSpec"] | null;
+            /**
+             * First
+             * @description How many of the runs to list.
+             * @default 10
+             */
+            first?: number;
         };
         /**
          * JobRetry
@@ -3675,6 +3808,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JobSubmitted"];
+                };
+            };
+            /** @description An error: its status, a message a person can act on, a reason code. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    JobPlan_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["JobPlanRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobPlan"];
                 };
             };
             /** @description An error: its status, a message a person can act on, a reason code. */

@@ -4,6 +4,9 @@ import uPlot from 'uplot';
 import { chartTheme, useThemeVersion } from './theme';
 import { color as paletteColor, fmt, smooth } from './scales';
 
+// pure helpers callers use with a TimeChart (in scales.ts, unit-tested without a browser)
+export { alignCurves, lossLike } from './scales';
+
 export interface ITimeSeries {
   label: string;
   /** One value per x; null (or NaN, an infinity) is a gap in the line. */
@@ -29,11 +32,8 @@ export interface ITimeChartProps {
   format?: (v: number) => string;
   /** Fixed y bounds (null: from the data), e.g. [0, 100] for percentages. */
   yRange?: [number | null, number | null];
-}
-
-/** Whether a metric's name says it is loss-like (drawn on a log scale at first). */
-export function lossLike(name: string): boolean {
-  return /loss|error|perplexity|mse|mae|rmse/i.test(name);
+  /** More to show in the caption, after the title (e.g. the latest value). */
+  caption?: React.ReactNode;
 }
 
 function finite(v: number | null): number | null {
@@ -73,6 +73,7 @@ function fade(c: string): string {
  */
 export function TimeChart(props: ITimeChartProps): JSX.Element {
   const box = useRef<HTMLDivElement>(null);
+  const figure = useRef<HTMLElement>(null);
   const plot = useRef<uPlot | null>(null);
   const hidden = useRef(new Set<string>());
   const zoomed = useRef(false);
@@ -159,9 +160,10 @@ export function TimeChart(props: ITimeChartProps): JSX.Element {
         show: !hidden.current.has(s.label)
       });
     });
-    const axis = (values?: uPlot.Axis['values']): uPlot.Axis => ({
+    const axis = (size: number, values?: uPlot.Axis['values']): uPlot.Axis => ({
       stroke: t.muted,
       font: t.font,
+      size,
       grid: { stroke: t.grid, width: 1 },
       ticks: { stroke: t.grid, width: 1 },
       ...(values ? { values } : {})
@@ -183,8 +185,8 @@ export function TimeChart(props: ITimeChartProps): JSX.Element {
             }
       },
       axes: [
-        axis(),
-        axis((_u, splits) => splits.map(v => (v === null ? '' : format(v))))
+        axis(28),
+        axis(52, (_u, splits) => splits.map(v => (v === null ? '' : format(v))))
       ],
       cursor: { drag: { x: true, y: false, setScale: true } },
       legend: { live: true },
@@ -202,9 +204,21 @@ export function TimeChart(props: ITimeChartProps): JSX.Element {
             }
           }
         ],
+        // what the browser tests read: when it last drew, the x range shown
+        draw: [
+          () => {
+            if (figure.current) {
+              figure.current.dataset.drawnAt = String(performance.now());
+            }
+          }
+        ],
         setScale: [
           (u, key) => {
             if (key === 'x') {
+              if (figure.current) {
+                figure.current.dataset.xMin = String(u.scales.x.min);
+                figure.current.dataset.xMax = String(u.scales.x.max);
+              }
               const xs = u.data[0];
               zoomed.current =
                 xs.length > 1 &&
@@ -215,6 +229,9 @@ export function TimeChart(props: ITimeChartProps): JSX.Element {
         ]
       }
     };
+    if (figure.current) {
+      figure.current.dataset.textColor = t.text;
+    }
     const u = new uPlot(opts, dataRef.current, el);
     plot.current = u;
     const resize = new ResizeObserver(() => {
@@ -241,15 +258,20 @@ export function TimeChart(props: ITimeChartProps): JSX.Element {
     : '';
   return (
     <figure
+      ref={figure}
       className="jp-mllab-timechart"
       data-chart={props.title ?? props.ariaLabel}
       data-points={props.x.length}
       data-log={log}
       aria-label={props.ariaLabel}
     >
-      {(title || props.log !== undefined || props.smoothing !== undefined) && (
+      {(title ||
+        props.caption ||
+        props.log !== undefined ||
+        props.smoothing !== undefined) && (
         <figcaption>
           {title && <span className="jp-mllab-timechart-title">{title}</span>}
+          {props.caption}
           {props.log !== undefined && (
             <label className="jp-mllab-timechart-control">
               <input
@@ -280,29 +302,4 @@ export function TimeChart(props: ITimeChartProps): JSX.Element {
       <div ref={box} className="jp-mllab-timechart-plot" />
     </figure>
   );
-}
-
-/**
- * Curves that each have their own x values (runs' steps, say) on one shared x: the union of
- * the xs, ascending, and each curve's value there (null where it has none: a gap).
- */
-export function alignCurves(
-  curves: { label: string; points: [number, number | null][]; color?: string }[]
-): { x: number[]; series: ITimeSeries[] } {
-  const xs = new Set<number>();
-  for (const c of curves) {
-    for (const [x] of c.points) {
-      xs.add(x);
-    }
-  }
-  const x = [...xs].sort((a, b) => a - b);
-  const at = new Map(x.map((v, i) => [v, i]));
-  const series = curves.map(c => {
-    const values: (number | null)[] = new Array(x.length).fill(null);
-    for (const [px, py] of c.points) {
-      values[at.get(px)!] = py;
-    }
-    return { label: c.label, values, color: c.color };
-  });
-  return { x, series };
 }

@@ -74,15 +74,29 @@ export function ticks(domain: [number, number], count = 5): number[] {
   if (!isFinite(lo) || !isFinite(hi) || hi <= lo || count < 1) {
     return isFinite(lo) ? [lo] : [];
   }
+  // the 1, 2, 5 or 10 times a power of ten nearest the raw step (d3's rule)
   const raw = (hi - lo) / count;
   const power = Math.pow(10, Math.floor(Math.log10(raw)));
+  const err = raw / power;
   const step =
-    [1, 2, 5, 10].map(m => m * power).find(s => s >= raw) ?? 10 * power;
+    power *
+    (err >= Math.sqrt(50)
+      ? 10
+      : err >= Math.sqrt(10)
+        ? 5
+        : err >= Math.sqrt(2)
+          ? 2
+          : 1);
   const out: number[] = [];
   for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) {
     out.push(Number(t.toPrecision(12)));
   }
   return out;
+}
+
+/** The points a chart of this width can show (about two a pixel): a history's budget. */
+export function pointBudget(width: number): number {
+  return Math.max(200, Math.min(10_000, Math.round(2 * (width || 600))));
 }
 
 /** A number short enough for an axis or a legend; – for a missing one. */
@@ -118,4 +132,37 @@ export function smooth(
     n += 1;
     return last / (1 - Math.pow(w, n));
   });
+}
+
+/** Whether a metric's name says it is loss-like (drawn on a log scale at first). */
+export function lossLike(name: string): boolean {
+  return /loss|error|perplexity|mse|mae|rmse/i.test(name);
+}
+
+/**
+ * Curves that each have their own x values (runs' steps, say) on one shared x: the union of
+ * the xs, ascending, and each curve's value there (null where it has none: a gap).
+ */
+export function alignCurves(
+  curves: { label: string; points: [number, number | null][]; color?: string }[]
+): {
+  x: number[];
+  series: { label: string; values: (number | null)[]; color?: string }[];
+} {
+  const xs = new Set<number>();
+  for (const c of curves) {
+    for (const [x] of c.points) {
+      xs.add(x);
+    }
+  }
+  const x = [...xs].sort((a, b) => a - b);
+  const at = new Map(x.map((v, i) => [v, i]));
+  const series = curves.map(c => {
+    const values: (number | null)[] = new Array(x.length).fill(null);
+    for (const [px, py] of c.points) {
+      values[at.get(px)!] = py;
+    }
+    return { label: c.label, values, color: c.color };
+  });
+  return { x, series };
 }

@@ -39,10 +39,11 @@ export function chartTheme(el: Element): IChartTheme {
   const style = getComputedStyle(el);
   const v = (name: string, fallback: string) =>
     style.getPropertyValue(name).trim() || fallback;
-  const size = v('--jp-ui-font-size0', '11px');
+  // in pixels: a canvas font in em is relative to the canvas, not the theme
   const family = v('--jp-ui-font-family', 'sans-serif');
+  const base = parseFloat(style.fontSize) || 13;
   return {
-    font: `${size} ${family}`,
+    font: `${Math.round(base * 0.85)}px ${family}`,
     text: v('--jp-ui-font-color1', '#333'),
     muted: v('--jp-ui-font-color2', '#666'),
     grid: v('--jp-border-color2', '#ddd'),

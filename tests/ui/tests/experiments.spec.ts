@@ -35,7 +35,7 @@ test('run the example notebook as a 2x2 grid, watch it, open an output notebook'
     .locator('.jp-Toolbar [data-command="mllab:run-experiment"]')
     .click();
   const dialog = page.locator('.jp-Dialog');
-  await expect(dialog.locator('.jp-mllab-run-params tr')).toHaveCount(4);
+  await expect(dialog.locator('.jp-mllab-run-params tbody tr')).toHaveCount(4);
   await expect(dialog.locator('input[aria-label="n_estimators"]')).toHaveValue(
     '50'
   );
@@ -52,9 +52,16 @@ test('run the example notebook as a 2x2 grid, watch it, open an output notebook'
     .locator('select[aria-label="max_depth mode"]')
     .selectOption('list');
   await dialog.locator('input[aria-label="max_depth values"]').fill('2, 3');
+  // the count is the server's plan of the submit (POST jobs/plan), with its first runs
   await expect(dialog.locator('.jp-mllab-run-count')).toHaveText(
     'This makes 4 runs (a grid).'
   );
+  await expect(dialog.locator('ol[aria-label="first runs"] li')).toHaveText([
+    'n_estimators=10, max_depth=2',
+    'n_estimators=10, max_depth=3',
+    'n_estimators=20, max_depth=2',
+    'n_estimators=20, max_depth=3'
+  ]);
   // a value of the wrong type is caught before it goes
   await dialog.locator('input[aria-label="max_depth values"]').fill('2, deep');
   await dialog.locator('.jp-Dialog-button.jp-mod-accept').click();
@@ -64,6 +71,9 @@ test('run the example notebook as a 2x2 grid, watch it, open an output notebook'
   await page
     .locator('.jp-Dialog input[aria-label="max_depth values"]')
     .fill('2, 3');
+  await expect(page.locator('.jp-Dialog .jp-mllab-run-count')).toHaveText(
+    'This makes 4 runs (a grid).'
+  );
   await lab.shot(testInfo, 'experiments-run-dialog');
   await page.locator('.jp-Dialog .jp-Dialog-button.jp-mod-accept').click();
   await expect(page.locator('.jp-Dialog')).toHaveCount(0);
@@ -75,6 +85,23 @@ test('run the example notebook as a 2x2 grid, watch it, open an output notebook'
   await sweep.click(); // expand
   const runs = panel.locator('.jp-mllab-job-child .jp-mllab-job-row');
   await expect(runs).toHaveCount(4, { timeout: 30_000 });
+
+  // the first run's page, watched live: once it finishes, its bar is full (measured
+  // against its track as soon as the page says COMPLETED, as a person sees it)
+  await runs.first().click();
+  const runPage = page.locator('.jp-mllab-job-page');
+  await expect(runPage.locator('.jp-mllab-job-status')).toHaveText(
+    'COMPLETED',
+    { timeout: 180_000 }
+  );
+  const bar = await runPage.locator('.jp-mllab-progress').evaluate(track => ({
+    track: track.getBoundingClientRect().width,
+    bar: track.firstElementChild!.getBoundingClientRect().width,
+    cells: document.querySelector('.jp-mllab-job-facts dd')!.textContent
+  }));
+  expect(bar.cells).toMatch(/^(\d+) of \1$/); // 6 of 6 with the injected parameters
+  expect(bar.track).toBeGreaterThan(100);
+  expect(bar.bar).toBeCloseTo(bar.track, 0);
   await expect(sweep).toHaveAttribute('data-status', 'COMPLETED', {
     timeout: 180_000
   });
@@ -88,9 +115,8 @@ test('run the example notebook as a 2x2 grid, watch it, open an output notebook'
   );
   await lab.shot(testInfo, 'experiments-panel');
 
-  // a run's page, then its output notebook
+  // the run's page, then its output notebook
   await runs.first().click();
-  const runPage = page.locator('.jp-mllab-job-page');
   await expect(runPage.locator('.jp-mllab-job-status')).toHaveText('COMPLETED');
   await expect(runPage.locator('.jp-mllab-log')).toContainText('accuracy =');
   await expect(runPage).toContainText('n_estimators = 10');

@@ -37,7 +37,7 @@ test('the Hardware panel: moving charts, and a running job with its usage', asyn
   await lab.sectionTitle('Datasets').click();
   const panel = page.locator('#jp-mllab-hardware');
   await expect(panel.locator('.jp-mllab-hw-now')).toContainText('CPU');
-  await expect(panel.locator('.jp-mllab-hw-chart')).toHaveCount(4);
+  await expect(panel.locator('.jp-mllab-timechart')).toHaveCount(4);
   await expect(panel.locator('.jp-mllab-hw-nogpu')).toBeVisible();
   const charts = panel.locator('.jp-mllab-hw-charts');
   await expect

@@ -164,18 +164,18 @@ function Datasets(props: {
       </div>
       {progress ? (
         <div
-          className="jp-mllab-progress"
+          className="jp-mllab-upload-progress"
           role="progressbar"
           aria-valuenow={progress.sent}
           aria-valuemax={progress.total}
         >
-          <div className="jp-mllab-progress-label">
+          <div className="jp-mllab-upload-progress-label">
             Uploading {progress.label}: {formatBytes(progress.sent)} of{' '}
             {formatBytes(progress.total)}
           </div>
-          <div className="jp-mllab-progress-track">
+          <div className="jp-mllab-upload-progress-track">
             <div
-              className="jp-mllab-progress-bar"
+              className="jp-mllab-upload-progress-bar"
               style={{
                 width: `${progress.total ? (100 * progress.sent) / progress.total : 100}%`
               }}

@@ -1,4 +1,4 @@
-import React, { useEffect, useState } from 'react';
+import React, { useEffect, useRef, useState } from 'react';
 
 import {
   getPreview,
@@ -7,6 +7,7 @@ import {
   IPreview,
   IStats
 } from '../../api/datasets';
+import { usePoll } from '../../poll';
 import { formatBytes } from './format';
 
 /** Cells are always rendered as text: a CSV cell holding HTML stays text. */
@@ -148,51 +149,56 @@ export function Preview(props: { version: IDatasetVersion }): JSX.Element {
   const [error, setError] = useState('');
   const [stats, setStats] = useState<IStats | null>(null);
 
+  const [waiting, setWaiting] = useState<'preview' | 'stats' | null>('preview');
+  const attempts = useRef(0);
   useEffect(() => {
-    let live = true;
     setPreview(null);
     setStats(null);
     setError('');
-    const load = async (attempt: number) => {
-      try {
-        const data = await getPreview(
-          version.project,
-          version.name,
-          version.version
-        );
-        if (!live) {
-          return;
-        }
-        setPreview(data);
-        // the row count of a big CSV arrives a little later
-        if (data.kind === 'csv' && data.total_rows === null && attempt < 20) {
-          setTimeout(() => void load(attempt + 1), 1000);
-        }
-      } catch (e) {
-        if (live) {
-          setError((e as Error).message);
-        }
-      }
-    };
-    void load(0);
-    return () => {
-      live = false;
-    };
+    setWaiting('preview');
+    attempts.current = 0;
   }, [version.key]);
 
-  const loadStats = async () => {
-    for (let i = 0; i < 120; i++) {
-      const data = await getStats(
+  // the row count of a big CSV arrives a little later, the statistics a while later
+  usePoll(
+    async () => {
+      const [project, name, number] = [
         version.project,
         version.name,
         version.version
-      );
-      setStats(data);
-      if (data.status !== 'pending') {
-        return;
+      ];
+      attempts.current += 1;
+      try {
+        if (waiting === 'preview') {
+          const data = await getPreview(project, name, number);
+          setPreview(data);
+          const pending = data.kind === 'csv' && data.total_rows === null;
+          if (!pending || attempts.current >= 20) {
+            setWaiting(null);
+          }
+        } else if (waiting === 'stats') {
+          const data = await getStats(project, name, number);
+          setStats(data);
+          if (data.status !== 'pending' || attempts.current >= 120) {
+            setWaiting(null);
+          }
+        }
+      } catch (e) {
+        setError((e as Error).message);
+        setWaiting(null);
       }
-      await new Promise(resolve => setTimeout(resolve, 1000));
+    },
+    {
+      name: `jupyter-mllab:preview-${version.key}`,
+      interval: 1000,
+      active: waiting !== null,
+      deps: [version.key]
     }
+  );
+
+  const loadStats = () => {
+    attempts.current = 0;
+    setWaiting('stats');
   };
 
   return (
@@ -200,10 +206,7 @@ export function Preview(props: { version: IDatasetVersion }): JSX.Element {
       <div className="jp-mllab-preview-title">
         <span>{version.key}</span>
         {preview?.columns && !stats ? (
-          <button
-            className="jp-mllab-link-button"
-            onClick={() => void loadStats()}
-          >
+          <button className="jp-mllab-link-button" onClick={loadStats}>
             Statistics
           </button>
         ) : null}

@@ -6,11 +6,13 @@ import {
   cancelJob,
   getJob,
   IJob,
+  jobsChanged,
   listJobs,
   retryJob,
   TERMINAL
 } from '../../api/jobs';
 import { LabModel } from '../../model';
+import { usePoll } from '../../poll';
 import { fraction, notebookName, params, seconds } from './format';
 
 export type OpenJob = (id: string) => void;
@@ -168,25 +170,21 @@ function Jobs(props: {
       setError((e as Error).message);
     }
   }, [project]);
+  // live while visible: quick while something runs, at the refresh setting otherwise
+  const busy = jobs.some(j => !TERMINAL.includes(j.status));
+  const poll = usePoll(refresh, {
+    name: 'jupyter-mllab:experiments',
+    interval: busy ? 1500 : undefined,
+    visible: props.visible,
+    deps: [refresh]
+  });
   useEffect(() => {
-    void refresh();
-    // live while visible: quick while something runs, slow otherwise
-    let timer = 0;
-    let active = true;
-    const tick = async () => {
-      if (props.visible() && document.visibilityState === 'visible') {
-        await refresh();
-      }
-      if (active) {
-        timer = window.setTimeout(tick, 1500);
-      }
-    };
-    timer = window.setTimeout(tick, 1500);
+    const now = () => void poll.refresh();
+    jobsChanged.connect(now);
     return () => {
-      active = false;
-      window.clearTimeout(timer);
+      jobsChanged.disconnect(now);
     };
-  }, [refresh]);
+  }, []);
   const running = jobs.filter(j => !TERMINAL.includes(j.status));
   const done = jobs.filter(j => TERMINAL.includes(j.status));
   return (

@@ -6,19 +6,19 @@ import {
   cancelJob,
   getJob,
   IJob,
-  IMetricPoint,
   jobLog,
-  jobMetrics,
   retryJob,
   TERMINAL
 } from '../../api/jobs';
+import { usePoll } from '../../poll';
 import { formatBytes } from '../datasets/format';
 import { RunModels } from '../models/RunModels';
 import { ProgressBar } from './ExperimentsPanel';
 import { notebookName, seconds } from './format';
-import { LineChart } from './LineChart';
+import { MetricChart } from './MetricChart';
 import { JobOutputs } from './Outputs';
 import { TensorBoardButton } from './TensorBoard';
+import { useMetricHistories } from './useMetrics';
 
 export interface IJobActions {
   openOutput: (job: IJob) => void;
@@ -31,15 +31,16 @@ export interface IJobActions {
 function Page(props: { id: string; actions: IJobActions }): JSX.Element {
   const [job, setJob] = useState<IJob | null>(null);
   const [log, setLog] = useState('');
-  const [metrics, setMetrics] = useState<Record<string, IMetricPoint[]>>({});
   const [error, setError] = useState('');
+  const [live, setLive] = useState(true);
   const offset = useRef(0);
   const logEnd = useRef<HTMLPreElement>(null);
+  const charts = useRef<HTMLElement>(null);
+  const metrics = useMetricHistories(props.id);
 
-  useEffect(() => {
-    let active = true;
-    let timer = 0;
-    const tick = async () => {
+  // a second apart while the run goes on (the log and curves are incremental), then done
+  usePoll(
+    async () => {
       try {
         const j = await getJob(props.id);
         const chunk = await jobLog(props.id, offset.current);
@@ -47,25 +48,21 @@ function Page(props: { id: string; actions: IJobActions }): JSX.Element {
           offset.current = chunk.offset;
           setLog(old => old + chunk.text);
         }
-        setMetrics((await jobMetrics(props.id)).metrics);
+        // a chart's width: the page's, less the others beside it (grid of >= 280 px)
+        const width = charts.current?.clientWidth ?? window.innerWidth;
+        await metrics.fetch(Math.min(width, 720));
         setJob(j);
         setError('');
         if (TERMINAL.includes(j.status) && chunk.done) {
-          return; // nothing more will come
+          setLive(false); // nothing more will come
         }
       } catch (e) {
         setError((e as Error).message);
+        throw e; // the poll backs off
       }
-      if (active) {
-        timer = window.setTimeout(tick, 1000);
-      }
-    };
-    void tick();
-    return () => {
-      active = false;
-      window.clearTimeout(timer);
-    };
-  }, [props.id]);
+    },
+    { name: `jupyter-mllab:job-${props.id}`, interval: 1000, active: live }
+  );
 
   useEffect(() => {
     logEnd.current?.scrollTo({ top: logEnd.current.scrollHeight });
@@ -199,12 +196,12 @@ function Page(props: { id: string; actions: IJobActions }): JSX.Element {
           </>
         )}
       </dl>
-      <section className="jp-mllab-charts">
-        {Object.entries(metrics)
+      <section className="jp-mllab-charts" ref={charts}>
+        {Object.entries(metrics.histories)
           .filter(([name]) => !systemMetric(name) || name === 'system/rss_mb')
           .filter(([, points]) => points.length > 1)
           .map(([name, points]) => (
-            <LineChart key={name} name={name} points={points} />
+            <MetricChart key={name} name={name} points={points} />
           ))}
       </section>
       <JobOutputs job={job} />

@@ -3,7 +3,7 @@ import {
   Notification,
   showErrorMessage
 } from '@jupyterlab/apputils';
-import React, { useEffect, useState } from 'react';
+import React, { useEffect, useRef, useState } from 'react';
 
 import { IPreview } from '../../api/datasets';
 import {
@@ -16,6 +16,7 @@ import {
   promoteOutput,
   TERMINAL
 } from '../../api/jobs';
+import { usePoll } from '../../poll';
 import { formatBytes } from '../datasets/format';
 import { PreviewBody } from '../datasets/Preview';
 
@@ -91,35 +92,31 @@ export function JobOutputs(props: { job: IJob }): JSX.Element | null {
   const [error, setError] = useState('');
   const [selected, setSelected] = useState<string | null>(null);
 
-  useEffect(() => {
-    if (!ended || job.kind !== 'run') {
-      return;
-    }
-    let live = true;
-    let timer = 0;
-    // The runner logs the outputs as the run ends: an empty list just after may be early.
-    const load = async (attempt: number) => {
+  // The runner logs the outputs as the run ends: an empty list just after may be early,
+  // so an empty list of an isolated run is asked again, up to three times.
+  const attempts = useRef(0);
+  const [waiting, setWaiting] = useState(true);
+  usePoll(
+    async () => {
+      attempts.current += 1;
       try {
         const o = await jobOutputs(job.id);
-        if (!live) {
-          return;
-        }
         setOutputs(o);
-        if (!o.files.length && o.mode === 'isolated' && attempt < 3) {
-          timer = window.setTimeout(() => void load(attempt + 1), 2000);
+        if (o.files.length || o.mode !== 'isolated' || attempts.current >= 3) {
+          setWaiting(false);
         }
       } catch (e) {
-        if (live) {
-          setError((e as Error).message);
-        }
+        setError((e as Error).message);
+        setWaiting(false);
       }
-    };
-    void load(0);
-    return () => {
-      live = false;
-      window.clearTimeout(timer);
-    };
-  }, [job.id, ended]);
+    },
+    {
+      name: `jupyter-mllab:outputs-${job.id}`,
+      interval: 2000,
+      active: ended && job.kind === 'run' && waiting,
+      deps: [job.id]
+    }
+  );
 
   if (job.kind !== 'run') {
     return null;

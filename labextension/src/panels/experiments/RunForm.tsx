@@ -2,85 +2,21 @@ import { ReactWidget } from '@jupyterlab/ui-components';
 import React, { useState } from 'react';
 
 import { INotebookParameters, IParameter, ISubmit } from '../../api/jobs';
-
-type Mode = 'value' | 'list' | 'range';
-
-interface IField {
-  mode: Mode;
-  value: string;
-  list: string;
-  low: string;
-  high: string;
-  step: string;
-  log: boolean;
-}
-
-function show(value: unknown, param: IParameter): string {
-  if (value === null || value === undefined) {
-    return param.default_source;
-  }
-  return typeof value === 'string' ? value : JSON.stringify(value);
-}
-
-/** A text typed into a field, as the parameter's type. */
-export function parseValue(text: string, type: IParameter['type']): unknown {
-  const t = text.trim();
-  switch (type) {
-    case 'int': {
-      if (!/^[-+]?\d+$/.test(t)) {
-        throw new Error(`"${t}" is not a whole number`);
-      }
-      return parseInt(t, 10);
-    }
-    case 'float': {
-      const n = Number(t);
-      if (t === '' || !isFinite(n)) {
-        throw new Error(`"${t}" is not a number`);
-      }
-      return n;
-    }
-    case 'bool':
-      if (/^(true|false)$/i.test(t)) {
-        return t.toLowerCase() === 'true';
-      }
-      throw new Error(`"${t}" is not true or false`);
-    case 'str':
-      return text;
-    default:
-      try {
-        return JSON.parse(t);
-      } catch {
-        return text;
-      }
-  }
-}
-
-function splitList(text: string): string[] {
-  return text
-    .split(',')
-    .map(s => s.trim())
-    .filter(s => s.length > 0);
-}
-
-/** How many runs a grid of these fields makes (null when a field cannot be read). */
-export function gridCount(fields: IField[]): number | null {
-  let count = 1;
-  for (const f of fields) {
-    if (f.mode === 'list') {
-      count *= splitList(f.list).length;
-    } else if (f.mode === 'range') {
-      const [low, high, step] = [f.low, f.high, f.step].map(Number);
-      if (!isFinite(low) || !isFinite(high) || !(step > 0) || high < low) {
-        return null;
-      }
-      count *= Math.floor((high - low) / step + 1e-9) + 1;
-    }
-  }
-  return count;
-}
+import {
+  cloneSpec,
+  IField,
+  initialSpec,
+  IRunSpec,
+  Mode,
+  planSentence,
+  runLabel,
+  Search,
+  toSubmission
+} from './runSpec';
+import { PlanState, usePlan } from './usePlan';
 
 /** The form of "Run as experiment": one field per parameter, each a value, a list or
- * a range; grid or random search; the count of runs it makes. */
+ * a range; grid or random search; the count of runs it makes (the server's plan). */
 export class RunForm extends ReactWidget {
   constructor(
     readonly info: INotebookParameters,
@@ -88,48 +24,16 @@ export class RunForm extends ReactWidget {
   ) {
     super();
     this.addClass('jp-mllab-run-form');
-    this.fields = info.parameters.map(p => {
-      const start = p.name in initial ? initial[p.name] : p.default;
-      return {
-        mode: 'value',
-        value: show(start, p),
-        list: show(start, p),
-        low: '',
-        high: '',
-        step: '',
-        log: false
-      };
-    });
+    this.spec = initialSpec(info, initial);
   }
 
-  fields: IField[];
-  search: 'grid' | 'random' = 'grid';
-  trials = '8';
-  seed = '0';
-  timeout = '';
-  tags = '';
-  datasets = '';
-  // Files: run in the notebook's own folder, or which written files become outputs
-  inPlace = false;
-  include = '';
-  exclude = '';
-  maxFileMb = '';
+  spec: IRunSpec;
   error = '';
 
   /** A new form with this one's state (a dialog disposes its body when it closes). */
   clone(): RunForm {
     const next = new RunForm(this.info);
-    next.fields = this.fields.map(f => ({ ...f }));
-    next.search = this.search;
-    next.trials = this.trials;
-    next.seed = this.seed;
-    next.timeout = this.timeout;
-    next.tags = this.tags;
-    next.datasets = this.datasets;
-    next.inPlace = this.inPlace;
-    next.include = this.include;
-    next.exclude = this.exclude;
-    next.maxFileMb = this.maxFileMb;
+    next.spec = cloneSpec(this.spec);
     return next;
   }
 
@@ -140,90 +44,7 @@ export class RunForm extends ReactWidget {
 
   /** The submission (throws with a message a person can act on). */
   toSubmission(): ISubmit {
-    const parameters: Record<string, unknown> = {};
-    this.info.parameters.forEach((p, i) => {
-      const f = this.fields[i];
-      const tell = (e: unknown) =>
-        new Error(`${p.name}: ${(e as Error).message}`);
-      try {
-        if (f.mode === 'value') {
-          const value = parseValue(f.value, p.type);
-          if (show(value, p) !== show(p.default, p)) {
-            parameters[p.name] = value;
-          }
-        } else if (f.mode === 'list') {
-          const values = splitList(f.list).map(v => parseValue(v, p.type));
-          if (this.search === 'random') {
-            parameters[p.name] = { choices: values };
-          } else {
-            parameters[p.name] = { values };
-          }
-        } else {
-          const range: Record<string, unknown> = {
-            low: Number(f.low),
-            high: Number(f.high)
-          };
-          if (f.step) {
-            range.step = Number(f.step);
-          }
-          if (f.log) {
-            range.log = true;
-          }
-          parameters[p.name] = { range };
-        }
-      } catch (e) {
-        throw tell(e);
-      }
-    });
-    const body: ISubmit = { notebook: this.info.path, parameters };
-    if (this.search === 'random') {
-      body.search = {
-        kind: 'random',
-        trials: parseInt(this.trials, 10),
-        seed: parseInt(this.seed, 10) || 0
-      };
-    }
-    if (this.timeout.trim()) {
-      body.timeout = Number(this.timeout);
-    }
-    const tags: Record<string, string> = {};
-    for (const pair of splitList(this.tags)) {
-      const [k, ...v] = pair.split('=');
-      tags[k.trim()] = v.join('=').trim();
-    }
-    body.tags = tags;
-    body.datasets = splitList(this.datasets);
-    if (this.inPlace) {
-      body.in_place = true;
-    }
-    const outputs: NonNullable<ISubmit['outputs']> = {};
-    if (this.include.trim()) {
-      outputs.include = splitList(this.include);
-    }
-    if (this.exclude.trim()) {
-      outputs.exclude = splitList(this.exclude);
-    }
-    if (this.maxFileMb.trim()) {
-      const mb = Number(this.maxFileMb);
-      if (!(mb > 0)) {
-        throw new Error(
-          `Output size cap: "${this.maxFileMb}" is not a positive number`
-        );
-      }
-      outputs.max_file_bytes = Math.round(mb * 2 ** 20);
-    }
-    if (Object.keys(outputs).length) {
-      body.outputs = outputs;
-    }
-    return body;
-  }
-
-  runCount(): number | null {
-    if (this.search === 'random') {
-      const n = parseInt(this.trials, 10);
-      return n > 0 ? n : null;
-    }
-    return gridCount(this.fields);
+    return toSubmission(this.info, this.spec);
   }
 
   render(): JSX.Element {
@@ -231,18 +52,137 @@ export class RunForm extends ReactWidget {
   }
 }
 
+function PlanLine(props: { state: PlanState }): JSX.Element {
+  const s = props.state;
+  const plan = s.kind === 'plan' ? s.plan : null;
+  return (
+    <div className="jp-mllab-run-plan" aria-busy={s.kind === 'pending'}>
+      <div
+        className={`jp-mllab-run-count${s.kind === 'invalid' ? ' jp-mllab-invalid' : ''}`}
+        aria-live="polite"
+      >
+        {s.kind === 'pending'
+          ? 'Counting the runs…'
+          : s.kind === 'plan'
+            ? planSentence(s.plan)
+            : s.message}
+      </div>
+      {plan && plan.count > 1 && (
+        <ol aria-label="first runs">
+          {plan.runs.map((r, i) => (
+            <li key={i}>{runLabel(r)}</li>
+          ))}
+          {plan.count > plan.runs.length && (
+            <li className="jp-mllab-run-plan-more">
+              … and {plan.count - plan.runs.length} more
+            </li>
+          )}
+        </ol>
+      )}
+    </div>
+  );
+}
+
+function ParamRow(props: {
+  param: IParameter;
+  field: IField;
+  set: (patch: Partial<IField>) => void;
+}): JSX.Element {
+  const { param: p, field: f, set } = props;
+  return (
+    <tr title={p.help}>
+      <th scope="row" className="jp-mllab-param-name">
+        {p.name}
+        <span className="jp-mllab-param-type">{p.type}</span>
+      </th>
+      <td>
+        <select
+          className="jp-mod-styled"
+          aria-label={`${p.name} mode`}
+          value={f.mode}
+          onChange={e => set({ mode: e.target.value as Mode })}
+        >
+          <option value="value">value</option>
+          <option value="list">list</option>
+          {(p.type === 'int' || p.type === 'float') && (
+            <option value="range">range</option>
+          )}
+        </select>
+      </td>
+      <td className="jp-mllab-param-input">
+        {f.mode === 'value' && (
+          <input
+            className="jp-mod-styled"
+            aria-label={p.name}
+            value={f.value}
+            onChange={e => set({ value: e.target.value })}
+          />
+        )}
+        {f.mode === 'list' && (
+          <input
+            className="jp-mod-styled"
+            aria-label={`${p.name} values`}
+            placeholder="comma-separated values"
+            value={f.list}
+            onChange={e => set({ list: e.target.value })}
+          />
+        )}
+        {f.mode === 'range' && (
+          <span className="jp-mllab-range">
+            {(['low', 'high', 'step'] as const).map(k => (
+              <input
+                key={k}
+                className="jp-mod-styled"
+                aria-label={`${p.name} ${k}`}
+                placeholder={k === 'step' ? 'step (grid)' : k}
+                value={f[k]}
+                onChange={e => set({ [k]: e.target.value })}
+              />
+            ))}
+            <label>
+              <input
+                type="checkbox"
+                checked={f.log}
+                onChange={e => set({ log: e.target.checked })}
+              />
+              log
+            </label>
+          </span>
+        )}
+      </td>
+    </tr>
+  );
+}
+
+type TextKey = Exclude<keyof IRunSpec, 'fields' | 'search' | 'inPlace'>;
+
 function FormBody(props: { form: RunForm }): JSX.Element {
   const form = props.form;
-  const [, setTick] = useState(0);
-  const redraw = () => {
+  const spec = form.spec;
+  const [version, setVersion] = useState(0);
+  const edit = (patch: Partial<IRunSpec>) => {
+    Object.assign(form.spec, patch);
     form.error = ''; // an edit answers the last complaint
-    setTick(t => t + 1);
+    setVersion(v => v + 1);
   };
-  const set = (i: number, patch: Partial<IField>) => {
-    form.fields[i] = { ...form.fields[i], ...patch };
-    redraw();
+  const setField = (i: number, patch: Partial<IField>) => {
+    const fields = [...spec.fields];
+    fields[i] = { ...fields[i], ...patch };
+    edit({ fields });
   };
-  const count = form.runCount();
+  const plan = usePlan(form.info, spec, version);
+  const text = (key: TextKey, label: string, placeholder: string) => (
+    <label key={key}>
+      {label}{' '}
+      <input
+        className="jp-mod-styled"
+        aria-label={key}
+        placeholder={placeholder}
+        value={spec[key]}
+        onChange={e => edit({ [key]: e.target.value })}
+      />
+    </label>
+  );
   const params = form.info.parameters;
   return (
     <div className="jp-mllab-run-form-body">
@@ -250,78 +190,28 @@ function FormBody(props: { form: RunForm }): JSX.Element {
       {!form.info.has_parameters_cell && (
         <div className="jp-mllab-hint">
           This notebook has no cell tagged <code>parameters</code>: it runs as
-          it is. Mark one with the cell toolbar's ML Lab button to vary values.
+          it is. Mark one with the cell toolbar&apos;s ML Lab button to vary
+          values.
         </div>
       )}
       {params.length > 0 && (
-        <table className="jp-mllab-run-params">
+        <table className="jp-mllab-run-params" aria-label="parameters">
+          <thead>
+            <tr>
+              <th scope="col">Parameter</th>
+              <th scope="col">Kind</th>
+              <th scope="col">Value</th>
+            </tr>
+          </thead>
           <tbody>
-            {params.map((p, i) => {
-              const f = form.fields[i];
-              return (
-                <tr key={p.name} title={p.help}>
-                  <td className="jp-mllab-param-name">
-                    {p.name}
-                    <span className="jp-mllab-param-type">{p.type}</span>
-                  </td>
-                  <td>
-                    <select
-                      className="jp-mod-styled"
-                      aria-label={`${p.name} mode`}
-                      value={f.mode}
-                      onChange={e => set(i, { mode: e.target.value as Mode })}
-                    >
-                      <option value="value">value</option>
-                      <option value="list">list</option>
-                      {(p.type === 'int' || p.type === 'float') && (
-                        <option value="range">range</option>
-                      )}
-                    </select>
-                  </td>
-                  <td className="jp-mllab-param-input">
-                    {f.mode === 'value' && (
-                      <input
-                        className="jp-mod-styled"
-                        aria-label={p.name}
-                        value={f.value}
-                        onChange={e => set(i, { value: e.target.value })}
-                      />
-                    )}
-                    {f.mode === 'list' && (
-                      <input
-                        className="jp-mod-styled"
-                        aria-label={`${p.name} values`}
-                        placeholder="comma-separated values"
-                        value={f.list}
-                        onChange={e => set(i, { list: e.target.value })}
-                      />
-                    )}
-                    {f.mode === 'range' && (
-                      <span className="jp-mllab-range">
-                        {(['low', 'high', 'step'] as const).map(k => (
-                          <input
-                            key={k}
-                            className="jp-mod-styled"
-                            aria-label={`${p.name} ${k}`}
-                            placeholder={k === 'step' ? 'step (grid)' : k}
-                            value={f[k]}
-                            onChange={e => set(i, { [k]: e.target.value })}
-                          />
-                        ))}
-                        <label>
-                          <input
-                            type="checkbox"
-                            checked={f.log}
-                            onChange={e => set(i, { log: e.target.checked })}
-                          />
-                          log
-                        </label>
-                      </span>
-                    )}
-                  </td>
-                </tr>
-              );
-            })}
+            {params.map((p, i) => (
+              <ParamRow
+                key={p.name}
+                param={p}
+                field={spec.fields[i]}
+                set={patch => setField(i, patch)}
+              />
+            ))}
           </tbody>
         </table>
       )}
@@ -331,28 +221,22 @@ function FormBody(props: { form: RunForm }): JSX.Element {
           <select
             className="jp-mod-styled"
             aria-label="search"
-            value={form.search}
-            onChange={e => {
-              form.search = e.target.value as 'grid' | 'random';
-              redraw();
-            }}
+            value={spec.search}
+            onChange={e => edit({ search: e.target.value as Search })}
           >
             <option value="grid">grid</option>
             <option value="random">random</option>
           </select>
         </label>
-        {form.search === 'random' && (
+        {spec.search === 'random' && (
           <>
             <label>
               Trials{' '}
               <input
                 className="jp-mod-styled jp-mllab-small-input"
                 aria-label="trials"
-                value={form.trials}
-                onChange={e => {
-                  form.trials = e.target.value;
-                  redraw();
-                }}
+                value={spec.trials}
+                onChange={e => edit({ trials: e.target.value })}
               />
             </label>
             <label>
@@ -360,36 +244,15 @@ function FormBody(props: { form: RunForm }): JSX.Element {
               <input
                 className="jp-mod-styled jp-mllab-small-input"
                 aria-label="seed"
-                value={form.seed}
-                onChange={e => {
-                  form.seed = e.target.value;
-                  redraw();
-                }}
+                value={spec.seed}
+                onChange={e => edit({ seed: e.target.value })}
               />
             </label>
           </>
         )}
-        {(
-          [
-            ['timeout', 'Timeout (s)', 'none'],
-            ['tags', 'Tags', 'key=value, ...'],
-            ['datasets', 'Datasets', 'wine@1, ...']
-          ] as const
-        ).map(([key, label, placeholder]) => (
-          <label key={key}>
-            {label}{' '}
-            <input
-              className="jp-mod-styled"
-              aria-label={key}
-              placeholder={placeholder}
-              value={form[key]}
-              onChange={e => {
-                form[key] = e.target.value;
-                redraw();
-              }}
-            />
-          </label>
-        ))}
+        {text('timeout', 'Timeout (s)', 'none')}
+        {text('tags', 'Tags', 'key=value, ...')}
+        {text('datasets', 'Datasets', 'wine@1, ...')}
       </div>
       <details className="jp-mllab-run-files">
         <summary>Files</summary>
@@ -397,55 +260,35 @@ function FormBody(props: { form: RunForm }): JSX.Element {
           <input
             type="checkbox"
             aria-label="run in place"
-            checked={form.inPlace}
-            onChange={e => {
-              form.inPlace = e.target.checked;
-              redraw();
-            }}
+            checked={spec.inPlace}
+            onChange={e => edit({ inPlace: e.target.checked })}
           />
           Run in place (in the notebook&apos;s folder; its files are not saved
           as outputs)
         </label>
-        {!form.inPlace &&
-          (
-            [
-              ['include', 'Save outputs', '** (every file)'],
-              [
-                'exclude',
-                'Except',
-                '.ipynb_checkpoints/**, __pycache__/**, **/*.pyc'
-              ],
-              ['maxFileMb', 'Largest file (MB)', '100']
-            ] as const
-          ).map(([key, label, placeholder]) => (
-            <label key={key}>
-              {label}{' '}
-              <input
-                className="jp-mod-styled"
-                aria-label={key}
-                placeholder={placeholder}
-                value={form[key]}
-                onChange={e => {
-                  form[key] = e.target.value;
-                  redraw();
-                }}
-              />
-            </label>
-          ))}
+        {!spec.inPlace && (
+          <>
+            {text('include', 'Save outputs', '** (every file)')}
+            {text(
+              'exclude',
+              'Except',
+              '.ipynb_checkpoints/**, __pycache__/**, **/*.pyc'
+            )}
+            {text('maxFileMb', 'Largest file (MB)', '100')}
+          </>
+        )}
       </details>
-      <div className="jp-mllab-run-count" aria-live="polite">
-        {count === null
-          ? 'Fill in the ranges to see how many runs this makes.'
-          : count === 1
-            ? 'This makes 1 run.'
-            : `This makes ${count} runs${form.search === 'grid' ? ' (a grid)' : ' (random search)'}.`}
-      </div>
+      <PlanLine state={plan} />
       {(form.info?.warnings ?? []).map(w => (
         <div key={w} className="jp-mllab-warning" role="note">
           {w}
         </div>
       ))}
-      {form.error && <div className="jp-mllab-error">{form.error}</div>}
+      {form.error && (
+        <div className="jp-mllab-error" role="alert">
+          {form.error}
+        </div>
+      )}
     </div>
   );
 }

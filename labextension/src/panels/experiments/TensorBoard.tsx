@@ -1,42 +1,40 @@
 import { ILabShell } from '@jupyterlab/application';
 import { MainAreaWidget, showErrorMessage } from '@jupyterlab/apputils';
 import { IFrame } from '@jupyterlab/ui-components';
-import React, { useEffect, useState } from 'react';
+import React, { useState } from 'react';
 
 import { startTensorBoard, tensorBoardStatus } from '../../api/tensorboard';
+import { usePoll } from '../../poll';
 
 const CHECK_EVERY = 5000; // ms: logs may appear while the run goes on
 
 /** Whether the run has TensorBoard logs; asked again until it has or the run is over. */
 function useHasTensorBoard(runId: string | null, finished: boolean): boolean {
   const [available, setAvailable] = useState(false);
-  useEffect(() => {
-    if (!runId || available) {
-      return;
-    }
-    let active = true;
-    let timer = 0;
-    const check = async () => {
+  const [done, setDone] = useState(false);
+  usePoll(
+    async () => {
+      if (!runId) {
+        return;
+      }
       try {
         if ((await tensorBoardStatus(runId)).available) {
-          if (active) {
-            setAvailable(true);
-          }
-          return;
+          setAvailable(true);
         }
       } catch {
         // the server is busy or restarting: ask again later
       }
-      if (active && !finished) {
-        timer = window.setTimeout(check, CHECK_EVERY);
+      if (finished) {
+        setDone(true); // a finished run's logs are all there: asked once
       }
-    };
-    void check();
-    return () => {
-      active = false;
-      window.clearTimeout(timer);
-    };
-  }, [runId, finished, available]);
+    },
+    {
+      name: `jupyter-mllab:tensorboard-${runId}`,
+      interval: CHECK_EVERY,
+      active: !!runId && !available && !done,
+      deps: [runId]
+    }
+  );
   return available;
 }
 

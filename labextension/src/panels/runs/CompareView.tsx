@@ -16,6 +16,7 @@ import {
   ParallelCoordinates,
   Scatter
 } from './charts';
+import { pointBudget } from '../../charts/scales';
 
 /** A run's [step, value] pairs of one metric (a value is null for NaN/inf). */
 function steps(
@@ -37,7 +38,8 @@ function Compare(props: { ids: string[] }): JSX.Element {
   const [xParam, setXParam] = useState('');
   const [onlyDiffs, setOnlyDiffs] = useState(false);
   useEffect(() => {
-    compareRuns(props.ids)
+    // each curve thinned on the server to what its chart's width can show
+    compareRuns(props.ids, { max_points: pointBudget(420) })
       .then(d => {
         setData(d);
         const metrics = Object.keys(d.metrics).filter(

@@ -1,115 +1,43 @@
-import React, { useEffect, useRef } from 'react';
+import React, { useMemo } from 'react';
 
-import { prepareCanvas, themeColor } from '../../canvas';
+import { alignCurves, lossLike, TimeChart } from '../../charts/TimeChart';
+import {
+  bandScale,
+  color,
+  COLORS,
+  extent,
+  fmt,
+  linearScale,
+  ticks
+} from '../../charts/scales';
+import { useSettings } from '../../settings';
 
-/** One colour per compared run (the legend, curves, lines and points share them). */
-export const COLORS = [
-  '#1f77b4',
-  '#ff7f0e',
-  '#2ca02c',
-  '#d62728',
-  '#9467bd',
-  '#8c564b',
-  '#e377c2',
-  '#7f7f7f',
-  '#bcbd22',
-  '#17becf'
-];
+// the colours and number format the compare view's table shares with its charts
+export { color, COLORS, fmt };
 
-export function color(i: number): string {
-  return COLORS[i % COLORS.length];
-}
-
-function extent(values: number[]): [number, number] {
-  let lo = Math.min(...values);
-  let hi = Math.max(...values);
-  if (!isFinite(lo) || !isFinite(hi)) {
-    return [0, 1];
-  }
-  if (lo === hi) {
-    const pad = Math.abs(lo || 1) * 0.1;
-    [lo, hi] = [lo - pad, hi + pad];
-  }
-  return [lo, hi];
-}
-
-export function fmt(v: number | null | undefined): string {
-  if (v === null || v === undefined || Number.isNaN(v)) {
-    return '–';
-  }
-  return Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-3 && v !== 0)
-    ? v.toExponential(2)
-    : String(Number(v.toPrecision(4)));
-}
-
-/** Several runs' curves of one metric, overlaid, by step (canvas). */
+/** Several runs' curves of one metric, overlaid, by step (uPlot). */
 export function OverlaidCurves(props: {
   metric: string;
   series: { label: string; color: string; points: [number, number | null][] }[];
 }): JSX.Element {
-  const canvas = useRef<HTMLCanvasElement>(null);
-  useEffect(() => {
-    const el = canvas.current;
-    const prepared = prepareCanvas(el, 360, 180);
-    if (!el || !prepared) {
-      return;
-    }
-    const { ctx, width, height } = prepared;
-    const fg = themeColor(el, '--jp-ui-font-color2', '#666');
-    const grid = themeColor(el, '--jp-border-color2', '#ddd');
-    const all = props.series.flatMap(s =>
-      s.points.filter(p => p[1] !== null)
-    ) as [number, number][];
-    if (all.length === 0) {
-      return;
-    }
-    const pad = { l: 48, r: 10, t: 8, b: 20 };
-    const [x0, x1] = extent(all.map(p => p[0]));
-    const [y0, y1] = extent(all.map(p => p[1]));
-    const X = (x: number) =>
-      pad.l + ((x - x0) / (x1 - x0)) * (width - pad.l - pad.r);
-    const Y = (y: number) =>
-      height - pad.b - ((y - y0) / (y1 - y0)) * (height - pad.t - pad.b);
-    ctx.font = '10px sans-serif';
-    ctx.fillStyle = fg;
-    ctx.strokeStyle = grid;
-    ctx.lineWidth = 1;
-    for (const y of [y0, (y0 + y1) / 2, y1]) {
-      ctx.beginPath();
-      ctx.moveTo(pad.l, Y(y));
-      ctx.lineTo(width - pad.r, Y(y));
-      ctx.stroke();
-      ctx.fillText(fmt(y), 2, Y(y) + 3);
-    }
-    ctx.fillText(`step ${fmt(x0)}`, pad.l, height - 6);
-    ctx.fillText(fmt(x1), width - pad.r - 24, height - 6);
-    for (const s of props.series) {
-      const pts = s.points.filter(p => p[1] !== null) as [number, number][];
-      ctx.strokeStyle = s.color;
-      ctx.fillStyle = s.color;
-      ctx.lineWidth = 2;
-      ctx.beginPath();
-      pts.forEach(([x, y], i) =>
-        i ? ctx.lineTo(X(x), Y(y)) : ctx.moveTo(X(x), Y(y))
-      );
-      ctx.stroke();
-      if (pts.length < 40) {
-        for (const [x, y] of pts) {
-          ctx.beginPath();
-          ctx.arc(X(x), Y(y), 2.5, 0, 2 * Math.PI);
-          ctx.fill();
-        }
-      }
-    }
-  }, [props.series]);
+  const smoothing = useSettings().chartSmoothing;
+  const aligned = useMemo(() => alignCurves(props.series), [props.series]);
+  const positive = props.series.every(s =>
+    s.points.every(([, v]) => v === null || v > 0)
+  );
   return (
-    <figure
-      className="jp-mllab-chart jp-mllab-curves"
-      data-metric={props.metric}
-    >
-      <figcaption>{props.metric}</figcaption>
-      <canvas ref={canvas} />
-    </figure>
+    <div className="jp-mllab-chart jp-mllab-curves" data-metric={props.metric}>
+      <TimeChart
+        title={props.metric}
+        ariaLabel={`${props.metric} of each compared run, by step`}
+        x={aligned.x}
+        xKind="step"
+        series={aligned.series}
+        log={lossLike(props.metric) && positive}
+        smoothing={smoothing}
+        height={200}
+      />
+    </div>
   );
 }
 
@@ -143,27 +71,21 @@ export function ParallelCoordinates(props: {
     const numeric = raw.every(
       v => v === null || v === undefined || !isNaN(Number(v))
     );
+    const range: [number, number] = [height - pad.b, pad.t];
     if (numeric) {
       const nums = raw.filter(v => v !== null && v !== undefined).map(Number);
-      const [lo, hi] = extent(nums.length ? nums : [0]);
+      const domain = extent(nums.length ? nums : [0]);
+      const y = linearScale(domain, range);
       return {
-        ticks: [fmt(lo), fmt(hi)],
-        y: (v: unknown) =>
-          v === null || v === undefined
-            ? null
-            : height -
-              pad.b -
-              ((Number(v) - lo) / (hi - lo)) * (height - pad.t - pad.b)
+        ticks: [fmt(domain[0]), fmt(domain[1])],
+        y: (v: unknown) => (v === null || v === undefined ? null : y(Number(v)))
       };
     }
     const cats = [...new Set(raw.map(v => String(v)))].sort();
+    const y = bandScale(cats, range);
     return {
       ticks: [cats[0], cats[cats.length - 1]],
-      y: (v: unknown) =>
-        height -
-        pad.b -
-        ((cats.indexOf(String(v)) + 0.5) / cats.length) *
-          (height - pad.t - pad.b)
+      y: (v: unknown) => y(String(v))
     };
   });
   return (
@@ -239,10 +161,10 @@ export function Scatter(props: {
   }
   const [x0, x1] = extent(pts.map(p => p.x));
   const [y0, y1] = extent(pts.map(p => p.y));
-  const X = (v: number) =>
-    pad.l + ((v - x0) / (x1 - x0)) * (width - pad.l - pad.r);
-  const Y = (v: number) =>
-    height - pad.b - ((v - y0) / (y1 - y0)) * (height - pad.t - pad.b);
+  const X = linearScale([x0, x1], [pad.l, width - pad.r]);
+  const Y = linearScale([y0, y1], [height - pad.b, pad.t]);
+  const xTicks = ticks([x0, x1], 4);
+  const yTicks = ticks([y0, y1], 4);
   return (
     <svg
       className="jp-mllab-scatter"
@@ -264,12 +186,17 @@ export function Scatter(props: {
         y2={height - pad.b}
         className="axis"
       />
-      <text x={pad.l} y={height - 16} className="tick">
-        {fmt(x0)}
-      </text>
-      <text x={width - pad.r} y={height - 16} textAnchor="end" className="tick">
-        {fmt(x1)}
-      </text>
+      {xTicks.map(t => (
+        <text
+          key={`x${t}`}
+          x={X(t)}
+          y={height - 16}
+          textAnchor="middle"
+          className="tick"
+        >
+          {fmt(t)}
+        </text>
+      ))}
       <text
         x={(width + pad.l) / 2}
         y={height - 3}
@@ -278,12 +205,11 @@ export function Scatter(props: {
       >
         {props.xName}
       </text>
-      <text x={4} y={Y(y0)} className="tick">
-        {fmt(y0)}
-      </text>
-      <text x={4} y={Y(y1) + 8} className="tick">
-        {fmt(y1)}
-      </text>
+      {yTicks.map(t => (
+        <text key={`y${t}`} x={4} y={Y(t) + 3} className="tick">
+          {fmt(t)}
+        </text>
+      ))}
       {pts.map(p => (
         <circle
           key={p.run.label}
