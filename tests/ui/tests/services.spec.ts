@@ -1,3 +1,5 @@
+import * as fs from 'fs';
+
 import { expect, test } from './fixtures';
 
 import { MLLabSidebar } from './mllab';
@@ -203,6 +205,17 @@ test('deploy a model version, try it, open its API page, redeploy, stop and remo
   await expect(api.locator('.swagger-ui')).toContainText('/invocations');
   await svc.locator('.jp-mllab-service-api').scrollIntoViewIfNeeded();
   await lab.shot(testInfo, 'services-api-page');
+
+  // the production hand-off: a zip with the Dockerfile and the manifests
+  const [download] = await Promise.all([
+    page.waitForEvent('download', { timeout: 120_000 }),
+    svc.locator('.jp-mllab-service-handoff').click()
+  ]);
+  expect(download.suggestedFilename()).toBe('wine-handoff.zip');
+  const zip = fs.readFileSync(await download.path());
+  expect(zip.subarray(0, 2).toString()).toBe('PK');
+  expect(zip.includes(Buffer.from('Dockerfile'))).toBe(true);
+  expect(zip.includes(Buffer.from('kserve.yaml'))).toBe(true);
 
   // redeploy to v2: the new process takes over once healthy; its answers name v2
   await svc.locator('select.jp-mllab-redeploy-version').selectOption('wine@2');
