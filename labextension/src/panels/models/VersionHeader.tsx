@@ -163,7 +163,7 @@ export function VersionHeader(props: {
             title="A zip for production: the bundle, its pinned requirements, a Dockerfile (non-root, HEALTHCHECK), KServe and Kubernetes manifests, a README"
             onClick={() => void handoff()}
           >
-            {handingOff ? 'Building hand-off…' : 'Hand-off (Docker, k8s)'}
+            {handingOff ? 'Building hand-off…' : 'Hand-off'}
           </button>
           <button
             className="jp-mod-styled jp-mllab-set-alias"
