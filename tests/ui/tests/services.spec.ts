@@ -97,6 +97,7 @@ test('deploy a model version, try it, open its API page, redeploy, stop and remo
   await expect(
     modelPage.locator('.jp-mllab-version-detail[data-version="1"]')
   ).toBeVisible();
+  await lab.shot(testInfo, 'services-model-page');
   await modelPage.locator('.jp-mllab-deploy-version').click();
 
   // the service's page opens and the service turns healthy
@@ -262,7 +263,10 @@ test('deploy a model version, try it, open its API page, redeploy, stop and remo
     timeout: 30_000
   });
   await expect(row.locator('.jp-mllab-service-start')).toBeVisible();
-  await page.locator('.lm-TabBar-tab[data-id="jp-mllab-service-wine"]').click();
+  // Enter on its row (the keyboard's way) shows its page
+  await row.focus();
+  await page.keyboard.press('Enter');
+  await expect(svc).toBeVisible();
   await expect(svc).toHaveAttribute('data-status', 'stopped', {
     timeout: 15_000
   });
