@@ -155,17 +155,6 @@ export async function predict(
   };
 }
 
-/** The command a person copies to call the service directly (it needs the token there). */
-export function curlCommand(svc: IService, body: unknown): string {
-  const json = JSON.stringify(body).replace(/'/g, "'\\''");
-  return [
-    `curl -X POST ${svc.url}/invocations`,
-    `  -H 'Authorization: Bearer ${svc.token}'`,
-    "  -H 'Content-Type: application/json'",
-    `  -d '${json}'`
-  ].join(' \\\n');
-}
-
 /**
  * The production hand-off of a service's model as a zip (the bundle, requirements, a
  * Dockerfile, KServe and Kubernetes manifests, a README), handed to the browser.

@@ -9,20 +9,7 @@ import {
 } from '../../api/models';
 import { IService, redeployService } from '../../api/services';
 import { IModelActions, LineageView } from '../models/VersionDetail';
-
-/** The project and model name of a served model's key ("demo/wine@3"). */
-export function modelOf(
-  svc: IService
-): { project: string; name: string } | null {
-  if (!svc.model || svc.model.version === null) {
-    return null; // a bundle's model, not a registered version
-  }
-  const [path] = svc.model.key.split('@');
-  const slash = path.indexOf('/');
-  return slash > 0
-    ? { project: path.slice(0, slash), name: path.slice(slash + 1) }
-    : { project: svc.project, name: svc.model.name };
-}
+import { modelOf } from './format';
 
 /**
  * Serve another version (or an alias, which the service then follows): a select of

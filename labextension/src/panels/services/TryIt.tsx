@@ -2,40 +2,14 @@ import { closeIcon } from '@jupyterlab/ui-components';
 import React, { useEffect, useRef, useState } from 'react';
 
 import {
-  curlCommand,
   IFrameSplit,
   IPrediction,
   IService,
   predict
 } from '../../api/services';
-import { formatMs } from './format';
+import { curlCommand, formatMs } from './format';
+import { cellText, parseCell, requestBody } from './frames';
 import { copyText } from './ServicesSection';
-
-/** A cell as typed: a number where it reads as one, else the text. */
-export function parseCell(text: string): unknown {
-  const t = text.trim();
-  if (t === '') {
-    return null;
-  }
-  if (t === 'true' || t === 'false') {
-    return t === 'true';
-  }
-  const n = Number(t);
-  return Number.isFinite(n) ? n : text;
-}
-
-function cellText(value: unknown): string {
-  return value === null || value === undefined
-    ? ''
-    : typeof value === 'string'
-      ? value
-      : JSON.stringify(value);
-}
-
-/** The request body of a frame: MLflow's `dataframe_split`. */
-export function requestBody(frame: IFrameSplit): unknown {
-  return { dataframe_split: frame };
-}
 
 function FrameTable(props: {
   frame: IFrameSplit;

@@ -1,4 +1,4 @@
-import { IService, ServiceStatus } from '../../api/services';
+import type { IService, ServiceStatus } from '../../api/services';
 
 /** Seconds of uptime, short: "42 s", "5 min", "3 h 20 min", "2 d 4 h". */
 export function formatUptime(seconds: number | null | undefined): string {
@@ -77,4 +77,29 @@ export function servedText(s: IService): string {
 /** A service page's widget id: one page per service. */
 export function serviceWidgetId(name: string): string {
   return `jp-mllab-service-${name.replace(/[^A-Za-z0-9-]/g, '_')}`;
+}
+
+/** The project and model name of a served model's key ("demo/wine@3"). */
+export function modelOf(
+  svc: IService
+): { project: string; name: string } | null {
+  if (!svc.model || svc.model.version === null) {
+    return null; // a bundle's model, not a registered version
+  }
+  const [path] = svc.model.key.split('@');
+  const slash = path.indexOf('/');
+  return slash > 0
+    ? { project: path.slice(0, slash), name: path.slice(slash + 1) }
+    : { project: svc.project, name: svc.model.name };
+}
+
+/** The command a person copies to call the service directly (it needs the token there). */
+export function curlCommand(svc: IService, body: unknown): string {
+  const json = JSON.stringify(body).replace(/'/g, "'\\''");
+  return [
+    `curl -X POST ${svc.url}/invocations`,
+    `  -H 'Authorization: Bearer ${svc.token}'`,
+    "  -H 'Content-Type: application/json'",
+    `  -d '${json}'`
+  ].join(' \\\n');
 }
