@@ -277,6 +277,14 @@ def test_deploy_alias_redeploy_under_load_fails_no_request(lab: Lab) -> None:
         loop.join(60)
     assert failures == []
     assert served.count("default/wine@1") > 10 and served[-1] == "default/wine@2", served[-3:]
+
+    # moved outside this lab (another client of the registry): noticed by polling
+    from mlflow.tracking import MlflowClient
+
+    uri = lab.ok("GET", "info")["tracking_uri"]
+    MlflowClient(uri, registry_uri=uri).set_registered_model_alias("default~wine", "champion", "1")
+    back = lab.wait_service("champ", lambda s: (s["model"] or {}).get("version") == 1, 90)
+    assert back["status"] == "running" and back["pid"] != moved["pid"]
     assert lab.call("DELETE", "services/champ")[0] == 204
 
 
