@@ -205,6 +205,12 @@ def test_deploy_bundle(lab: Lab) -> None:
     assert service["model"]["key"] == "default/wine@1"
     code, _, answer = _proxy(lab, "POST", "from-bundle", "invocations", split_request())
     assert code == 200 and len(answer["predictions"]) == 2
+    # the hand-off of a service: its bundle, named after the service
+    code, data = lab.call("GET", "services/from-bundle/handoff")
+    assert code == 200, data
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    assert "from-bundle" in archive.read("from-bundle-handoff/k8s.yaml").decode()
+    assert archive.read("from-bundle-handoff/model.mlbundle") == bundle
     assert lab.call("DELETE", "services/from-bundle")[0] == 204
 
 
@@ -365,9 +371,3 @@ def test_deploy_handoff_zip(lab: Lab) -> None:
     }, names
     code, error = lab.call("GET", "services/nope/handoff")
     assert code == 404, error
-    lab.ok("POST", "services", {"model": "wine@champion", "name": "handed"})
-    code, data = lab.call("GET", "services/handed/handoff")
-    assert code == 200, data
-    archive = zipfile.ZipFile(io.BytesIO(data))
-    assert "handed" in archive.read("handed-handoff/k8s.yaml").decode()
-    assert lab.call("DELETE", "services/handed")[0] == 204
