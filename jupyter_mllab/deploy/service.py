@@ -225,18 +225,13 @@ class DeployService:
 
     @staticmethod
     def _handoff(bundle: Path, service_name: str) -> bytes:
-        import importlib
         import json
 
         from ..serve.bundle_main import CARD, read_member
+        from .handoff import handoff_zip, write_handoff
 
-        # CONTRACT C4 (D2's module; imported by name until it is merged)
-        handoff = importlib.import_module(f"{__package__}.handoff")
-        write_handoff, handoff_zip = handoff.write_handoff, handoff.handoff_zip
         card = json.loads(read_member(bundle, CARD))
         with tempfile.TemporaryDirectory(prefix="mllab-handoff-") as tmp:
-            dest = Path(tmp) / "handoff"
-            dest.mkdir()
-            write_handoff(dest, bundle, card, service_name=service_name, port=8080)
-            result = handoff_zip(dest)
-            return result if isinstance(result, bytes) else Path(result).read_bytes()
+            dest = Path(tmp) / f"{service_name}-handoff"  # the zip's one folder
+            write_handoff(dest, bundle, card, service_name=service_name)
+            return handoff_zip(dest)

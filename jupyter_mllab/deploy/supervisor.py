@@ -340,6 +340,8 @@ class Supervisor:
         row = await run_sync(self.store.find, name)
         if row is None or row.desired != "running" or entry.proc is not None:
             return
+        if entry.restart_at is not None and time.monotonic() < entry.restart_at:
+            return  # a second start that waited for the first: the backoff still holds
         await run_sync(self.store.update, name, status=STARTING)
         try:
             model, bundle = await self._resolve(row)
