@@ -6,8 +6,8 @@ queued piece with the same key (same input field and columns, same params) up to
 ``max_rows`` rows; the model predicts them in one ``predict`` call and the predictions are
 split back by rows. Adaptive: a request that finds a thread free and nothing else on its
 way is predicted at once (a lone client never waits); while requests are still being
-received, or all threads are busy, they queue and go together, waiting at most
-``window_ms`` for the ones on their way.
+received, or fewer are queued than the last batch had, or all threads are busy, they
+queue and go together, waiting at most ``window_ms`` for the ones on their way.
 """
 
 from __future__ import annotations
@@ -73,7 +73,56 @@ def piece_of(field: str, value: Any, params: dict[str, Any] | None, spec: InputS
     return piece
 
 
-def _params_key(params: dict[str, Any] | None) -> str | None:
+def v2_piece(document: dict[str, Any], field: str) -> Piece:
+    """The piece of an Open Inference request: stackable with requests whose tensors have
+    the same names, datatypes, shapes past the first and parameters (the ``id`` aside)."""
+    piece = Piece(field, document)
+    inputs = document.get("inputs")
+    if type(inputs) is not list or not inputs:
+        return piece
+    rows = None
+    tensors = []
+    for item in inputs:
+        shape = item.get("shape") if type(item) is dict else None
+        if type(shape) is not list or not shape or not all(type(d) is int for d in shape):
+            return piece
+        if rows is None:
+            rows = shape[0]
+        if shape[0] != rows or rows < 1:
+            return piece
+        tensors.append(
+            (
+                str(item.get("name")),
+                str(item.get("datatype")),
+                tuple(shape[1:]),
+                _params_key(item.get("parameters")),
+            )
+        )
+    parameters = _params_key(document.get("parameters"))
+    piece.key = (field, tuple(tensors), parameters, _params_key(document.get("outputs")))
+    piece.rows = rows or 0
+    return piece
+
+
+def stack(inputs: list[Any]) -> Any:
+    """Decoded model inputs (frames, arrays or dicts of arrays) stacked in order; ``None``
+    if they are not of one kind."""
+    import numpy as np
+    import pandas as pd
+
+    first = inputs[0]
+    if all(isinstance(item, pd.DataFrame) for item in inputs):
+        return pd.concat(inputs, ignore_index=True)
+    if all(isinstance(item, np.ndarray) and item.ndim for item in inputs):
+        return np.concatenate(inputs)
+    if isinstance(first, dict) and all(
+        isinstance(item, dict) and item.keys() == first.keys() for item in inputs
+    ):
+        return {key: np.concatenate([item[key] for item in inputs]) for key in first}
+    return None
+
+
+def _params_key(params: Any) -> str | None:
     return None if params is None else json.dumps(params, sort_keys=True, default=str)
 
 
@@ -141,6 +190,7 @@ class Batcher:
         self._pending: deque[tuple[Piece, asyncio.Future[Answer]]] = deque()
         self._pending_rows = 0
         self._arriving = 0  # requests being received: they may join the next batch
+        self._last_batch = 1  # requests in the last predict call
         self._timer: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.calls = 0  # predict calls on batchable pieces, and their rows
@@ -188,12 +238,16 @@ class Batcher:
             self._timer = None
 
     def _should_wait(self) -> bool:
+        """Whether a free thread should give more requests (up to the window) to join:
+        some are being received, or fewer are queued than the last batch had (the clients
+        that sent those are likely sending again). A lone client's batches are of one
+        request: it never waits."""
         return (
             self.enabled
-            and self._arriving > 0
             and self.window_ms > 0
             and self._pending[0][0].key is not None
             and self._pending_rows < self.max_rows
+            and (self._arriving > 0 or len(self._pending) < self._last_batch)
         )
 
     def _window_over(self) -> None:
@@ -216,6 +270,7 @@ class Batcher:
             kept.extend(self._pending)
             self._pending = kept
         self._pending_rows -= rows
+        self._last_batch = len(batch)
         if piece.key is not None:
             self.calls += 1
             self.call_rows += rows

@@ -14,10 +14,13 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from .batching import Answer, Piece, combine, piece_of, split_predictions
+from .batching import Answer, Piece, combine, piece_of, split_predictions, stack
 from .protocol import (
     CONTENT_TYPE_CSV,
+    DF_RECORDS,
     DF_SPLIT,
+    INPUTS,
+    INSTANCES,
     InputSpec,
     ProtocolError,
     build_input,
@@ -49,14 +52,24 @@ class LoadedModel:
         self.example_request = self._example_request()
         self._direct = _direct_predict(pyfunc_model, self.input_schema, self.spec)
         self._signature_columns = list(self.spec.columns)
+        # Built once, with object dtype: an Index pandas infers per frame (arrow strings in
+        # pandas 3) costs more than the rest of the frame, and sklearn's feature-name check
+        # reads it back on every call.
+        self._signature_index = _object_index(self._signature_columns)
         self._positions: dict[tuple[str, ...], list[int] | None] = {}
 
     @classmethod
-    def load(cls, model_dir: str | Path, name: str | None = None) -> LoadedModel:
+    def load(
+        cls, model_dir: str | Path, name: str | None = None, *, check_requirements: bool = True
+    ) -> LoadedModel:
+        """Load with ``mlflow.pyfunc``; ``check_requirements=False`` leaves out its check of
+        the model's requirements against the environment (seconds: it scans every installed
+        distribution's files), for :func:`warn_requirement_mismatches` to do later."""
         import mlflow.pyfunc
 
         path = Path(model_dir).resolve()
-        return cls(mlflow.pyfunc.load_model(str(path)), name or path.name, path)
+        pyfunc_model = mlflow.pyfunc.load_model(str(path), suppress_warnings=not check_requirements)
+        return cls(pyfunc_model, name or path.name, path)
 
     # -- predicting ---------------------------------------------------------------------
 
@@ -94,7 +107,11 @@ class LoadedModel:
             answers = self._answer_direct(pieces)
             if answers is not None:
                 return answers
-        if len(pieces) > 1:
+        if len(pieces) > 1 and pieces[0].field == V2:
+            answers = self._answer_v2_batch(pieces)
+            if answers is not None:
+                return answers
+        elif len(pieces) > 1:
             try:
                 predictions = self._predict(combine(pieces, self.spec), pieces[0].params)
                 parts = split_predictions(predictions, [piece.rows for piece in pieces])
@@ -137,7 +154,7 @@ class LoadedModel:
         if positions != list(range(len(columns))):
             values = values[:, positions]
         try:
-            predictions = self._direct(pd.DataFrame(values, columns=self._signature_columns))
+            predictions = self._direct(pd.DataFrame(values, columns=self._signature_index))
             parts = split_predictions(predictions, [piece.rows for piece in pieces])
         except Exception:
             return None
@@ -147,6 +164,30 @@ class LoadedModel:
             (200, predictions_body(part), piece.rows)
             for part, piece in zip(parts, pieces, strict=True)
         ]
+
+    def _answer_v2_batch(self, pieces: list[Piece]) -> list[Answer] | None:
+        """Open Inference requests decoded each, stacked, predicted in one call, answered
+        each with its own id and outputs; ``None`` if any step does not go (each alone)."""
+        from .v2 import infer_response, parse_infer
+
+        try:
+            decoded = [parse_infer(piece.value, self.spec) for piece in pieces]
+            inputs = [item[0] for item in decoded]
+            if any(_rows(data) != piece.rows for data, piece in zip(inputs, pieces, strict=True)):
+                return None
+            data = stack(inputs)
+            if data is None:
+                return None
+            predictions = self._predict(data, decoded[0][1])
+            parts = split_predictions(predictions, [piece.rows for piece in pieces])
+            if parts is None:
+                return None
+            return [
+                (200, dumps(infer_response(self.name, self.version, part, rid, outs)), piece.rows)
+                for part, piece, (_, _, rid, outs) in zip(parts, pieces, decoded, strict=True)
+            ]
+        except Exception:
+            return None
 
     def answer_one(self, piece: Piece) -> Answer:
         try:
@@ -201,6 +242,13 @@ class LoadedModel:
                 pass
         return synthesized_request(self.input_schema)
 
+    def input_example(self) -> Any:
+        """The example request's input (a split table, records, or tensor values)."""
+        for field in (DF_SPLIT, DF_RECORDS, INPUTS, INSTANCES):
+            if self.example_request and field in self.example_request:
+                return self.example_request[field]
+        return None
+
     def warm_up(self) -> str | None:
         """Predict on the example request, alone and (if requests stack) as a batch of two,
         so that the first real request finds every lazy import and cache done. The reason
@@ -220,6 +268,20 @@ class LoadedModel:
             print(f"Warm-up prediction failed: {reason}", file=sys.stderr, flush=True)
             return reason
         return None
+
+
+def warn_requirement_mismatches(model_dir: Path) -> None:
+    """MLflow's warning (to the log) where the environment does not satisfy the model's
+    requirements: what ``load_model`` checks, run once the service is ready instead."""
+    try:
+        from mlflow.pyfunc import _get_pip_requirements_from_model_path
+        from mlflow.utils.requirements_utils import warn_dependency_requirement_mismatches
+
+        warn_dependency_requirement_mismatches(
+            _get_pip_requirements_from_model_path(str(model_dir))
+        )
+    except Exception as exc:  # another MLflow release: say so rather than fail
+        print(f"The model's requirements were not checked: {exc!r}", file=sys.stderr, flush=True)
 
 
 def _direct_predict(pyfunc_model: Any, schema: Any, spec: InputSpec) -> Any:
@@ -242,6 +304,12 @@ def _direct_predict(pyfunc_model: Any, schema: Any, spec: InputSpec) -> Any:
         return pyfunc_model._predict_fn
     except AttributeError:  # another MLflow release: its own path
         return None
+
+
+def _object_index(names: list[str]) -> Any:
+    import pandas as pd
+
+    return pd.Index(names, dtype=object)
 
 
 def _positions(columns: tuple[str, ...], signature: list[str]) -> list[int] | None:
