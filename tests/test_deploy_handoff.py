@@ -40,7 +40,15 @@ CARD: dict[str, Any] = {
     "run_id": "0123456789abcdef",
     "flavor": "sklearn",
 }
-FILES = ["model.mlbundle", "requirements.txt", "Dockerfile", "kserve.yaml", "k8s.yaml", "README.md"]
+FILES = [
+    "model.mlbundle",
+    "requirements.txt",
+    "Dockerfile",
+    "kserve.yaml",
+    "k8s.yaml",
+    "README.md",
+    "request.json",
+]
 KSERVE_SCHEMA = Path(__file__).parent / "data" / "kserve_inferenceservice_v1beta1.schema.json"
 
 
@@ -281,10 +289,10 @@ def test_the_dockerfile_commands_serve_the_bundle(
             assert proc.poll() is None, log.read_text()[-3000:]
             assert time.monotonic() < deadline, log.read_text()[-3000:]
             time.sleep(0.5)
-        frame = handoff["frame"].iloc[::10]
-        body = json.dumps(
-            {"dataframe_split": {"columns": list(frame.columns), "data": frame.values.tolist()}}
-        )
+        # The README's curl: request.json is the model's input example (its first 3 rows).
+        frame = handoff["frame"].head(3)
+        body = (dest / "request.json").read_text()
+        assert json.loads(body)["dataframe_split"]["columns"] == list(frame.columns)
         import http.client
 
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)

@@ -24,6 +24,8 @@ from .openapi_schemas import columns_of, scoring_schemas, v2_schemas
 from .v2 import model_metadata
 
 OPENAPI_VERSION = "3.1.0"
+# A tag without punctuation: Swagger UI makes element ids and deep links of it.
+V2_TAG = "Open Inference Protocol"
 _EXAMPLE_ROWS = 5  # an input example of many rows is cut to its first few
 
 
@@ -74,7 +76,7 @@ def openapi_document(
         "security": [{}, {"bearerToken": []}],
         "tags": [
             {"name": "MLflow scoring", "description": "MLflow's `mlflow models serve` protocol"},
-            {"name": "Open Inference (V2)", "description": "KServe V2, as MLServer and Triton"},
+            {"name": V2_TAG, "description": "KServe V2, as MLServer and Triton speak it"},
             {"name": "Health"},
             {"name": "Service"},
         ],
@@ -82,12 +84,10 @@ def openapi_document(
             "/invocations": {"post": _invocations(example, tensor_input, columns)},
             f"{v2_path}/infer": {"post": _v2_infer(model_name, input_schema, example)},
             v2_path: {"get": _v2_get("The model's metadata: its input and output tensors.")},
-            f"{v2_path}/ready": _health("Whether the model is ready.", "Open Inference (V2)"),
+            f"{v2_path}/ready": _health("Whether the model is ready.", V2_TAG),
             "/v2": {"get": _v2_get("The server's metadata.", "MetadataServerResponse")},
-            "/v2/health/live": _health("Whether the server is live.", "Open Inference (V2)"),
-            "/v2/health/ready": _health(
-                "Whether the model is loaded and warmed up.", "Open Inference (V2)"
-            ),
+            "/v2/health/live": _health("Whether the server is live.", V2_TAG),
+            "/v2/health/ready": _health("Whether the model is loaded and warmed up.", V2_TAG),
             "/ping": _health("200 once the model is loaded and warmed up, 503 before."),
             "/health": _health("200 once the model is loaded and warmed up, 503 before."),
             "/version": {
@@ -128,7 +128,7 @@ def openapi_document(
 
 def _v2_infer(model_name: str, input_schema: Any, example: Any) -> dict[str, Any]:
     operation: dict[str, Any] = {
-        "tags": ["Open Inference (V2)"],
+        "tags": [V2_TAG],
         "summary": "Predict on typed tensors (one per column for a column signature).",
         "requestBody": {
             "required": True,
@@ -376,7 +376,7 @@ def _health(summary: str, tag: str = "Health") -> dict[str, Any]:
 
 def _v2_get(summary: str, schema: str = "MetadataModelResponse") -> dict[str, Any]:
     return {
-        "tags": ["Open Inference (V2)"],
+        "tags": [V2_TAG],
         "summary": summary,
         "responses": {"200": _json({"$ref": f"{_REF}{schema}"}, summary)},
     }

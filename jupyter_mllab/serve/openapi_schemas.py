@@ -211,7 +211,6 @@ def v2_schemas(model_name: str, input_schema: Any) -> dict[str, Any]:
     parameters = {
         "type": "object",
         "properties": {"content_type": {"type": "string"}, "headers": {"type": "object"}},
-        "additionalProperties": True,
     }
     datatype = {"type": "string", "enum": list(DATATYPES)}
     tensor = {
