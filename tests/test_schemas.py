@@ -132,7 +132,7 @@ async def test_reply_sends_null_for_nan_from_any_service(
               {"step": 1, "value": float("inf"), "timestamp": 2},
               {"step": 2, "value": -float("inf"), "timestamp": 3}]  # fmt: skip
 
-    async def metrics(job_id: str, most: int) -> dict[str, Any]:
+    async def metrics(job_id: str, most: int, window: Any) -> dict[str, Any]:
         return {"metrics": {"loss": points}}
 
     monkeypatch.setattr(lab.jobs, "metrics", metrics)

@@ -131,11 +131,16 @@ export function TimeChart(props: ITimeChartProps): JSX.Element {
     const series: uPlot.Series[] = [
       {
         label: props.xKind === 'time' ? 'time' : 'step',
-        value:
-          props.xKind === 'time'
-            ? (_u, v) =>
-                v === null ? '–' : new Date(v * 1000).toLocaleTimeString()
-            : (_u, v) => (v === null ? '–' : String(v))
+        // at the cursor, or the latest when not hovering (as the series' values)
+        value: (_u, v, _s, idx) => {
+          const x = idx === null ? lastValue(0) : v;
+          if (x === null || x === undefined) {
+            return '–';
+          }
+          return props.xKind === 'time'
+            ? new Date(x * 1000).toLocaleTimeString()
+            : String(x);
+        }
       }
     ];
     props.series.forEach((s, i) => {
