@@ -5,3 +5,4 @@ import './experiments.css';
 import './hardware.css';
 import './tensorboard.css';
 import './models.css';
+import './services.css';

@@ -13,16 +13,20 @@ import { SidePanel } from '@jupyterlab/ui-components';
 import { AccordionPanel } from '@lumino/widgets';
 
 import { listVersions } from './api/datasets';
+import { deployService } from './api/services';
 import { exportDialog, IExportedModel, modelVariables } from './export';
 import { modelIcon } from './icons';
 import { datasetOpener } from './panels/datasets';
-import { modelOpener } from './panels/models';
+import { IModelActions, modelOpener } from './panels/models';
+import { serviceOpener } from './panels/services';
 import { ILabModel } from './tokens';
 
 export namespace ModelCommands {
   export const openModel = 'mllab:open-model';
   export const exportModel = 'mllab:export-model';
   export const openDataset = 'mllab:open-dataset';
+  export const openService = 'mllab:open-service';
+  export const deployModel = 'mllab:deploy-model';
 }
 
 /** What the export needs of a notebook panel (typed loosely: no notebook package import). */
@@ -71,7 +75,7 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
     const { commands } = app;
     const openJob = (id: string) =>
       void commands.execute('mllab:open-job', { id });
-    const openModel = modelOpener(shell, {
+    const modelActions: IModelActions = {
       openJob,
       openJobOutput: (id, notebook) =>
         void commands.execute('mllab:open-job-output', { id, notebook }),
@@ -83,8 +87,25 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
           name,
           version
         }),
-      changed: () => void model.refresh()
-    });
+      changed: () => void model.refresh(),
+      deploy: (project, spec) =>
+        void commands.execute(ModelCommands.deployModel, {
+          project,
+          model: spec
+        })
+    };
+    const openModel = modelOpener(shell, modelActions);
+    const openService = serviceOpener(
+      shell,
+      {
+        openService: name =>
+          void commands.execute(ModelCommands.openService, { name }),
+        openModel: (project, name, version) =>
+          openModel(project, name, version ?? null),
+        changed: () => void model.refresh()
+      },
+      modelActions
+    );
     const openDataset = datasetOpener(shell, {
       openJob,
       openModel: (project, name, version) => openModel(project, name, version)
@@ -99,6 +120,40 @@ export const modelsPlugin: JupyterFrontEndPlugin<void> = {
           args.name as string,
           (args.version as number | undefined) ?? null
         )
+    });
+
+    commands.addCommand(ModelCommands.openService, {
+      label: args =>
+        args.name ? `Open Service ${args.name}` : 'Open Model Service',
+      execute: args => openService(args.name as string)
+    });
+
+    commands.addCommand(ModelCommands.deployModel, {
+      label: args =>
+        args.model ? `Deploy ${args.model}` : 'Deploy Model Version',
+      caption:
+        'Serve a model version (or the version an alias names) on 127.0.0.1, with a free port and a name from the model',
+      execute: async args => {
+        const project = (args.project as string) || model.current;
+        const spec = args.model as string;
+        try {
+          const service = await deployService({ project, model: spec });
+          void model.refresh(); // the Services section lists it
+          showModelsPanel(shell);
+          openService(service.name);
+          Notification.info(
+            `Deploying ${project}/${spec} as service ${service.name}…`,
+            { autoClose: 3000 }
+          );
+          return service;
+        } catch (e) {
+          await showErrorMessage(
+            `Cannot deploy ${project}/${spec}`,
+            e as Error
+          );
+          return null;
+        }
+      }
     });
 
     commands.addCommand(ModelCommands.openDataset, {

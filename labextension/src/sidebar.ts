@@ -54,7 +54,13 @@ export function createSidebar(
     createHardwarePanel(model, id =>
       commands.execute('mllab:open-job', { id })
     ),
-    createModelsPanel(model, openModel)
+    createModelsPanel(model, openModel, {
+      openModel,
+      openService: name => commands.execute('mllab:open-service', { name }),
+      deploy: (project, spec) =>
+        commands.execute('mllab:deploy-model', { project, model: spec }),
+      changed: () => void model.refresh()
+    })
   ]) {
     sidebar.addWidget(panel);
   }

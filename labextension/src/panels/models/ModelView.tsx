@@ -12,6 +12,7 @@ import {
 } from '../../api/models';
 import { modelIcon } from '../../icons';
 import { formatEpoch, modelWidgetId } from './format';
+import { onEnterOrSpace } from '../keyboard';
 import { AliasChips } from './ModelsPanel';
 import { IModelActions, VersionDetail } from './VersionDetail';
 import { VersionHeader } from './VersionHeader';
@@ -30,7 +31,11 @@ function VersionsList(props: {
           key={v.version}
           className={`jp-mllab-version${v.version === props.selected ? ' jp-mod-selected' : ''}`}
           data-version={v.version}
+          tabIndex={0}
+          aria-label={`Version ${v.version}`}
+          aria-current={v.version === props.selected ? 'true' : undefined}
           onClick={() => props.onSelect(v.version)}
+          onKeyDown={e => onEnterOrSpace(e, () => props.onSelect(v.version))}
         >
           <span className="jp-mllab-version-number">v{v.version}</span>
           <AliasChips aliases={v.aliases.map(alias => ({ alias }))} />
@@ -187,6 +192,9 @@ function Page(props: {
                   setSelected(null);
                   setDetail(null);
                 }}
+                onDeploy={() =>
+                  props.actions.deploy(project, `${name}@${d.version}`)
+                }
               />
               <VersionDetail detail={d} actions={props.actions} />
             </>

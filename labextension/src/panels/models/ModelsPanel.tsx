@@ -3,6 +3,9 @@ import React, { useCallback, useEffect, useRef, useState } from 'react';
 
 import { IRegisteredModel, listModels } from '../../api/models';
 import { LabModel } from '../../model';
+import { onEnterOrSpace } from '../keyboard';
+import { IServiceActions } from '../services/actions';
+import { ServicesSection } from '../services/ServicesSection';
 import { formatEpoch } from './format';
 
 export type OpenModel = (
@@ -11,10 +14,17 @@ export type OpenModel = (
   version?: number
 ) => void;
 
+/** What the panel's Services section and Deploy buttons ask of the lab. */
+export interface IPanelServiceActions extends IServiceActions {
+  deploy: (project: string, model: string) => void;
+}
+
 /** The aliases of a model or a version, as chips: `champion → v3`. */
 export function AliasChips(props: {
   aliases: { alias: string; version?: number }[];
   onRemove?: (alias: string) => void;
+  /** A Deploy button on each chip: serve the version the alias names, following it. */
+  onDeploy?: (alias: string) => void;
 }): JSX.Element | null {
   if (!props.aliases.length) {
     return null;
@@ -47,6 +57,19 @@ export function AliasChips(props: {
               ×
             </button>
           ) : null}
+          {props.onDeploy ? (
+            <button
+              className="jp-mllab-alias-deploy"
+              aria-label={`Deploy @${a.alias}`}
+              title={`Deploy @${a.alias}: a service that follows the alias when it moves`}
+              onClick={e => {
+                e.stopPropagation();
+                props.onDeploy!(a.alias);
+              }}
+            >
+              Deploy
+            </button>
+          ) : null}
         </span>
       ))}
     </span>
@@ -56,6 +79,7 @@ export function AliasChips(props: {
 function ModelRow(props: {
   model: IRegisteredModel;
   onOpen: () => void;
+  onDeploy: (alias: string) => void;
 }): JSX.Element {
   const m = props.model;
   const aliases = Object.entries(m.aliases)
@@ -66,7 +90,10 @@ function ModelRow(props: {
       className="jp-mllab-model-row"
       data-name={m.name}
       title={m.description || m.key}
+      tabIndex={0}
+      aria-label={`Model ${m.name}, ${m.latest_version === null ? 'no versions' : `latest v${m.latest_version}`}`}
       onClick={props.onOpen}
+      onKeyDown={e => onEnterOrSpace(e, props.onOpen)}
     >
       <span className="jp-mllab-model-name">{m.name}</span>
       <span className="jp-mllab-dataset-latest">
@@ -77,12 +104,16 @@ function ModelRow(props: {
         {formatEpoch(m.updated)}
         {m.description ? ` · ${m.description}` : ''}
       </span>
-      <AliasChips aliases={aliases} />
+      <AliasChips aliases={aliases} onDeploy={props.onDeploy} />
     </li>
   );
 }
 
-function Models(props: { model: LabModel; open: OpenModel }): JSX.Element {
+function Models(props: {
+  model: LabModel;
+  open: OpenModel;
+  services: IPanelServiceActions;
+}): JSX.Element {
   const project = props.model.current;
   const [rows, setRows] = useState<IRegisteredModel[] | null>(null);
   const [query, setQuery] = useState('');
@@ -154,9 +185,17 @@ function Models(props: { model: LabModel; open: OpenModel }): JSX.Element {
             key={m.name}
             model={m}
             onOpen={() => props.open(project, m.name)}
+            onDeploy={alias =>
+              props.services.deploy(project, `${m.name}@${alias}`)
+            }
           />
         ))}
       </ul>
+      <ServicesSection
+        model={props.model}
+        project={project}
+        actions={props.services}
+      />
     </div>
   );
 }
@@ -165,7 +204,8 @@ function Models(props: { model: LabModel; open: OpenModel }): JSX.Element {
 export class ModelsPanel extends ReactWidget {
   constructor(
     private readonly model: LabModel,
-    private readonly open: OpenModel
+    private readonly open: OpenModel,
+    private readonly services: IPanelServiceActions
   ) {
     super();
     this.id = 'jp-mllab-models';
@@ -184,7 +224,12 @@ export class ModelsPanel extends ReactWidget {
   render(): JSX.Element {
     this.rendered = this.model.current;
     return (
-      <Models key={this.model.current} model={this.model} open={this.open} />
+      <Models
+        key={this.model.current}
+        model={this.model}
+        open={this.open}
+        services={this.services}
+      />
     );
   }
 }

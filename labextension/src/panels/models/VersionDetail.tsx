@@ -12,6 +12,8 @@ export interface IModelActions {
   openDataset: (project: string, name: string, version: number) => void;
   /** The registry changed (an alias, a deleted version): the panel refreshes. */
   changed: () => void;
+  /** Deploy `model` ("wine@3", "wine@champion") of `project` as a service and open its page. */
+  deploy: (project: string, model: string) => void;
 }
 
 function ColumnsTable(props: {
@@ -78,7 +80,7 @@ function KeyValues(props: {
   );
 }
 
-function LineageView(props: {
+export function LineageView(props: {
   lineage: ILineage;
   actions: IModelActions;
 }): JSX.Element {

@@ -15,6 +15,7 @@ import {
   setAlias,
   updateModelVersion
 } from '../../api/models';
+import { downloadVersionHandoff } from '../../api/services';
 import { actionDialog, AliasForm, DescriptionForm } from './dialogs';
 import { AliasChips } from './ModelsPanel';
 
@@ -31,10 +32,13 @@ export function VersionHeader(props: {
   onChanged: () => void;
   /** The version is gone. */
   onDeleted: () => void;
+  /** Deploy this version as a service. */
+  onDeploy: () => void;
 }): JSX.Element {
   const d = props.detail;
   const { project, name } = d;
   const [bundling, setBundling] = useState(false);
+  const [handingOff, setHandingOff] = useState(false);
 
   const setAliasDialog = async () => {
     const done = await actionDialog({
@@ -100,6 +104,19 @@ export function VersionHeader(props: {
       setBundling(false);
     }
   };
+  const handoff = async () => {
+    setHandingOff(true);
+    try {
+      await downloadVersionHandoff(project, name, d.version);
+    } catch (e) {
+      await showErrorMessage(
+        `Cannot build the hand-off of ${d.key}`,
+        e as Error
+      );
+    } finally {
+      setHandingOff(false);
+    }
+  };
   // the lab's own tags (mllab.flavor, ...) are shown above as facts
   const tags = Object.entries(d.tags ?? {}).filter(
     ([k]) => !k.startsWith('mllab.')
@@ -117,6 +134,13 @@ export function VersionHeader(props: {
         </h3>
         <div className="jp-mllab-dataset-view-actions">
           <button
+            className="jp-mod-styled jp-mod-accept jp-mllab-deploy-version"
+            title={`Serve ${d.key} on 127.0.0.1 (a free port, a name from the model) and open the service's page`}
+            onClick={props.onDeploy}
+          >
+            Deploy
+          </button>
+          <button
             className="jp-mod-styled jp-mllab-copy-key"
             onClick={() => {
               Clipboard.copyToSystem(d.key);
@@ -132,6 +156,14 @@ export function VersionHeader(props: {
             onClick={() => void bundle()}
           >
             {bundling ? 'Building bundle…' : 'Download bundle'}
+          </button>
+          <button
+            className="jp-mod-styled jp-mllab-download-handoff"
+            disabled={handingOff}
+            title="A zip for production: the bundle, its pinned requirements, a Dockerfile (non-root, HEALTHCHECK), KServe and Kubernetes manifests, a README"
+            onClick={() => void handoff()}
+          >
+            {handingOff ? 'Building hand-off…' : 'Hand-off'}
           </button>
           <button
             className="jp-mod-styled jp-mllab-set-alias"

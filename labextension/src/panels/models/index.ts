@@ -1,20 +1,21 @@
 import { ILabShell } from '@jupyterlab/application';
 
 import { LabModel } from '../../model';
-import { ModelsPanel, OpenModel } from './ModelsPanel';
+import { IPanelServiceActions, ModelsPanel, OpenModel } from './ModelsPanel';
 import { createModelView, ModelPage } from './ModelView';
 import { IModelActions } from './VersionDetail';
 import { modelWidgetId } from './format';
 
 export type { IModelActions } from './VersionDetail';
-export type { OpenModel } from './ModelsPanel';
+export type { IPanelServiceActions, OpenModel } from './ModelsPanel';
 
 /** The sidebar's Models & Services panel; a click opens the model's page. */
 export function createModelsPanel(
   model: LabModel,
-  open: OpenModel
+  open: OpenModel,
+  services: IPanelServiceActions
 ): ModelsPanel {
-  return new ModelsPanel(model, open);
+  return new ModelsPanel(model, open, services);
 }
 
 /** Opens (or shows) a model's page in the main area, at a version if one is given. */
