@@ -64,3 +64,25 @@ async def test_deploy_project_delete_and_the_lab_stop(api: Any) -> None:
     code, service = await api("POST", "services", body={"model": "wine@1", "name": "left-on"})
     assert code == 201, service
     await _running(api, "left-on")
+
+
+class TestDeployNeedsKernelsScope:
+    """Deploying loads a model, which runs its code: under JupyterHub's per-resource scopes
+    ``mllab`` alone does not grant it (``execute`` on kernels does)."""
+
+    @pytest.fixture
+    def jupyter_config(self) -> dict[str, Any]:
+        from test_auth import OnlyMLLab
+
+        return {"ServerApp": {"authorizer_class": OnlyMLLab}}
+
+    async def test_deploy_refused_without_execute_on_kernels(self, api: Any) -> None:
+        for method, parts in [
+            ("POST", ("services",)),
+            ("POST", ("services", "wine", "start")),
+            ("POST", ("services", "wine", "redeploy")),
+        ]:
+            code, error = await api(method, *parts, body={"model": "wine@1"})
+            assert code == 403 and "kernels" in error["message"], (parts, error)
+        code, listing = await api("GET", "services")
+        assert code == 200 and listing == {"services": []}

@@ -199,6 +199,20 @@ def stats(port: int, token: str, timeout: float = 2.0) -> dict[str, Any] | None:
         return None
 
 
+def holds_secret(pid: int, secret: str) -> bool:
+    """Whether the process at ``pid`` is a service started with ``secret`` (its
+    environment says so; readable for this user's processes only)."""
+    import hmac
+
+    import psutil
+
+    try:
+        value = psutil.Process(pid).environ().get(SECRET_ENV, "")
+    except (psutil.Error, OSError):
+        return False
+    return bool(value) and hmac.compare_digest(value.encode(), secret.encode())
+
+
 def log_tail(path: Path, lines: int = 20) -> list[str]:
     """The last ``lines`` lines of the service's log."""
     try:

@@ -63,7 +63,8 @@ register_schema(
         error TEXT,
         log_tail TEXT,
         created_at REAL NOT NULL,
-        started_at REAL
+        started_at REAL,
+        draining_pid INTEGER
     );
     CREATE INDEX IF NOT EXISTS services_project ON services (project);
     """,
@@ -108,6 +109,7 @@ class ServiceRow:
     log_tail: list[str] | None = None
     created_at: float = field(default_factory=time.time)
     started_at: float | None = None
+    draining_pid: int | None = None  # the old process of a switch, until it has exited
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> ServiceRow:

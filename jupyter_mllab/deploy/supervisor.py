@@ -136,6 +136,13 @@ class Supervisor:
 
     async def _adopt(self) -> None:
         for row in await run_sync(self.store.rows):
+            old = row.draining_pid
+            if old and await run_sync(process.holds_secret, old, row.secret):
+                # the lab ended during a switch: the old process would serve on for ever
+                log.info("Stopping service %s's old process %s (left draining)", row.name, old)
+                await run_sync(process.terminate, process.ServiceProcess(old), self.grace)
+            if old:
+                await run_sync(self.store.update, row.name, draining_pid=None)
             if not row.pid or not row.port or row.desired != "running":
                 continue
             claimed = await run_sync(process.identity, row.port, row.secret, row.token)
@@ -391,7 +398,9 @@ class Supervisor:
                 raise
             # the old one drains (in-flight requests finish); the switch is done once it is
             # gone, so that what answers afterwards is the new version only
+            await run_sync(self.store.update, name, draining_pid=old.pid)
             await run_sync(process.terminate, old, self.grace + 5)
+            await run_sync(self.store.update, name, draining_pid=None)
             await self._forget_models(name, model, row.model)
 
     async def _forget_models(self, name: str, model: dict[str, Any],
