@@ -56,6 +56,9 @@ export function createSidebar(
     ),
     createModelsPanel(model, openModel)
   ]) {
+    // a section scrolls: it takes the focus, so that the keyboard can scroll it
+    // (the accordion names it a region, labelled by its title)
+    panel.node.tabIndex = 0;
     sidebar.addWidget(panel);
   }
   // Each panel gets an equal share of the room to begin with.
