@@ -227,6 +227,12 @@ class Lab:
                 f"exit code {proc.returncode}"
             ]
             log.error("Preparing the tracking store failed: %s", self.tracking_error[0])
+        # MLflow imported once, in one thread, before anything that waits for tracking
+        # uses it: threads importing its submodules at once (the scheduler's first run,
+        # a panel's query) trip CPython's import deadlock detection, which hands one of
+        # them a half-made module ("partially initialized module 'mlflow' has no
+        # attribute 'version'": a fresh lab's first runs failed so, in the browser tests).
+        await run_sync(_import_mlflow)
 
     def start(self) -> asyncio.Future[None]:
         """Start the one-time set-up (again, if it failed); returns its future."""
@@ -302,3 +308,7 @@ class Lab:
         data["archive_limits"] = asdict(self.config.archive_limits)
         data["tracking_error"] = self.tracking_error[0] if self.tracking_error else None
         return data
+
+
+def _import_mlflow() -> None:
+    import mlflow.tracking  # noqa: F401

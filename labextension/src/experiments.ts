@@ -10,6 +10,8 @@ import {
   showDialog
 } from '@jupyterlab/apputils';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
+import { MessageLoop } from '@lumino/messaging';
+import { Widget } from '@lumino/widgets';
 
 import {
   IJob,
@@ -66,6 +68,11 @@ async function runForm(
   const key = `${Date.now()}-${Math.random().toString(36).slice(2)}`;
   let form = first;
   for (;;) {
+    // Rendered before the dialog opens: a Dialog finds its first focusable element once,
+    // when it is attached, to send Tab from its last button back to it; an empty body
+    // then (React renders later) kept Tab between Run and Cancel, the fields out of reach.
+    MessageLoop.sendMessage(form, Widget.Msg.UpdateRequest);
+    await form.renderPromise;
     const result = await showDialog({
       title,
       body: form,

@@ -62,6 +62,9 @@ export function createSidebar(
       changed: () => void model.refresh()
     })
   ]) {
+    // a section scrolls: it takes the focus, so that the keyboard can scroll it
+    // (the accordion names it a region, labelled by its title)
+    panel.node.tabIndex = 0;
     sidebar.addWidget(panel);
   }
   // Each panel gets an equal share of the room to begin with.

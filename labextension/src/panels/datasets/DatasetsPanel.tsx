@@ -166,6 +166,7 @@ function Datasets(props: {
         <div
           className="jp-mllab-upload-progress"
           role="progressbar"
+          aria-label="Upload progress"
           aria-valuenow={progress.sent}
           aria-valuemax={progress.total}
         >

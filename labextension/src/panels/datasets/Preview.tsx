@@ -23,7 +23,12 @@ function TablePreview(props: { preview: IPreview }): JSX.Element {
   const columns = props.preview.columns ?? [];
   const rows = props.preview.rows ?? [];
   return (
-    <div className="jp-mllab-preview-table-wrap">
+    <div
+      className="jp-mllab-preview-table-wrap"
+      tabIndex={0}
+      role="region"
+      aria-label="Preview"
+    >
       <div className="jp-mllab-preview-meta">
         {columns.length} columns ·{' '}
         {total_rows === null || total_rows === undefined

@@ -23,6 +23,9 @@ export function ProgressBar(props: { job: IJob }): JSX.Element {
     <div
       className={`jp-mllab-progress jp-mllab-status-${props.job.status}`}
       role="progressbar"
+      aria-label={
+        props.job.kind === 'sweep' ? 'Sweep progress' : 'Run progress'
+      }
       aria-valuenow={pct}
       aria-valuemin={0}
       aria-valuemax={100}

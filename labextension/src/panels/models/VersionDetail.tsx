@@ -220,7 +220,12 @@ export function VersionDetail(props: {
       </Section>
       {example ? (
         <Section title="Input example" className="jp-mllab-model-example">
-          <div className="jp-mllab-preview-table-wrap">
+          <div
+            className="jp-mllab-preview-table-wrap"
+            tabIndex={0}
+            role="region"
+            aria-label="Input example"
+          >
             <table className="jp-mllab-preview-table">
               <thead>
                 <tr>

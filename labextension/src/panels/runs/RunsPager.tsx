@@ -32,7 +32,7 @@ export function RunsPager(props: { runs: IRunsState }): JSX.Element | null {
       </button>
       <button
         className="jp-mllab-button"
-        onClick={() => void props.runs.refresh()}
+        onClick={() => void props.runs.refresh().catch(() => undefined)}
       >
         Refresh
       </button>

@@ -1,7 +1,8 @@
 import { MainAreaWidget } from '@jupyterlab/apputils';
 import { ReactWidget } from '@jupyterlab/ui-components';
-import React, { useEffect, useState } from 'react';
+import React, { useEffect, useRef, useState } from 'react';
 
+import { useSettings } from '../../settings';
 import { Column } from './ColumnPicker';
 import { defaultColumns } from './query';
 import { RunsPager } from './RunsPager';
@@ -15,16 +16,30 @@ export interface IRunsActions {
 }
 
 /** A project's runs: the query hook, its toolbar, the table and the pager. */
-function Runs(props: { project: string; actions: IRunsActions }): JSX.Element {
-  const runs = useRunsQuery(props.project);
+function Runs(props: {
+  project: string;
+  actions: IRunsActions;
+  visible: () => boolean;
+}): JSX.Element {
+  const runs = useRunsQuery(props.project, props.visible);
+  const { runsColumns } = useSettings();
   const [shown, setShown] = useState<Column[] | null>(null);
   const [selected, setSelected] = useState<string[]>([]);
   const page = runs.page;
   useEffect(() => {
     if (page && shown === null) {
-      setShown(defaultColumns(page));
+      setShown(defaultColumns(page, runsColumns));
     }
   }, [page]);
+  // the setting changed (Settings Editor): its columns, without a reload
+  const columnsSetting = JSON.stringify(runsColumns);
+  const firstSetting = useRef(columnsSetting);
+  useEffect(() => {
+    if (page && columnsSetting !== firstSetting.current) {
+      firstSetting.current = columnsSetting;
+      setShown(defaultColumns(page, runsColumns));
+    }
+  }, [columnsSetting]);
   const toggle = (id: string) =>
     setSelected(s => (s.includes(id) ? s.filter(x => x !== id) : [...s, id]));
   const cols = shown ?? [];
@@ -63,8 +78,12 @@ export function createRunsView(
   project: string,
   actions: IRunsActions
 ): MainAreaWidget {
-  const content = ReactWidget.create(
-    <Runs project={project} actions={actions} />
+  const content: ReactWidget = ReactWidget.create(
+    <Runs
+      project={project}
+      actions={actions}
+      visible={() => content.isVisible}
+    />
   );
   content.addClass('jp-mllab-runs-view');
   const widget = new MainAreaWidget({ content });

@@ -1,6 +1,7 @@
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useMemo, useState } from 'react';
 
 import { IRunsPage, IRunsQuery, listRuns } from '../../api/runs';
+import { usePoll } from '../../poll';
 import { IRunsFilters, NO_FILTERS, nextOrder, runsQuery } from './query';
 
 /** The runs table's state: its query (filters, order, page) and the page it loaded. */
@@ -20,8 +21,15 @@ export interface IRunsState {
   refresh: () => Promise<void>;
 }
 
-/** One project's runs, as the toolbar, the headers and the pager ask for them. */
-export function useRunsQuery(project: string): IRunsState {
+/**
+ * One project's runs, as the toolbar, the headers and the pager ask for them: fetched at
+ * once when the query changes, then at the refresh interval while the view shows (runs
+ * finish, new ones come), through the lab's one poller.
+ */
+export function useRunsQuery(
+  project: string,
+  visible?: () => boolean
+): IRunsState {
   const [filters, setAll] = useState<IRunsFilters>(NO_FILTERS);
   const [order, setOrder] = useState('');
   const [offset, setOffset] = useState(0);
@@ -33,20 +41,23 @@ export function useRunsQuery(project: string): IRunsState {
     () => runsQuery(project, filters, order, offset),
     [project, filters, order, offset]
   );
-  const refresh = useCallback(async () => {
+  const load = async () => {
     setLoading(true);
     try {
       setPage(await listRuns(query));
       setError('');
     } catch (e) {
       setError((e as Error).message);
+      throw e; // the poll backs off
     } finally {
       setLoading(false);
     }
-  }, [query]);
-  useEffect(() => {
-    void refresh();
-  }, [refresh]);
+  };
+  const { refresh } = usePoll(load, {
+    name: `mllab-runs-${project}`,
+    deps: [query],
+    visible
+  });
 
   return {
     query,
