@@ -44,6 +44,8 @@ class _MetricBuffer:
 
     def add(self, run_id: str, key: str, value: float, step: int | None) -> None:
         now = int(time.time() * 1000)
+        if self._thread is None:
+            _import_for_sending()
         with self._lock:
             if step is None:
                 step = self._steps.get((run_id, key), -1) + 1
@@ -84,6 +86,15 @@ class _MetricBuffer:
         with self._lock:
             while self._in_flight and time.monotonic() < deadline:
                 self._sent.wait(0.1)
+
+
+def _import_for_sending() -> None:
+    """Before the sender thread starts: a remote store's sender imports mlflow, so import it
+    here, in the caller's thread. Two threads importing mlflow for the first time at once
+    can see it half-initialised (ImportError from mlflow.tracking.fluent: a run's kernel
+    calling log_model right after log_metric, on an ``mlflow server``)."""
+    if _writer() is None:
+        import mlflow.tracking  # noqa: F401
 
 
 def _send_points(points: list[tuple[str, str, float, int, int]]) -> None:
