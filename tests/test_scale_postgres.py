@@ -7,13 +7,17 @@ PostgreSQL (docs/scaling.md describes this set-up)."""
 
 from __future__ import annotations
 
+import http.client
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from deploy_helpers import service_processes
 from jobs_helpers import TERMINAL, make_notebook
-from lab_server import free_port, ok, start, stop, wait_up
+from lab_server import TOKEN, call, free_port, ok, start, stop, wait_up
 from mlflow.tracking import MlflowClient
 from mlflow_server import mlflow_server_at
 from postgres_server import postgres_at
@@ -32,6 +36,20 @@ TRAIN = (
     "    mllab.log_metric('rmse', rmse * (3 - step), step=step)\n"
     "mllab.log_model(model, 'pgwine', sample=X.head(3))\n"
 )
+
+
+def _predict(port: int, service: str, body: Any) -> tuple[int, Any]:
+    """A prediction through the lab's proxy for ``service`` (the lab's token only)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.request(
+            "POST", f"/mllab/api/services/{service}/proxy/invocations", json.dumps(body),
+            {"Authorization": f"token {TOKEN}", "Content-Type": "application/json"},
+        )  # fmt: skip
+        response = conn.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        conn.close()
 
 
 @pytest.fixture(scope="module")
@@ -100,5 +118,24 @@ def test_sweep_runs_compare_and_registry_on_postgres(
             client.get_model_version_by_alias("default~pgwine", "champion").run_id == best["run_id"]
         )
         assert client.get_run(best["run_id"]).data.tags["mllab.sweep_id"] == sweep["id"]
+
+        # a deployment from that registry answers a prediction (through the lab's proxy)
+        code, service = call(port, "POST", "services",
+                             {"project": "default", "model": "pgwine@champion"})  # fmt: skip
+        assert code == 201, service
+        deadline = time.monotonic() + 240
+        while not (service["status"] == "running" and service["ready"]):
+            assert service["status"] != "failed" and time.monotonic() < deadline, service
+            time.sleep(0.5)
+            service = ok(port, "GET", f"services/{service['name']}")
+        assert service["model"]["key"] == f"default/pgwine@{champion['version']}"
+        assert service["model"]["run_id"] == best["run_id"]
+        rows = {"dataframe_split": {"columns": COLUMNS, "data": [[13.0, 2.0, 2.4]]}}
+        code, answer = _predict(port, service["name"], rows)
+        assert code == 200 and len(answer["predictions"]) == 1, (code, answer)
+        assert isinstance(answer["predictions"][0], float)
+        assert call(port, "DELETE", f"services/{service['name']}")[0] == 204
     finally:
         stop(server)
+        for proc in service_processes(home):  # a service outlives its lab by design
+            proc.kill()
