@@ -63,6 +63,7 @@ lint: $(VENV)/.test-deps
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 	$(PY) -m jupyter_mllab.openapi --check
+	$(PY) -m jupyter_mllab.docgen --check
 	$(JLPM) lint:check
 
 # Two workers, each taking whole files (module-scoped servers and stores stay shared);
