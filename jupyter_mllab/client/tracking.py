@@ -170,6 +170,7 @@ def log_metric(key: str, value: float, step: int | None = None) -> None:
 
 
 def log_metrics(metrics: dict[str, Any], step: int | None = None) -> None:
+    """Several metrics at one ``step``, buffered as ``log_metric``."""
     run_id = _run_id()
     for key, value in metrics.items():
         if not isinstance(value, numbers.Real):
@@ -183,16 +184,19 @@ def flush() -> None:
 
 
 def log_param(key: str, value: Any) -> None:
+    """One parameter of the current run (stored as text)."""
     log_params({key: value})
 
 
 def log_params(params: dict[str, Any]) -> None:
+    """Parameters of the current run, in one call (values stored as text)."""
     from mlflow.entities import Param
 
     _client().log_batch(_run_id(), params=[Param(k, str(v)) for k, v in params.items()])
 
 
 def set_tags(tags: dict[str, Any] | None = None, **more: Any) -> None:
+    """Tags on the current run: ``set_tags({"stage": "tuning"})`` or ``set_tags(stage=...)``."""
     from mlflow.entities import RunTag
 
     items = {**(tags or {}), **more}
@@ -200,6 +204,7 @@ def set_tags(tags: dict[str, Any] | None = None, **more: Any) -> None:
 
 
 def log_artifact(path: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+    """A file or folder as an artifact of the current run, under ``artifact_path``."""
     _client().log_artifact(_run_id(), str(path), artifact_path)
 
 
