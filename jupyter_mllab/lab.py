@@ -132,6 +132,10 @@ class Lab:
         self.deploy = DeployService(service_store, sources, self.supervisor, self.models.bundle)
         self.models.alias_listeners.append(self.supervisor.alias_moved)
         self.models.version_guards.append(self.deploy.served_by)
+        self.projects.register_before_delete(
+            lambda p, force: self.deploy.end_project_services(p.name, force)
+        )
+        self.projects.register_rename(service_store.rename_project)
         self.job_store = JobStore(config.home)
         self.scheduler = scheduler_class(
             self.job_store,

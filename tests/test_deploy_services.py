@@ -11,7 +11,6 @@ every test removes the services it made, and no process outlives the module."""
 from __future__ import annotations
 
 import http.client
-import importlib.util
 import io
 import itertools
 import os
@@ -114,9 +113,10 @@ def test_deploy_version_lifecycle_and_proxy(lab: Lab) -> None:
     assert token not in str(headers) and token not in str(answer)
     code, _, metadata = _proxy(lab, "GET", "wine", "v2/models/wine")
     assert code == 200 and metadata["name"] == "wine", metadata
-    if importlib.util.find_spec("jupyter_mllab.serve.openapi"):  # D2's part (C2)
-        code, _, spec = _proxy(lab, "GET", "wine", "openapi.json")
-        assert code == 200 and "/invocations" in spec["paths"], spec
+    code, _, spec = _proxy(lab, "GET", "wine", "openapi.json")
+    assert code == 200 and "/invocations" in spec["paths"], spec
+    code, headers, page = _proxy(lab, "GET", "wine", "docs/")
+    assert code == 200 and headers["Content-Type"].startswith("text/html"), page
     code, _, _ = _proxy(lab, "GET", "wine", "invocations", lab_token=False)
     assert code == 403  # not logged in to Jupyter: refused before the service
 
@@ -277,6 +277,14 @@ def test_deploy_alias_redeploy_under_load_fails_no_request(lab: Lab) -> None:
         loop.join(60)
     assert failures == []
     assert served.count("default/wine@1") > 10 and served[-1] == "default/wine@2", served[-3:]
+
+    # moved outside this lab (another client of the registry): noticed by polling
+    from mlflow.tracking import MlflowClient
+
+    uri = lab.ok("GET", "info")["tracking_uri"]
+    MlflowClient(uri, registry_uri=uri).set_registered_model_alias("default~wine", "champion", "1")
+    back = lab.wait_service("champ", lambda s: (s["model"] or {}).get("version") == 1, 90)
+    assert back["status"] == "running" and back["pid"] != moved["pid"]
     assert lab.call("DELETE", "services/champ")[0] == 204
 
 
@@ -348,11 +356,18 @@ def test_deploy_lab_restart_readopts_running_services(lab: Lab) -> None:
 
 
 def test_deploy_handoff_zip(lab: Lab) -> None:
-    pytest.importorskip("jupyter_mllab.deploy.handoff")
     code, data = lab.call("GET", "projects/default/models/wine/versions/1/handoff")
     assert code == 200, data
     names = zipfile.ZipFile(io.BytesIO(data)).namelist()
-    assert any(n.endswith("Dockerfile") for n in names), names
-    assert any(n.endswith("model.mlbundle") for n in names), names
+    assert "default-wine-handoff/Dockerfile" in names, names
+    assert {"model.mlbundle", "kserve.yaml", "k8s.yaml", "requirements.txt"} <= {
+        n.rsplit("/", 1)[-1] for n in names
+    }, names
     code, error = lab.call("GET", "services/nope/handoff")
     assert code == 404, error
+    lab.ok("POST", "services", {"model": "wine@champion", "name": "handed"})
+    code, data = lab.call("GET", "services/handed/handoff")
+    assert code == 200, data
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    assert "handed" in archive.read("handed-handoff/k8s.yaml").decode()
+    assert lab.call("DELETE", "services/handed")[0] == 204

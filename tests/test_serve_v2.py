@@ -6,6 +6,7 @@ equal its predictions on the original frame; every bad request names its field."
 from __future__ import annotations
 
 import base64
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -349,6 +350,7 @@ BAD_REQUESTS = [
         {"parameters": {"content_type": "np"}, "inputs": [tensor(), tensor(name="b")]},
         "'np' takes one input tensor; got 2",
     ),
+    ({"parameters": {"content_type": "str"}, "inputs": [tensor()]}, "is FP64: 'str' takes BYTES"),
 ]
 
 
@@ -370,3 +372,47 @@ def test_bad_columns_for_a_column_signature(iris: dict[str, Any]) -> None:
     body = pandas_request(frame)
     body["inputs"][2] |= {"datatype": "BYTES", "data": ["1", "2", "3"]}
     assert "'inputs[2] ('petal length (cm)')' is BYTES" in rejected(body, iris["spec"])
+
+
+# -- against MLServer's own codecs (tests/data/mlserver_codecs.json, made by MLServer) ------
+
+MLSERVER = json.loads((Path(__file__).parent / "data" / "mlserver_codecs.json").read_text())
+
+
+def mlserver_payloads() -> tuple[pd.DataFrame, np.ndarray]:
+    """The payloads tests/data/mlserver_codecs.py gave MLServer's codecs."""
+    frame = pd.DataFrame(
+        {"a": [1.5, 2.5, np.nan], "b": [1, 2, 3], "c": ["x", "y", "z"], "d": [True, False, True]}
+    )
+    return frame, np.arange(6, dtype=np.float32).reshape(2, 3)
+
+
+def test_requests_mlserver_wrote_decode_to_its_payloads() -> None:
+    frame, array = mlserver_payloads()
+    spec = InputSpec.from_schema(None)
+    decoded = parse_infer(MLSERVER["pandas_request"], spec)[0]
+    pd.testing.assert_frame_equal(decoded, frame, check_dtype=False)
+    assert [str(t) for t in decoded.dtypes[["a", "b", "d"]]] == ["float64", "int64", "bool"]
+    decoded = parse_infer(MLSERVER["numpy_request"], spec)[0]
+    assert decoded.dtype == np.float32 and decoded.tolist() == array.tolist()
+    assert parse_infer(MLSERVER["string_request"], spec)[0] == ["hello", "world"]
+    # With the signature of the same frame, the pandas request decodes as it did without.
+    from mlflow.models import infer_signature
+
+    typed = InputSpec.from_schema(infer_signature(frame).inputs)
+    pd.testing.assert_frame_equal(
+        parse_infer(MLSERVER["pandas_request"], typed)[0], frame, check_dtype=False
+    )
+
+
+@pytest.mark.parametrize(
+    ("fixture", "payload"),
+    [
+        ("pandas_response", lambda: mlserver_payloads()[0]),
+        ("labels_response", lambda: np.array([0, 2, 1])),
+        ("scores_response", lambda: np.array([0.5, np.nan])),
+        ("probabilities_response", lambda: mlserver_payloads()[1]),
+    ],
+)
+def test_responses_are_what_mlserver_writes(fixture: str, payload: Any) -> None:
+    assert infer_response("m", "3", payload(), None, None) == MLSERVER[fixture]

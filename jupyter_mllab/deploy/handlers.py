@@ -168,10 +168,10 @@ ZIP = Raw("application/zip", "Dockerfile, bundle, requirements, KServe and Kuber
 
 class HandoffBase(DeployBase):
     def send_zip(self, data: bytes, filename: str) -> None:
-        self.set_header("Content-Type", "application/zip")
         self.set_header("Content-Disposition", attachment(filename))
         self.set_header("X-Content-Type-Options", "nosniff")
-        self.finish(data)
+        # (APIHandler.finish labels everything application/json unless told)
+        self.finish(data, set_content_type="application/zip")
 
 
 class ServiceHandoffHandler(HandoffBase):
@@ -312,7 +312,7 @@ class ServiceProxyHandler(DeployBase):
                 f"Service '{name}' is not answering ({exc}).", reason="service_unavailable"
             ) from None
         begin()
-        self.finish()
+        self.finish(set_content_type=upstream.get("Content-Type", "application/octet-stream"))
 
 
 ROUTES = [

@@ -148,8 +148,6 @@ class StatsBatching(Response):
 class ServiceStats(Response):
     """CONTRACT C1's ``/mllab/stats`` as the service answers it (zeros when stopped)."""
 
-    model_config = {"extra": "allow"}
-
     started_at: float | None
     ready: bool
     requests: int

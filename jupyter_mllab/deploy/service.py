@@ -181,6 +181,20 @@ class DeployService:
             stats = await run_sync(process.stats, row.port, row.token)
         return stats if stats is not None else dict(EMPTY_STATS)
 
+    async def end_project_services(self, project: str, force: bool) -> None:
+        """Before a project goes (once it holds nothing else, or with ``force``): 409 while
+        it has services, unless ``force`` (then they go first)."""
+        rows = [r for r in await run_sync(self.store.rows, project) if r.desired != "removed"]
+        if rows and not force:
+            names = ", ".join(r.name for r in rows)
+            raise Conflict(
+                f"Project '{project}' has services ({names}): remove them first, or delete "
+                "the project with force.",
+                reason="has_services",
+            )
+        for row in rows:
+            await self.delete(row.name)
+
     def served_by(self, project: str, model_name: str, version: int) -> None:
         """409 when a service serves that version (the models' delete asks, blocking)."""
         names = self.store.serving(project, model_name, version)
@@ -211,18 +225,13 @@ class DeployService:
 
     @staticmethod
     def _handoff(bundle: Path, service_name: str) -> bytes:
-        import importlib
         import json
 
         from ..serve.bundle_main import CARD, read_member
+        from .handoff import handoff_zip, write_handoff
 
-        # CONTRACT C4 (D2's module; imported by name until it is merged)
-        handoff = importlib.import_module(f"{__package__}.handoff")
-        write_handoff, handoff_zip = handoff.write_handoff, handoff.handoff_zip
         card = json.loads(read_member(bundle, CARD))
         with tempfile.TemporaryDirectory(prefix="mllab-handoff-") as tmp:
-            dest = Path(tmp) / "handoff"
-            dest.mkdir()
-            write_handoff(dest, bundle, card, service_name=service_name, port=8080)
-            result = handoff_zip(dest)
-            return result if isinstance(result, bytes) else Path(result).read_bytes()
+            dest = Path(tmp) / f"{service_name}-handoff"  # the zip's one folder
+            write_handoff(dest, bundle, card, service_name=service_name)
+            return handoff_zip(dest)

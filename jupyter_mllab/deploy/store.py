@@ -201,6 +201,19 @@ class ServiceStore:
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM services WHERE name = ?", (name,))
 
+    def rename_project(self, old: str, new: str) -> None:
+        """Follow a project's rename: its services and the model keys they serve."""
+        for row in self.rows(old):
+            model = dict(row.model) if row.model else None
+            if model:
+                model["project"] = new
+                model["key"] = f"{new}/{str(model.get('key', '')).partition('/')[2]}"
+                model["registered"] = f"{new}~{model.get('name')}"
+            source = row.source_model
+            if source and source.startswith(f"{old}/"):
+                source = f"{new}/{source[len(old) + 1 :]}"
+            self.update(row.name, project=new, model=model, source_model=source)
+
     def serving(self, project: str, model_name: str, version: int) -> list[str]:
         """Services (not removed) whose model is that version."""
         key = f"{project}/{model_name}@{version}"
