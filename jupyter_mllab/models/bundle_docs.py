@@ -51,7 +51,8 @@ def render_readme(
         "",
         "The server speaks MLflow's scoring protocol (`POST /invocations` with "
         "`dataframe_split`, `dataframe_records`, `instances` or `inputs` JSON, or `text/csv`; "
-        "`GET /ping`, `/health`, `/version`):",
+        "`GET /ping`, `/health`, `/version`) and the Open Inference Protocol (KServe V2: "
+        "`POST /v2/models/<name>/infer`); `/openapi.json` describes it and `/docs` shows it:",
         "",
         "```sh",
         *_curl_example(filename, model_dir, mlmodel),

@@ -10,6 +10,8 @@ endpoint but the health ones needs ``Authorization: Bearer <token>``.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import hmac
 import os
 import re
@@ -31,6 +33,7 @@ PROMETHEUS = b"text/plain; version=0.0.4; charset=utf-8"
 HEALTH_PATHS = frozenset({"/ping", "/health", "/v2/health/live", "/v2/health/ready"})
 # Not counted in the request metrics: health probes and the supervisor's own polling.
 UNCOUNTED = HEALTH_PATHS | {"/metrics", "/mllab/stats", "/mllab/identity"}
+LARGE_BODY = 256 * 1024  # bytes: bodies larger than this are read in a thread
 LOOPBACK_NAMES = frozenset({b"127.0.0.1", b"localhost", b"[::1]"})
 _V2_MODEL = re.compile(r"^/v2/models/(.+?)(?:/versions/([^/]+))?(/ready|/infer)?$")
 _NOT_READY = ProtocolError("The model is loading.", status=503, error_code="UNAVAILABLE")
@@ -195,7 +198,16 @@ class ScoringApp:
                 media = parse_content_type(_text(content_type))
             body = await _read_body(receive, length, service.max_body_bytes)
             size[0] = len(body)
-            piece = _v2_piece(body) if v2 else model.piece(body, media)
+            if len(body) > LARGE_BODY:  # parsing megabytes of JSON would stall the loop
+                loop = asyncio.get_running_loop()
+                read = (
+                    functools.partial(_v2_piece, body)
+                    if v2
+                    else functools.partial(model.piece, body, media)
+                )
+                piece = await loop.run_in_executor(None, read)
+            else:
+                piece = _v2_piece(body) if v2 else model.piece(body, media)
         except BaseException:
             batcher.cancel_expect()
             raise
@@ -242,7 +254,9 @@ class ScoringApp:
             }
             return 200, dumps(identity), JSON
         if path == "/docs" or path.startswith("/docs/"):
-            status, kind, body = _addon("apidocs").api_page(path)
+            from .apidocs import api_page
+
+            status, kind, body = api_page(path)
             return status, body, kind.encode()
         if path == "/v2":
             from .v2 import server_metadata
@@ -267,11 +281,13 @@ class ScoringApp:
         raise _not_found(path)
 
     def _openapi(self, model: LoadedModel) -> Any:
-        return _addon("openapi").openapi_document(
+        from .openapi import openapi_document
+
+        return openapi_document(
             self.service.name,
             model.input_schema,
             model.output_schema,
-            model.example_request,
+            model.input_example(),
             self.service.model_key,
         )
 
@@ -289,13 +305,6 @@ class ScoringApp:
                 status=404,
                 error_code="RESOURCE_DOES_NOT_EXIST",
             )
-
-
-def _addon(name: str) -> Any:
-    """A module of D2's add-ons that may not be there yet (TODO: plain imports once merged)."""
-    import importlib
-
-    return importlib.import_module(f".{name}", __package__)
 
 
 def _v2_piece(body: bytes) -> Any:

@@ -6,8 +6,8 @@ queued piece with the same key (same input field and columns, same params) up to
 ``max_rows`` rows; the model predicts them in one ``predict`` call and the predictions are
 split back by rows. Adaptive: a request that finds a thread free and nothing else on its
 way is predicted at once (a lone client never waits); while requests are still being
-received, or all threads are busy, they queue and go together, waiting at most
-``window_ms`` for the ones on their way.
+received, or fewer are queued than the last batch had, or all threads are busy, they
+queue and go together, waiting at most ``window_ms`` for the ones on their way.
 """
 
 from __future__ import annotations
@@ -141,6 +141,7 @@ class Batcher:
         self._pending: deque[tuple[Piece, asyncio.Future[Answer]]] = deque()
         self._pending_rows = 0
         self._arriving = 0  # requests being received: they may join the next batch
+        self._last_batch = 1  # requests in the last predict call
         self._timer: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.calls = 0  # predict calls on batchable pieces, and their rows
@@ -188,12 +189,16 @@ class Batcher:
             self._timer = None
 
     def _should_wait(self) -> bool:
+        """Whether a free thread should give more requests (up to the window) to join:
+        some are being received, or fewer are queued than the last batch had (the clients
+        that sent those are likely sending again). A lone client's batches are of one
+        request: it never waits."""
         return (
             self.enabled
-            and self._arriving > 0
             and self.window_ms > 0
             and self._pending[0][0].key is not None
             and self._pending_rows < self.max_rows
+            and (self._arriving > 0 or len(self._pending) < self._last_batch)
         )
 
     def _window_over(self) -> None:
@@ -216,6 +221,7 @@ class Batcher:
             kept.extend(self._pending)
             self._pending = kept
         self._pending_rows -= rows
+        self._last_batch = len(batch)
         if piece.key is not None:
             self.calls += 1
             self.call_rows += rows

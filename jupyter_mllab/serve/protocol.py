@@ -1,14 +1,15 @@
 """MLflow's scoring protocol: request bodies in, ``{"predictions": ...}`` out.
 
 The shapes are those ``mlflow models serve`` accepts (``mlflow/pyfunc/scoring_server``),
-implemented here on pandas and numpy so that a model can be served without flask or
-uvicorn: a JSON object with exactly one of ``dataframe_split``, ``dataframe_records``,
-``instances`` or ``inputs`` (and optionally ``params``), or a CSV text. Column types come
-from the model's input signature, read once at load (:class:`InputSpec`); the model's own
-``predict`` then enforces the signature, as MLflow's server relies on it to.
+implemented here on pandas and numpy (no FastAPI): a JSON object with exactly one of
+``dataframe_split``, ``dataframe_records``, ``instances`` or ``inputs`` (and optionally
+``params``), or a CSV text. Column types come from the model's input signature, read once
+at load (:class:`InputSpec`); the model's own ``predict`` then enforces the signature, as
+MLflow's server relies on it to.
 
-No HTTP here (``server.py`` does that) and nothing from the rest of jupyter_mllab: this
-package is copied into model bundles and runs where jupyter_mllab is not installed.
+No HTTP here (``asgi.py`` and ``server.py`` do that) and nothing from the rest of
+jupyter_mllab: this package is copied into model bundles and runs where jupyter_mllab is
+not installed.
 """
 
 from __future__ import annotations
