@@ -2533,8 +2533,6 @@ export interface components {
             /** Recent */
             recent: components["schemas"]["StatsRequest"][];
             batching: components["schemas"]["StatsBatching"] | null;
-        } & {
-            [key: string]: unknown;
         };
         /** Signature */
         Signature: {
