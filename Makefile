@@ -49,6 +49,10 @@ $(VENV)/.test-deps: $(VENV)/.installed pyproject.toml
 /usr/bin/chromium:
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
+# Debian's PostgreSQL (15 on bookworm) for the shared-tracking test, tests/test_scale_postgres.py
+/usr/lib/postgresql:
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
+
 tests/ui/node_modules/.installed: tests/ui/package.json tests/ui/package-lock.json
 	cd tests/ui && npm ci --no-audit --no-fund
 	touch $@
@@ -59,6 +63,7 @@ lint: $(VENV)/.test-deps
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 	$(PY) -m jupyter_mllab.openapi --check
+	$(PY) -m jupyter_mllab.docgen --check
 	$(JLPM) lint:check
 
 # Unit tests of the lab extension's pure TypeScript (vitest; node_modules come with the
@@ -68,7 +73,7 @@ unit: $(VENV)/.installed
 
 # Two workers, each taking whole files (module-scoped servers and stores stay shared);
 # each worker reaps only the processes it started (tests/conftest.py).
-pytest: $(VENV)/.test-deps
+pytest: $(VENV)/.test-deps /usr/lib/postgresql
 	$(PY) -m pytest -n 2 --dist loadfile
 
 # The lab's children (TensorBoard, runs workers, kernels, tracking set-up) must die with

@@ -183,3 +183,32 @@ def test_direct_sqlite_writes_match_mlflows_log_batch(lab: MlflowClient) -> None
     lab.delete_run(ours)
     with pytest.raises(RunNotActive):
         writer.write(ours, points[:1])
+
+
+@pytest.mark.parametrize(("uri", "imported"), [("http://127.0.0.1:9", "True"), ("sqlite", "False")])
+def test_the_sender_thread_never_imports_mlflow_first(
+    uri: str, imported: str, tmp_path: Path
+) -> None:
+    """On a remote store the sender thread would import mlflow while the cell's next call
+    (log_model) imports it too: two first imports at once can see it half-initialised
+    (ImportError from mlflow.tracking.fluent, seen on an ``mlflow server``). So the first
+    log_metric imports it in the caller's thread; on the embedded SQLite store it imports
+    no mlflow at all (the fast path)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import os, sys\nimport jupyter_mllab as mllab\nmllab.log_metric('loss', 1.0)\n"
+        "print('mlflow.tracking' in sys.modules, flush=True)\n"
+        "os._exit(0)  # no flush at exit: nothing listens on the remote address\n"
+    )
+    if uri == "sqlite":
+        uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+        MlflowClient(uri).search_experiments()  # the store's tables, as the lab makes them
+    env = {**os.environ, "MLLAB_RUN_ID": "0" * 32, "MLFLOW_TRACKING_URI": uri,
+           "MLLAB_HOME": str(tmp_path)}  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [imported]

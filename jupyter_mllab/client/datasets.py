@@ -37,6 +37,8 @@ def _resolve(key: str) -> Version:
 
 
 def list_datasets(project: str | None = None, search: str = "") -> list[dict[str, Any]]:
+    """The datasets of ``project`` (default: the current one) whose name, description,
+    tags or file name contain ``search``, each with its latest version."""
     store = _datasets()
     return store.list_datasets(store.projects.get(project or current_project()), search)
 

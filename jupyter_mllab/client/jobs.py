@@ -85,11 +85,15 @@ def run_notebook(
 
 
 def get_job(job_id: str) -> dict[str, Any]:
+    """A run or sweep of the lab as the runs API shows it: status, progress, parameters,
+    MLflow run id, and a sweep's children."""
     store = _store()
     return _view(store, store.get(job_id, children=True))
 
 
 def wait_job(job_id: str, *, poll: float = 0.5, timeout: float | None = None) -> dict[str, Any]:
+    """Wait until a run or sweep ends (COMPLETED, FAILED or CANCELLED) and return it;
+    ``TimeoutError`` after ``timeout`` seconds."""
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
         job = get_job(job_id)
@@ -103,6 +107,8 @@ def wait_job(job_id: str, *, poll: float = 0.5, timeout: float | None = None) ->
 def list_jobs(
     project: str | None = None, status: str | None = None, limit: int = 20
 ) -> list[dict[str, Any]]:
+    """The newest runs and sweeps of ``project`` (default: the current one), at most
+    ``limit``; ``status``: only those, e.g. ``"RUNNING,QUEUED"``."""
     statuses = [s.strip().upper() for s in status.split(",")] if status else None
     store = _store()
     jobs, _ = store.list_jobs(

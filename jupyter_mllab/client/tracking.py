@@ -44,6 +44,8 @@ class _MetricBuffer:
 
     def add(self, run_id: str, key: str, value: float, step: int | None) -> None:
         now = int(time.time() * 1000)
+        if self._thread is None:
+            _import_for_sending()
         with self._lock:
             if step is None:
                 step = self._steps.get((run_id, key), -1) + 1
@@ -84,6 +86,15 @@ class _MetricBuffer:
         with self._lock:
             while self._in_flight and time.monotonic() < deadline:
                 self._sent.wait(0.1)
+
+
+def _import_for_sending() -> None:
+    """Before the sender thread starts: a remote store's sender imports mlflow, so import it
+    here, in the caller's thread. Two threads importing mlflow for the first time at once
+    can see it half-initialised (ImportError from mlflow.tracking.fluent: a run's kernel
+    calling log_model right after log_metric, on an ``mlflow server``)."""
+    if _writer() is None:
+        import mlflow.tracking  # noqa: F401
 
 
 def _send_points(points: list[tuple[str, str, float, int, int]]) -> None:
@@ -159,6 +170,7 @@ def log_metric(key: str, value: float, step: int | None = None) -> None:
 
 
 def log_metrics(metrics: dict[str, Any], step: int | None = None) -> None:
+    """Several metrics at one ``step``, buffered as ``log_metric``."""
     run_id = _run_id()
     for key, value in metrics.items():
         if not isinstance(value, numbers.Real):
@@ -172,16 +184,19 @@ def flush() -> None:
 
 
 def log_param(key: str, value: Any) -> None:
+    """One parameter of the current run (stored as text)."""
     log_params({key: value})
 
 
 def log_params(params: dict[str, Any]) -> None:
+    """Parameters of the current run, in one call (values stored as text)."""
     from mlflow.entities import Param
 
     _client().log_batch(_run_id(), params=[Param(k, str(v)) for k, v in params.items()])
 
 
 def set_tags(tags: dict[str, Any] | None = None, **more: Any) -> None:
+    """Tags on the current run: ``set_tags({"stage": "tuning"})`` or ``set_tags(stage=...)``."""
     from mlflow.entities import RunTag
 
     items = {**(tags or {}), **more}
@@ -189,6 +204,7 @@ def set_tags(tags: dict[str, Any] | None = None, **more: Any) -> None:
 
 
 def log_artifact(path: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+    """A file or folder as an artifact of the current run, under ``artifact_path``."""
     _client().log_artifact(_run_id(), str(path), artifact_path)
 
 

@@ -315,6 +315,8 @@ def run_on_dask(spec: dict[str, Any]) -> dict[str, Any]:
             # machine has it; the outputs go to MLflow from here, not through a disk
             "workdir": os.path.join(tmp, "work"),
             "layout_path": os.path.join(tmp, "layout.json"),
+            # which worker ran it, on the run (the runs table and MLflow show it)
+            "tags": {**(spec.get("tags") or {}), "mllab.dask_worker": worker.address},
         }
         runner = JobRunner(spec, emit, KernelSource(None, spec["cwd"]))
         cancel = Event(_cancel_event_name(spec["id"]))

@@ -14,8 +14,9 @@ from typing import Any
 from ..errors import BadRequest
 
 # The lab writes these (mllab.job_id, mllab.notebook, mllab.notebook_sha256, mllab.project,
-# mllab.env.*, mllab.sweep_id) and MLflow gives its own meaning to mlflow.* (source.name,
-# parentRunId, user, ...): a user tag under either prefix could forge a run's provenance.
+# mllab.env.*, mllab.sweep_id, mllab.dask_worker) and MLflow gives its own meaning to
+# mlflow.* (source.name, parentRunId, user, ...): a user tag under either prefix could forge
+# a run's provenance.
 RESERVED_PREFIXES = ("mllab.", "mlflow.")
 MAX_TAGS = 50
 MAX_KEY_LENGTH = 250  # mlflow.utils.validation.MAX_ENTITY_KEY_LENGTH
