@@ -25,6 +25,7 @@ from .client.jobs import cancel_job, get_job, list_jobs, run_notebook, wait_job
 from .client.models import list_models, log_model, model_variables
 from .client.outputs import run_outputs
 from .client.runs_table import list_runs
+from .client.services import deploy, predict, services, undeploy
 from .client.tensorboard import tensorboard_dir
 from .client.tracking import (
     autolog,
@@ -47,6 +48,7 @@ __all__ = [
     "create_project",
     "current_project",
     "dataset_info",
+    "deploy",
     "flush",
     "get_dataset",
     "get_job",
@@ -67,13 +69,16 @@ __all__ = [
     "log_param",
     "log_params",
     "model_variables",
+    "predict",
     "run_experiment",
     "run_notebook",
     "run_outputs",
+    "services",
     "set_project",
     "set_tags",
     "start_run",
     "tensorboard_dir",
+    "undeploy",
     "upload_dataset",
     "wait_job",
 ]

@@ -61,6 +61,23 @@ def kill_group(pgid: int | None, sig: int = signal.SIGKILL) -> None:
             os.killpg(pgid, sig)
 
 
+def group_gone(pgid: int, deadline: float) -> bool:
+    """Wait (blocking) until no process is left in the group, or the monotonic
+    ``deadline`` passes; whether it is gone."""
+    import time
+
+    while True:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+
+
 def _die() -> None:
     with contextlib.suppress(OSError):
         if os.getpgrp() == os.getpid():  # our own group: take what we started with us

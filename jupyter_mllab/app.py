@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Enum, Float, Integer, Type, Unicode, default, validate
+from traitlets import Bool, Enum, Float, Integer, Type, Unicode, default, validate
 
 from . import __version__, paths
 from .datasets.archives import ArchiveLimits
 from .datasets.handlers import ROUTES as DATASET_ROUTES
+from .deploy.handlers import ROUTES as DEPLOY_ROUTES
 from .handlers import InfoHandler
 from .jobs.executors import EXECUTORS, Executor
 from .jobs.handlers import ROUTES as JOB_ROUTES
@@ -42,6 +43,7 @@ def route_table() -> list[tuple[str, Any]]:
     routes += RUN_ROUTES
     routes += TENSORBOARD_ROUTES
     routes += MODEL_ROUTES
+    routes += DEPLOY_ROUTES
     return [(f"/{API}/{pattern}", handler) for pattern, handler in routes]
 
 
@@ -148,6 +150,12 @@ class MLLabApp(ExtensionApp):
         "server responsive while JupyterLab starts) or a thread (when mlflow is imported "
         "already, as in tests).",
     )
+    stop_services_on_exit = Bool(
+        False,
+        config=True,
+        help="Stop the model services when the server stops (default: they run on, and the "
+        "next server re-adopts them).",
+    )
     project_service_class = Type(
         default_value=ProjectService,
         klass=ProjectService,
@@ -209,6 +217,8 @@ class MLLabApp(ExtensionApp):
             tracking_setup=self.tracking_setup,
             max_upload_size=self.max_upload_size,
             max_tensorboards=self.max_tensorboards,
+            root_dir=Path(root).expanduser().resolve(),
+            stop_services_on_exit=self.stop_services_on_exit,
             archive_limits=ArchiveLimits(
                 max_entries=self.max_archive_entries,
                 max_total_bytes=self.max_archive_bytes,

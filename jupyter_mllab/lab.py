@@ -16,6 +16,10 @@ from ._procs import child_options, kill_group
 from ._threads import run_sync
 from .datasets.archives import ArchiveLimits
 from .datasets.service import DatasetService
+from .deploy.service import DeployService
+from .deploy.sources import ModelSources
+from .deploy.store import ServiceStore
+from .deploy.supervisor import Supervisor
 from .jobs.executors import EXECUTORS, Executor
 from .jobs.outputs_service import JobOutputsService
 from .jobs.scheduler import Scheduler
@@ -38,7 +42,13 @@ log = logging.getLogger(__name__)
 # The "thread" tracking set-up cannot be interrupted: left running, it would hold the
 # GIL into whatever this process does next (and two MLflow schema migrations in one
 # process at once break each other: alembic's op proxy is global), so it gets longer.
-STOP_TIMEOUTS = {"tensorboard": 15.0, "scheduler": 25.0, "child": 3.0, "setup_thread": 120.0}
+STOP_TIMEOUTS = {
+    "services": 30.0,
+    "tensorboard": 15.0,
+    "scheduler": 25.0,
+    "child": 3.0,
+    "setup_thread": 120.0,
+}
 
 
 async def _bounded(step: Awaitable[Any], timeout: float, what: str) -> None:
@@ -71,6 +81,8 @@ class LabConfig:
     monitor_interval: float = 1.0
     archive_limits: ArchiveLimits = field(default_factory=ArchiveLimits)
     workdir_limits: WorkdirLimits = field(default_factory=WorkdirLimits)
+    root_dir: Path | None = None  # the Jupyter root (bundles are deployed from it)
+    stop_services_on_exit: bool = False
 
 
 class Lab:
@@ -112,6 +124,14 @@ class Lab:
         )
         self.projects.register_rename(self.models.rename_project)
         self.projects.register_cleanup(self.models.forget_project)
+        service_store = ServiceStore(config.home)
+        sources = ModelSources(self.models.registry, store, config.root_dir or Path.cwd())
+        self.supervisor = Supervisor(
+            service_store, sources, stop_on_exit=config.stop_services_on_exit
+        )
+        self.deploy = DeployService(service_store, sources, self.supervisor, self.models.bundle)
+        self.models.alias_listeners.append(self.supervisor.alias_moved)
+        self.models.version_guards.append(self.deploy.served_by)
         self.job_store = JobStore(config.home)
         self.scheduler = scheduler_class(
             self.job_store,
@@ -164,6 +184,7 @@ class Lab:
         await run_sync(self._startup_sync)
         self._tracking = asyncio.ensure_future(self._prepare_tracking())
         self.scheduler.start()
+        self.supervisor.start(self.tracking_ready)
         if self.config.monitor_interval > 0:
             self.monitor.start()
 
@@ -225,6 +246,7 @@ class Lab:
         is cancelled), every child's process group is killed at the end."""
         try:
             self.monitor.stop()
+            await _bounded(self.supervisor.shutdown(), STOP_TIMEOUTS["services"], "model services")
             await _bounded(self.tensorboard.stop_all(), STOP_TIMEOUTS["tensorboard"], "TensorBoard")
             await _bounded(self.scheduler.stop(), STOP_TIMEOUTS["scheduler"], "the runs scheduler")
             proc = self._tracking_proc
@@ -248,6 +270,8 @@ class Lab:
             self.scheduler.executor.kill_all()
         with contextlib.suppress(Exception):
             self.tensorboard.kill_all()
+        with contextlib.suppress(Exception):
+            self.supervisor.kill_all()
         proc = self._tracking_proc
         if proc is not None and proc.returncode is None:
             kill_group(proc.pid)
@@ -263,6 +287,8 @@ class Lab:
 
     def info(self) -> dict[str, Any]:
         data = asdict(self.config)
+        for key in ("root_dir", "stop_services_on_exit"):
+            data.pop(key)
         for key in ("tracking_uri", "mlflow_ui_url", "dask_scheduler_address"):
             data[key] = redact_uri(data[key])
         data["home"] = str(self.config.home)

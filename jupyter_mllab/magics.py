@@ -36,7 +36,11 @@ USAGE = """%mllab info                      where this kernel's lab lives
 %mllab monitor                   CPU, memory, disk, network and GPUs now
 %mllab export VAR [--name N] [--format mlflow|keras|savedmodel|onnx|bundle] [--alias A]
            [--sample EXPR] [-d DESCRIPTION]   log the model VAR and register a version
-%mllab models                    registered models of the current project"""
+%mllab models                    registered models of the current project
+%mllab deploy MODEL [--name N] [--port P]   serve wine@champion, wine@3 as a service
+%mllab services                  the current project's model services
+%mllab predict SERVICE DATA      predictions for DATA: JSON, or a .json / .csv file's path
+%mllab undeploy SERVICE          stop a service and remove it"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -97,6 +101,18 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--project", default=None)
     models = sub.add_parser("models", add_help=False)
     models.add_argument("--project", default=None)
+    deploy = sub.add_parser("deploy", add_help=False)
+    deploy.add_argument("model")
+    deploy.add_argument("--name", default=None)
+    deploy.add_argument("--port", type=int, default=None)
+    deploy.add_argument("--project", default=None)
+    services = sub.add_parser("services", add_help=False)
+    services.add_argument("--project", default=None)
+    predict = sub.add_parser("predict", add_help=False)
+    predict.add_argument("service")
+    predict.add_argument("data")
+    undeploy = sub.add_parser("undeploy", add_help=False)
+    undeploy.add_argument("service")
     track = sub.add_parser("track", add_help=False)
     track.add_argument("--name", default=None)
     track.add_argument("--log", default="")
@@ -209,6 +225,8 @@ class MLLabMagics(Magics):
             return runs_rows(page)
         if args.command in ("export", "models"):
             return self._models(args)
+        if args.command in ("deploy", "services", "predict", "undeploy"):
+            return self._services(args)
         if args.command == "use":
             name = client.set_project(args.name)
             print(f"This kernel now works in project '{name}'.")
@@ -296,6 +314,37 @@ class MLLabMagics(Magics):
         alias = f", alias {args.alias}" if args.alias else ""
         print(f"Registered {ref.key} ({ref.flavor}, format {ref.format}{alias}), run {ref.run_id}")
         return ref.key
+
+    def _services(self, args: argparse.Namespace) -> Any:
+        from .client import services
+
+        if args.command == "deploy":
+            print(f"Deploying {args.model} ...")
+            service = services.deploy(args.model, args.name, args.port, args.project)
+            model = (service["model"] or {}).get("key")
+            print(f"Service '{service['name']}' serves {model} at {service['url']}")
+            return service["name"]
+        if args.command == "predict":
+            return services.predict(args.service, args.data)
+        if args.command == "undeploy":
+            services.undeploy(args.service)
+            print(f"Removed service '{args.service}'.")
+            return None
+        return Table(
+            ["service", "status", "model", "url", "uptime", "requests", "p50 ms"],
+            [
+                [
+                    s["name"],
+                    s["status"],
+                    (s["model"] or {}).get("key") or s["source"]["model"] or s["source"]["bundle"],
+                    s["url"],
+                    "" if s["uptime_s"] is None else f"{s['uptime_s']:.0f} s",
+                    s["requests"],
+                    "" if s["p50_ms"] is None else f"{s['p50_ms']:.2f}",
+                ]
+                for s in services.services(args.project)
+            ],
+        )
 
     def _jobs(self, args: argparse.Namespace) -> Any:
         from .client import jobs

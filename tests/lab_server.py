@@ -23,10 +23,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start(root: Path, home: Path, port: int, *options: str) -> subprocess.Popen[bytes]:
+def start(
+    root: Path, home: Path, port: int, *options: str, env_extra: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     """The server on 127.0.0.1:``port`` in a process group of its own (``stop`` kills it
-    whole), serving ``root`` with the lab's home at ``home``; ``options``: more flags."""
+    whole), serving ``root`` with the lab's home at ``home``; ``options``: more flags;
+    ``env_extra``: more environment."""
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    env.update(env_extra or {})
     for name in ("MLLAB_HOME", "MLFLOW_TRACKING_URI", "MLLAB_ARTIFACT_ROOT", "MLLAB_PROJECT"):
         env.pop(name, None)
     root.mkdir(parents=True, exist_ok=True)

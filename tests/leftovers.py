@@ -27,6 +27,7 @@ LAB_MARKS = (
     "jupyter_mllab._procs",
     "tensorboard.main",
     "jupyter_mllab.tracking.tensorboard_main",
+    "jupyter_mllab.serve",  # model services (they outlive a lab by design)
     "ipykernel_launcher",
     "jupyter_server",
     "jupyter-server",

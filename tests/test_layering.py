@@ -52,6 +52,7 @@ mllab.current_project()
 mllab.list_projects()
 mllab.list_datasets()
 mllab.list_jobs()
+mllab.services()
 from IPython.core.interactiveshell import InteractiveShell
 mllab.load_ipython_extension(InteractiveShell.instance())
 for extra in sys.argv[1:]:

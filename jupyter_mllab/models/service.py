@@ -10,6 +10,7 @@ import contextlib
 import logging
 import shutil
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +62,11 @@ class ModelService:
         self.datasets = datasets
         self.cache_dir = cache_dir
         self._build_locks: dict[tuple[str, int], threading.Lock] = {}
+        # Told (project, name) after this lab moves an alias (services follow aliases).
+        self.alias_listeners: list[Callable[[str, str], None]] = []
+        # Asked (project, name, version) before a version is deleted; one raises to refuse
+        # (a service serves it).
+        self.version_guards: list[Callable[[str, str, int], None]] = []
         self._locks_lock = threading.Lock()
 
     # -- look-ups ----------------------------------------------------------------------------
@@ -205,7 +211,10 @@ class ModelService:
         return version_view(mv, aliases)
 
     async def set_alias(self, project: str, name: str, alias: str, version: int) -> dict[str, Any]:
-        return await run_sync(self._set_alias, project, name, alias, version)
+        view = await run_sync(self._set_alias, project, name, alias, version)
+        for listener in self.alias_listeners:
+            listener(project, name)
+        return view
 
     def _delete_alias(self, project: str, name: str, alias: str) -> None:
         alias = validate_alias(alias)
@@ -219,6 +228,8 @@ class ModelService:
 
     def _delete_version(self, project: str, name: str, version: str) -> None:
         rm, mv = self._version(project, name, version)
+        for guard in self.version_guards:
+            guard(project, name, int(mv.version))
         self.registry.delete_version(rm.name, int(mv.version))
         self._forget_bundles(rm.name, int(mv.version))
 

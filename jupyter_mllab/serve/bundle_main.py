@@ -85,7 +85,9 @@ def main(bundle_path: str, argv: list[str] | None = None) -> int:
         "with it, or read its card.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="serve with MLflow's scoring protocol (default)")
+    serve = commands.add_parser(
+        "serve", help="serve it: MLflow's scoring protocol and Open Inference (default)"
+    )
     add_serve_options(serve)
     predict = commands.add_parser("predict", help="predict on a CSV (or JSON request) file")
     add_predict_options(predict)
@@ -114,4 +116,10 @@ def main(bundle_path: str, argv: list[str] | None = None) -> int:
         except OSError as exc:  # no such input file, an output folder that is not there
             print(f"error: {exc}", file=sys.stderr)
             return 2
-    return run_serve(model_dir, options, name=card.get("key") or card.get("name"))
+    return run_serve(
+        model_dir,
+        options,
+        name=card.get("key") or card.get("name"),
+        model_key=card.get("key"),
+        run_id=card.get("run_id"),
+    )

@@ -57,6 +57,11 @@ class InputSpec:
 
     columns: dict[str, Any] = field(default_factory=dict)
     tensor_dtype: Any = None
+    # Requests of a column signature whose every column is a plain scalar can be stacked
+    # into one frame: each column is cast to its type, whatever the request sent.
+    batchable: bool = False
+    # Every column a double (most tabular models): a table of rows is one float array.
+    all_float: bool = False
 
     @classmethod
     def from_schema(cls, schema: Any) -> InputSpec:
@@ -65,7 +70,8 @@ class InputSpec:
             return cls()
         if schema.is_tensor_spec():
             types = schema.numpy_types()
-            return cls(tensor_dtype=types[0] if len(types) == 1 else None)
+            dtype = types[0] if len(types) == 1 else None
+            return cls(tensor_dtype=dtype, batchable=dtype is not None)
         from mlflow.types import DataType
 
         columns: dict[str, Any] = {}
@@ -76,7 +82,9 @@ class InputSpec:
                     DataType.datetime,
                 )
                 columns[spec.name] = spec.type.to_pandas() if scalar else None
-        return cls(columns=columns)
+        batchable = bool(columns) and all(dtype is not None for dtype in columns.values())
+        all_float = batchable and all(str(dtype) == "float64" for dtype in columns.values())
+        return cls(columns=columns, batchable=batchable, all_float=all_float)
 
 
 def parse_content_type(header: str | None) -> str:
@@ -122,6 +130,23 @@ def parse_csv(text: str, spec: InputSpec) -> Any:
 
 
 def parse_json(text: str, spec: InputSpec) -> tuple[Any, dict | None]:
+    key, value, params = read_payload(text)
+    return build_input(key, value, spec), params
+
+
+def build_input(key: str, value: Any, spec: InputSpec) -> Any:
+    """The model input of one request's ``key`` field (``dataframe_split``, ...)."""
+    if key == DF_SPLIT:
+        return _dataframe_split(value, spec)
+    if key == DF_RECORDS:
+        return _dataframe_records(value, spec)
+    if key == INSTANCES:
+        return _instances(value, spec)
+    return _inputs(value, spec)
+
+
+def read_payload(text: str | bytes) -> tuple[str, Any, dict | None]:
+    """``(field, value, params)`` of a JSON scoring request: its shape checked, no pandas yet."""
     try:
         payload = json.loads(text)
     except ValueError as exc:
@@ -141,15 +166,31 @@ def parse_json(text: str, spec: InputSpec) -> tuple[Any, dict | None]:
     params = payload.get(PARAMS)
     if params is not None and not isinstance(params, dict):
         raise ProtocolError(f"'{PARAMS}' must be a JSON object of parameter values.")
-    key = fields[0]
-    value = payload[key]
-    if key == DF_SPLIT:
-        return _dataframe_split(value, spec), params
-    if key == DF_RECORDS:
-        return _dataframe_records(value, spec), params
-    if key == INSTANCES:
-        return _instances(value, spec), params
-    return _inputs(value, spec), params
+    return fields[0], payload[fields[0]], params
+
+
+def split_frame(columns: list[str], rows: list[Any], spec: InputSpec) -> Any:
+    """The frame of ``rows`` (lists in ``columns``' order), cast to the signature's types."""
+    import pandas as pd
+
+    if spec.all_float and all(name in spec.columns for name in columns):
+        # One float array, one block: what casting each column to double gives, at a
+        # fraction of the cost. Anything it cannot read takes the per-column way below,
+        # which names the column.
+        import numpy as np
+
+        try:
+            values = np.array(rows, dtype=np.float64)
+        except (TypeError, ValueError):
+            pass
+        else:
+            if values.ndim == 2 and values.shape[1] == len(columns):
+                return pd.DataFrame(values, columns=columns)
+    try:
+        frame = pd.DataFrame(data=rows, columns=columns)
+    except Exception as exc:
+        raise ProtocolError(f"'{DF_SPLIT}' is not a table in pandas' split form: {exc}") from None
+    return _cast_frame(frame, spec)
 
 
 def _dataframe_split(value: Any, spec: InputSpec) -> Any:
@@ -160,6 +201,9 @@ def _dataframe_split(value: Any, spec: InputSpec) -> Any:
     extra = sorted(set(value) - {"columns", "data", "index"})
     if extra:
         raise ProtocolError(f"'{DF_SPLIT}' has unknown fields {extra}: use columns, data, index.")
+    columns, data = value.get("columns"), value["data"]
+    if "index" not in value and isinstance(columns, list) and isinstance(data, list):
+        return split_frame(columns, data, spec)
     try:
         frame = pd.DataFrame(
             data=value["data"], columns=value.get("columns"), index=value.get("index")

@@ -33,7 +33,7 @@ from typing import IO, Any
 from urllib.parse import quote, unquote
 
 from .. import paths
-from .._procs import child_options
+from .._procs import child_options, group_gone
 from .._threads import run_sync
 from ..errors import BadRequest, MLLabError, NotFound, Unavailable
 from .tensorboard_main import SECRET_HEADER
@@ -389,9 +389,9 @@ def _kill(board: Board, grace: float = 5.0) -> None:
     deadline = time.monotonic() + grace
     with contextlib.suppress(subprocess.TimeoutExpired):
         board.process.wait(grace)
-    if not _group_gone(pgid, deadline):
+    if not group_gone(pgid, deadline):
         _signal_group(pgid, signal.SIGKILL)
-        _group_gone(pgid, time.monotonic() + grace)
+        group_gone(pgid, time.monotonic() + grace)
     board.process.wait()
     board.output.close()
 
@@ -399,17 +399,3 @@ def _kill(board: Board, grace: float = 5.0) -> None:
 def _signal_group(pgid: int, signum: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signum)
-
-
-def _group_gone(pgid: int, deadline: float) -> bool:
-    """Wait until no process is left in the group, or the deadline passes."""
-    while True:
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.05)

@@ -22,3 +22,4 @@ c.ServerApp.root_dir = str(root)  # noqa: F821
 c.ServerApp.allow_root = True  # noqa: F821
 c.ServerApp.jpserver_extensions = {"jupyter_mllab": True}  # noqa: F821
 c.MLLabApp.home = str(root / ".mllab")  # noqa: F821
+c.MLLabApp.stop_services_on_exit = True  # noqa: F821 (no service outlives a browser test)

@@ -752,6 +752,165 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/mllab/api/services": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The services (of a project, else all), with status, URL, uptime, model, requests, p50 */
+        get: operations["Services_get"];
+        put?: never;
+        /** Deploy a model version, an alias or a .mlbundle as a service */
+        post: operations["Services_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mllab/api/services/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One service */
+        get: operations["Service_get"];
+        put?: never;
+        post?: never;
+        /** Stop the service and remove it and its files */
+        delete: operations["Service_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mllab/api/services/{name}/redeploy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Serve another version: the new process is healthy before traffic switches */
+        post: operations["ServiceRedeploy_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mllab/api/services/{name}/log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The service's log from a byte offset (at most 1 MiB) */
+        get: operations["ServiceLog_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mllab/api/services/{name}/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Request metrics: counts, errors, latency, the last requests (zeros when stopped) */
+        get: operations["ServiceMetrics_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mllab/api/services/{name}/handoff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The production hand-off of the service's model */
+        get: operations["ServiceHandoff_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mllab/api/services/{name}/proxy/{path}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The service itself (its /invocations, /v2, /docs ...), proxied with its token */
+        get: operations["ServiceProxy_get"];
+        /** The service itself (its /invocations, /v2, /docs ...), proxied with its token */
+        put: operations["ServiceProxy_put"];
+        /** The service itself (its /invocations, /v2, /docs ...), proxied with its token */
+        post: operations["ServiceProxy_post"];
+        /** The service itself (its /invocations, /v2, /docs ...), proxied with its token */
+        delete: operations["ServiceProxy_delete"];
+        options?: never;
+        head?: never;
+        /** The service itself (its /invocations, /v2, /docs ...), proxied with its token */
+        patch: operations["ServiceProxy_patch"];
+        trace?: never;
+    };
+    "/mllab/api/services/{name}/{action}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** stop, start or restart the service (a restart of a running one is seamless) */
+        post: operations["ServiceAction_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mllab/api/projects/{project}/models/{name}/versions/{version}/handoff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The production hand-off of a model version */
+        get: operations["VersionHandoff_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -772,6 +931,33 @@ export interface components {
             max_total_bytes: number;
             /** Max Ratio */
             max_ratio: number;
+        };
+        /** Batching */
+        Batching: {
+            /** Enabled */
+            enabled: boolean;
+            /** Max Rows */
+            max_rows: number;
+            /** Window Ms */
+            window_ms: number;
+        };
+        /** BatchingOptions */
+        BatchingOptions: {
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled?: boolean;
+            /**
+             * Max Rows
+             * @default 64
+             */
+            max_rows?: number;
+            /**
+             * Window Ms
+             * @default 2
+             */
+            window_ms?: number;
         };
         /** ChunkReceived */
         ChunkReceived: {
@@ -1452,6 +1638,15 @@ export interface components {
              * @description Parameters accepted without papermill reading them (it injects them anyway): a kernel whose translator cannot inspect, a line its parser skips.
              */
             warnings: string[];
+        };
+        /** Latency */
+        Latency: {
+            /** P50 */
+            p50: number | null;
+            /** P95 */
+            p95: number | null;
+            /** P99 */
+            p99: number | null;
         };
         /** Limits */
         Limits: {
@@ -2174,6 +2369,173 @@ export interface components {
              */
             samples?: number | null;
         };
+        /** Service */
+        Service: {
+            /** Name */
+            name: string;
+            /** Project */
+            project: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "starting" | "running" | "restarting" | "stopping" | "stopped" | "failed";
+            /** Ready */
+            ready: boolean;
+            /** Url */
+            url: string;
+            /** Port */
+            port: number;
+            /** Pid */
+            pid: number | null;
+            /** Token */
+            token: string;
+            /** Proxy Url */
+            proxy_url: string;
+            source: components["schemas"]["ServiceSource"];
+            model: components["schemas"]["ServiceModel"] | null;
+            options: components["schemas"]["ServiceOptions"];
+            /** Created At */
+            created_at: number;
+            /** Started At */
+            started_at: number | null;
+            /** Uptime S */
+            uptime_s: number | null;
+            /** Restarts */
+            restarts: number;
+            /** Requests */
+            requests: number;
+            /** P50 Ms */
+            p50_ms: number | null;
+            /** Error */
+            error: string | null;
+            /** Log Tail */
+            log_tail: string[] | null;
+            input_example: components["schemas"]["ServiceExample"] | null;
+        };
+        /**
+         * ServiceCreate
+         * @description Deploy a registered version (``wine@3``), an alias (``wine@champion``) or a bundle.
+         */
+        ServiceCreate: {
+            /**
+             * Project
+             * @default null
+             */
+            project?: string | null;
+            /**
+             * Model
+             * @default null
+             */
+            model?: string | null;
+            /**
+             * Bundle
+             * @default null
+             */
+            bundle?: string | null;
+            /**
+             * Name
+             * @default null
+             */
+            name?: string | null;
+            /**
+             * Port
+             * @default null
+             */
+            port?: number | null;
+            /**
+             * Workers
+             * @default 1
+             */
+            workers?: number;
+            /** @default null */
+            batching?: components["schemas"]["BatchingOptions"] | null;
+            /**
+             * Token
+             * @default null
+             */
+            token?: string | null;
+        };
+        /** ServiceExample */
+        ServiceExample: {
+            /** Columns */
+            columns: string[];
+            /** Data */
+            data: unknown[][];
+        };
+        /** ServiceList */
+        ServiceList: {
+            /** Services */
+            services: components["schemas"]["Service"][];
+        };
+        /** ServiceLog */
+        ServiceLog: {
+            /** Text */
+            text: string;
+            /** Offset */
+            offset: number;
+            /** Done */
+            done: boolean;
+        };
+        /** ServiceModel */
+        ServiceModel: {
+            /** Name */
+            name: string;
+            /** Version */
+            version: number | null;
+            /** Key */
+            key: string;
+            /** Run Id */
+            run_id: string | null;
+        };
+        /** ServiceOptions */
+        ServiceOptions: {
+            /** Workers */
+            workers: number;
+            batching: components["schemas"]["Batching"];
+            /** Max Body Bytes */
+            max_body_bytes: number;
+        };
+        /** ServiceRedeploy */
+        ServiceRedeploy: {
+            /** Model */
+            model: string;
+        };
+        /** ServiceSource */
+        ServiceSource: {
+            /** Model */
+            model: string | null;
+            /** Alias */
+            alias: string | null;
+            /** Bundle */
+            bundle: string | null;
+        };
+        /**
+         * ServiceStats
+         * @description CONTRACT C1's ``/mllab/stats`` as the service answers it (zeros when stopped).
+         */
+        ServiceStats: {
+            /** Started At */
+            started_at: number | null;
+            /** Ready */
+            ready: boolean;
+            /** Requests */
+            requests: number;
+            /** Errors */
+            errors: {
+                [key: string]: number;
+            };
+            /** Rows */
+            rows: number;
+            latency_ms: components["schemas"]["Latency"];
+            /** Series */
+            series: components["schemas"]["StatsPoint"][];
+            /** Recent */
+            recent: components["schemas"]["StatsRequest"][];
+            batching: components["schemas"]["StatsBatching"] | null;
+        } & {
+            [key: string]: unknown;
+        };
         /** Signature */
         Signature: {
             /** Inputs */
@@ -2206,6 +2568,49 @@ export interface components {
              * @default null
              */
             columns?: components["schemas"]["ColumnStats"][] | null;
+        };
+        /** StatsBatching */
+        StatsBatching: {
+            /** Enabled */
+            enabled: boolean;
+            /** Max Rows */
+            max_rows: number;
+            /** Window Ms */
+            window_ms: number;
+            /** Mean Batch Rows */
+            mean_batch_rows: number | null;
+        };
+        /** StatsPoint */
+        StatsPoint: {
+            /** T */
+            t: number;
+            /** Requests */
+            requests: number;
+            /** Errors */
+            errors: number;
+            /** P50 Ms */
+            p50_ms: number | null;
+            /** P99 Ms */
+            p99_ms: number | null;
+        };
+        /** StatsRequest */
+        StatsRequest: {
+            /** T */
+            t: number;
+            /** Method */
+            method: string;
+            /** Path */
+            path: string;
+            /** Status */
+            status: number;
+            /** Ms */
+            ms: number;
+            /** Request Bytes */
+            request_bytes: number;
+            /** Response Bytes */
+            response_bytes: number;
+            /** Rows */
+            rows: number;
         };
         /** TensorBoardOpen */
         TensorBoardOpen: {
@@ -4414,6 +4819,498 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DatasetUsage"];
+                };
+            };
+            /** @description An error: its status, a message a person can act on, a reason code. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    Services_get: {
+        parameters: {
+            query?: {
+                /** @description only this project's */
+                project?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceList"];
+                };
+            };
+            /** @description An error: its status, a message a person can act on, a reason code. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    Services_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ServiceCreate"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Service"];
+                };
+            };
+            /** @description An error: its status, a message a person can act on, a reason code. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    Service_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Service"];
+                };
+            };
+            /** @description An error: its status, a message a person can act on, a reason code. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    Service_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An error: its status, a message a person can act on, a reason code. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    ServiceRedeploy_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ServiceRedeploy"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Service"];
+                };
+            };
+            /** @description An error: its status, a message a person can act on, a reason code. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    ServiceLog_get: {
+        parameters: {
+            query?: {
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceLog"];
+                };
+            };
+            /** @description An error: its status, a message a person can act on, a reason code. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    ServiceMetrics_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceStats"];
+                };
+            };
+            /** @description An error: its status, a message a person can act on, a reason code. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    ServiceHandoff_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": string;
+                };
+            };
+            /** @description An error: its status, a message a person can act on, a reason code. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    ServiceProxy_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "*/*": string;
+                };
+            };
+            /** @description An error: its status, a message a person can act on, a reason code. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    ServiceProxy_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "*/*": string;
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "*/*": string;
+                };
+            };
+            /** @description An error: its status, a message a person can act on, a reason code. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    ServiceProxy_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "*/*": string;
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "*/*": string;
+                };
+            };
+            /** @description An error: its status, a message a person can act on, a reason code. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    ServiceProxy_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "*/*": string;
+                };
+            };
+            /** @description An error: its status, a message a person can act on, a reason code. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    ServiceProxy_patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "*/*": string;
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "*/*": string;
+                };
+            };
+            /** @description An error: its status, a message a person can act on, a reason code. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    ServiceAction_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                action: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Service"];
+                };
+            };
+            /** @description An error: its status, a message a person can act on, a reason code. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    VersionHandoff_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                name: string;
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": string;
                 };
             };
             /** @description An error: its status, a message a person can act on, a reason code. */

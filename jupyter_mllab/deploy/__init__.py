@@ -1,0 +1,1 @@
+"""Model services: deployed versions, aliases and bundles as supervised local processes."""
