@@ -309,3 +309,28 @@ def test_no_lab_on_a_home(lab: Lab, tmp_path: Path) -> None:
     page = lab.json("runs", "list", "--home", str(home), cwd=work)
     assert [r["metrics"]["score"] for r in page["runs"]] == [3.0]
     assert (home / "mllab.db").is_file() and not list(lab.home.glob("datasets/**/copy.csv"))
+
+
+def test_deploy_services_predict_undeploy(lab: Lab, model: dict[str, Any], tmp_path: Path) -> None:
+    """A service of the lab's supervisor (CONTRACT C3): deployed, listed, predicted with
+    through the lab's proxy (no service token needed), removed."""
+    try:
+        service = lab.json("deploy", "wine@1", "--name", "cli-wine")
+        assert (service["status"], service["ready"]) == ("running", True), service
+        assert service["model"]["key"] == "default/wine@1"
+        listed = lab.json("services")
+        assert [s["name"] for s in listed] == ["cli-wine"]
+        assert "cli-wine" in lab.cli("services").stdout
+        rows = tmp_path / "rows.csv"
+        rows.write_text("a,b\n1.0,0.5\n4.0,0.2\n3.0,0.3\n")
+        predicted = lab.cli("predict", "cli-wine", str(rows))
+        assert len(predicted.stdout.split()) == 3
+        request = tmp_path / "request.json"
+        request.write_text(json.dumps({"dataframe_records": [{"a": 1.0, "b": 0.5}]}))
+        reply = lab.json("predict", "cli-wine", str(request))
+        assert float(reply["predictions"][0]) == float(predicted.stdout.split()[0])
+        missing = lab.cli("predict", "nope", str(rows), ok=False)
+        assert missing.returncode == 1 and missing.stderr.startswith("error: ")
+    finally:
+        lab.cli("undeploy", "cli-wine", ok=False)
+    assert lab.json("services") == []
