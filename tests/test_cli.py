@@ -210,7 +210,9 @@ def test_failed_run_exits_1(lab: Lab, notebooks: dict[str, Path]) -> None:
     assert done.returncode == 1, (done.stdout, done.stderr)
     assert "FAILED" in done.stdout and "boom from the notebook" in done.stdout
     queued = lab.cli("run", "sweep.ipynb", "-p", "alpha", "0.3")  # no --wait: its id, at once
-    assert len(queued.stdout.strip()) == 12
+    job_id = queued.stdout.strip()
+    assert lab_server.ok(lab.port, "GET", f"jobs/{job_id}")["parameters"] == {"alpha": 0.3}
+    lab_server.ok(lab.port, "POST", f"jobs/{job_id}/cancel")  # not left to load the machine
 
 
 def test_models_list_alias_export_serve(lab: Lab, model: dict[str, Any], tmp_path: Path) -> None:
