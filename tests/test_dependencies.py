@@ -20,8 +20,10 @@ tomllib = pytest.importorskip("tomllib")  # Python 3.11
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "jupyter_mllab"
 # Declared without being imported: the app the extension lives in, and nbclient, whose
-# NotebookClient papermill's engine subclasses and the job runner drives (see the README).
-NOT_IMPORTED = {"jupyterlab", "nbclient"}
+# NotebookClient papermill's engine subclasses and the job runner drives (see the README);
+# fastapi-offline, whose Swagger UI files serve/apidocs.py reads (found, not imported); and
+# httptools and uvloop, which uvicorn picks for the model service when they are installed.
+NOT_IMPORTED = {"jupyterlab", "nbclient", "fastapi-offline", "httptools", "uvloop"}
 CAPPED = ("mlflow", "papermill", "jupyter-client", "nbclient")
 
 

@@ -88,7 +88,7 @@ def test_members_documents_and_pinned_requirements(built: dict[str, Any]) -> Non
     requirements = files["requirements.txt"].decode().splitlines()
     assert requirements and all("==" in line for line in requirements)
     packages = {line.split("==")[0] for line in requirements}
-    assert {"mlflow", "scikit-learn", "pandas", "numpy"} <= packages
+    assert {"mlflow", "scikit-learn", "pandas", "numpy", "uvicorn", "httptools"} <= packages
     conda = yaml.safe_load(files["conda.yaml"])
     assert {"pip": requirements} in conda["dependencies"]
     assert any(str(d).startswith("python=3.") for d in conda["dependencies"])

@@ -41,8 +41,10 @@ from .bundle_docs import python_version, read_yaml, render_model_card, render_re
 
 SERVE_PACKAGE = "_mllab_serve"
 SHEBANG = b"#!/usr/bin/env python3\n"
-# What the serving module imports, beside the model's own requirements.
-SERVING_REQUIREMENTS = ("mlflow", "pandas", "numpy")
+# What the serving module imports, beside the model's own requirements: uvicorn comes with
+# mlflow(-skinny); httptools and uvloop are its speed-ups (the service runs without them).
+SERVING_REQUIREMENTS = ("mlflow", "pandas", "numpy", "uvicorn", "httptools", "uvloop")
+_SERVING_MARKERS = {"uvloop": '; sys_platform != "win32"'}  # uvloop has no Windows build
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 # Files that are compressed already (a .keras file and torch's .pt are zips): stored as they are.
 _PACKED = (".keras", ".zip", ".gz", ".bz2", ".xz", ".zst", ".npz", ".pt", ".pth", ".onnx.gz")
@@ -130,7 +132,7 @@ def pin_requirements(lines: list[str]) -> list[str]:
     for name in SERVING_REQUIREMENTS:
         version = _installed(name) or (_installed("mlflow-skinny") if name == "mlflow" else None)
         if name not in names and version is not None:
-            pinned.append(f"{name}=={version}")
+            pinned.append(f"{name}=={version}{_SERVING_MARKERS.get(name, '')}")
     return pinned
 
 

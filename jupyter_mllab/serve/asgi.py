@@ -242,7 +242,9 @@ class ScoringApp:
             }
             return 200, dumps(identity), JSON
         if path == "/docs" or path.startswith("/docs/"):
-            status, kind, body = _addon("apidocs").api_page(path)
+            from .apidocs import api_page
+
+            status, kind, body = api_page(path)
             return status, body, kind.encode()
         if path == "/v2":
             from .v2 import server_metadata
@@ -267,11 +269,13 @@ class ScoringApp:
         raise _not_found(path)
 
     def _openapi(self, model: LoadedModel) -> Any:
-        return _addon("openapi").openapi_document(
+        from .openapi import openapi_document
+
+        return openapi_document(
             self.service.name,
             model.input_schema,
             model.output_schema,
-            model.example_request,
+            model.input_example(),
             self.service.model_key,
         )
 
@@ -289,13 +293,6 @@ class ScoringApp:
                 status=404,
                 error_code="RESOURCE_DOES_NOT_EXIST",
             )
-
-
-def _addon(name: str) -> Any:
-    """A module of D2's add-ons that may not be there yet (TODO: plain imports once merged)."""
-    import importlib
-
-    return importlib.import_module(f".{name}", __package__)
 
 
 def _v2_piece(body: bytes) -> Any:

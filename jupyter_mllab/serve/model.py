@@ -17,6 +17,10 @@ from typing import Any
 from .batching import Answer, Piece, combine, piece_of, split_predictions
 from .protocol import (
     CONTENT_TYPE_CSV,
+    DF_RECORDS,
+    DF_SPLIT,
+    INPUTS,
+    INSTANCES,
     InputSpec,
     ProtocolError,
     build_input,
@@ -46,13 +50,22 @@ class LoadedModel:
         self._takes_params = "params" in inspect.signature(pyfunc_model.predict).parameters
         self.version: str | None = None  # the V2 model version (from the model key)
         self.example_request = self._example_request()
+        self._direct = _direct_predict(pyfunc_model, self.input_schema, self.spec)
+        self._signature_columns = list(self.spec.columns)
+        self._positions: dict[tuple[str, ...], list[int] | None] = {}
 
     @classmethod
-    def load(cls, model_dir: str | Path, name: str | None = None) -> LoadedModel:
+    def load(
+        cls, model_dir: str | Path, name: str | None = None, *, check_requirements: bool = True
+    ) -> LoadedModel:
+        """Load with ``mlflow.pyfunc``; ``check_requirements=False`` leaves out its check of
+        the model's requirements against the environment (seconds: it scans every installed
+        distribution's files), for :func:`warn_requirement_mismatches` to do later."""
         import mlflow.pyfunc
 
         path = Path(model_dir).resolve()
-        return cls(mlflow.pyfunc.load_model(str(path)), name or path.name, path)
+        pyfunc_model = mlflow.pyfunc.load_model(str(path), suppress_warnings=not check_requirements)
+        return cls(pyfunc_model, name or path.name, path)
 
     # -- predicting ---------------------------------------------------------------------
 
@@ -86,6 +99,10 @@ class LoadedModel:
     def answer(self, pieces: list[Piece]) -> list[Answer]:
         """The responses to ``pieces``: one predict call for a batch that stacks and splits,
         else (or if that call fails: one of them is bad) each on its own."""
+        if self._direct is not None and pieces[0].field == DF_SPLIT and pieces[0].key is not None:
+            answers = self._answer_direct(pieces)
+            if answers is not None:
+                return answers
         if len(pieces) > 1:
             try:
                 predictions = self._predict(combine(pieces, self.spec), pieces[0].params)
@@ -98,6 +115,47 @@ class LoadedModel:
                     for part, piece in zip(parts, pieces, strict=True)
                 ]
         return [self.answer_one(piece) for piece in pieces]
+
+    def _answer_direct(self, pieces: list[Piece]) -> list[Answer] | None:
+        """Tables of doubles: the signature's enforcement compiled (see :func:`_direct_predict`)
+        and the flavor's predict called once; ``None`` where that does not apply or fails
+        (MLflow's own path then answers, with its messages)."""
+        import numpy as np
+        import pandas as pd
+
+        first = pieces[0]
+        if first.params is not None:
+            return None
+        columns = tuple(first.value["columns"])
+        if columns not in self._positions:
+            self._positions[columns] = _positions(columns, self._signature_columns)
+        positions = self._positions[columns]
+        if positions is None:
+            return None
+        rows = (
+            first.value["data"]
+            if len(pieces) == 1
+            else [row for piece in pieces for row in piece.value["data"]]
+        )
+        try:
+            values = np.array(rows, dtype=np.float64)
+        except (TypeError, ValueError):
+            return None
+        if values.ndim != 2 or values.shape[1] != len(columns) or not np.isfinite(values).all():
+            return None  # ragged rows, missing values: MLflow's checks say what is wrong
+        if positions != list(range(len(columns))):
+            values = values[:, positions]
+        try:
+            predictions = self._direct(pd.DataFrame(values, columns=self._signature_columns))
+            parts = split_predictions(predictions, [piece.rows for piece in pieces])
+        except Exception:
+            return None
+        if parts is None:
+            return None
+        return [
+            (200, predictions_body(part), piece.rows)
+            for part, piece in zip(parts, pieces, strict=True)
+        ]
 
     def answer_one(self, piece: Piece) -> Answer:
         try:
@@ -152,6 +210,13 @@ class LoadedModel:
                 pass
         return synthesized_request(self.input_schema)
 
+    def input_example(self) -> Any:
+        """The example request's input (a split table, records, or tensor values)."""
+        for field in (DF_SPLIT, DF_RECORDS, INPUTS, INSTANCES):
+            if self.example_request and field in self.example_request:
+                return self.example_request[field]
+        return None
+
     def warm_up(self) -> str | None:
         """Predict on the example request, alone and (if requests stack) as a batch of two,
         so that the first real request finds every lazy import and cache done. The reason
@@ -171,6 +236,53 @@ class LoadedModel:
             print(f"Warm-up prediction failed: {reason}", file=sys.stderr, flush=True)
             return reason
         return None
+
+
+def warn_requirement_mismatches(model_dir: Path) -> None:
+    """MLflow's warning (to the log) where the environment does not satisfy the model's
+    requirements: what ``load_model`` checks, run once the service is ready instead."""
+    try:
+        from mlflow.pyfunc import _get_pip_requirements_from_model_path
+        from mlflow.utils.requirements_utils import warn_dependency_requirement_mismatches
+
+        warn_dependency_requirement_mismatches(
+            _get_pip_requirements_from_model_path(str(model_dir))
+        )
+    except Exception as exc:  # another MLflow release: say so rather than fail
+        print(f"The model's requirements were not checked: {exc!r}", file=sys.stderr, flush=True)
+
+
+def _direct_predict(pyfunc_model: Any, schema: Any, spec: InputSpec) -> Any:
+    """The flavor's own predict function, where MLflow's signature enforcement comes down to
+    what :meth:`LoadedModel._answer_direct` does once per batch: a column signature of
+    required doubles and nothing else (no params schema, no type-hint signature, no
+    dependency schemas). MLflow then builds a frame of exactly the signature's columns, in
+    its order, as float64: so do we, from one float array, at a fraction of the cost, and
+    call the same function ``PyFuncModel.predict`` calls. ``None`` otherwise."""
+    metadata = pyfunc_model.metadata
+    try:
+        if not spec.all_float or metadata.get_params_schema() is not None:
+            return None
+        if metadata._is_signature_from_type_hint() or metadata._is_type_hint_from_example():
+            return None
+        if "dependencies_schemas" in (metadata.metadata or {}):
+            return None
+        if not all(column.required for column in schema.inputs):
+            return None
+        return pyfunc_model._predict_fn
+    except AttributeError:  # another MLflow release: its own path
+        return None
+
+
+def _positions(columns: tuple[str, ...], signature: list[str]) -> list[int] | None:
+    """Where each signature column is in a request's ``columns`` (extra ones are dropped, as
+    MLflow drops them); ``None`` if one is missing or a name repeats."""
+    if len(set(columns)) != len(columns):
+        return None
+    where = {name: index for index, name in enumerate(columns)}
+    if any(name not in where for name in signature):
+        return None
+    return [where[name] for name in signature]
 
 
 def synthesized_request(schema: Any) -> dict[str, Any] | None:

@@ -37,7 +37,7 @@ from typing import Any
 
 from .asgi import ScoringApp, Service
 from .batching import Batcher
-from .model import LoadedModel, log_exception
+from .model import LoadedModel, log_exception, warn_requirement_mismatches
 
 __all__ = ["LoadedModel", "serve"]
 
@@ -152,7 +152,7 @@ class _Runner:
         """Load and warm up the model; ``False`` (the reason on stderr) if it does not load."""
         service = self.service
         try:
-            model = LoadedModel.load(self.model_path, service.name)
+            model = LoadedModel.load(self.model_path, service.name, check_requirements=False)
         except Exception as exc:
             log_exception()
             print(f"The model in {self.model_path} does not load: {exc}", file=sys.stderr)
@@ -192,6 +192,13 @@ class _Runner:
                 },
             )
         self.announce(f"Serving {self.service.name} on {self.url}")
+        # Left out of the load to be ready sooner; its warning still reaches the log.
+        threading.Thread(
+            target=warn_requirement_mismatches,
+            args=(self.model_path,),
+            name="mllab-requirements",
+            daemon=True,
+        ).start()
 
     def run(self, sock: socket.socket, grace_seconds: float) -> int:
         import uvicorn
