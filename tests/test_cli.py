@@ -170,6 +170,21 @@ def test_datasets_upload_list_get(lab: Lab, tmp_path: Path) -> None:
     missing = lab.cli("datasets", "get", "nope@1", ok=False)
     assert missing.returncode == 1
     assert missing.stderr.startswith("error: ") and "nope" in missing.stderr
+    folder = _folder(tmp_path / "images")
+    assert lab.cli("datasets", "upload", str(folder)).stdout.strip() == "default/images@1"
+    lab.cli("datasets", "get", "images@1", "-o", str(tmp_path / "images-back"))
+    assert _tree(tmp_path / "images-back") == _tree(folder)  # the lab's tar, unpacked
+
+
+def _folder(path: Path) -> Path:
+    (path / "cats").mkdir(parents=True)
+    (path / "cats" / "a.txt").write_bytes(b"cat a")
+    (path / "b.bin").write_bytes(bytes(range(256)) * 50)
+    return path
+
+
+def _tree(path: Path) -> dict[str, bytes]:
+    return {p.relative_to(path).as_posix(): p.read_bytes() for p in path.rglob("*") if p.is_file()}
 
 
 def test_url_and_token(lab: Lab) -> None:
@@ -306,10 +321,22 @@ def test_no_lab_on_a_home(lab: Lab, tmp_path: Path) -> None:
     ]
     lab.cli("datasets", "get", "wine", "-o", "copy.csv", "--home", str(home), cwd=work)
     assert (work / "copy.csv").read_bytes() == CSV
+    folder = _folder(tmp_path / "images")
+    lab.cli("datasets", "upload", str(folder), "--home", str(home), cwd=work)
+    lab.cli("datasets", "get", "images", "-o", "images", "--home", str(home), cwd=work)
+    assert _tree(work / "images") == _tree(folder)
     job = lab.json("run", "nb.ipynb", "-p", "alpha", "0.3", "--home", str(home), cwd=work)
     assert job["status"] == "COMPLETED", job
     page = lab.json("runs", "list", "--home", str(home), cwd=work)
     assert [r["metrics"]["score"] for r in page["runs"]] == [3.0]
+    assert lab.cli("projects", "create", "other", "--use", "--home", str(home)).stdout == "other\n"
+    listed = lab.json("projects", "list", "--home", str(home))
+    assert listed["current"] == "other" and {p["name"] for p in listed["projects"]} == {
+        "default",
+        "other",
+    }
+    assert lab.json("datasets", "list", "--home", str(home)) == []  # the current project's
+    assert lab.json("datasets", "list", "--project", "default", "--home", str(home))
     assert (home / "mllab.db").is_file() and not list(lab.home.glob("datasets/**/copy.csv"))
 
 

@@ -29,6 +29,37 @@ def split_key(key: str, default_project: str | None) -> tuple[str | None, str, s
     return (project or default_project), name, (version or None)
 
 
+# -- projects -----------------------------------------------------------------------------
+def projects_list(args: argparse.Namespace, backend: Any) -> int:
+    reply = backend.projects()
+    if args.json:
+        emit_json(reply)
+        return 0
+    table(
+        [
+            ("*" if p["name"] == reply["current"] else "", p["name"], p["counts"].get("datasets"),
+             p["counts"].get("runs"), p["counts"].get("models"), p["description"])
+            for p in reply["projects"]
+        ],
+        ("", "PROJECT", "DATASETS", "RUNS", "MODELS", "DESCRIPTION"),
+    )  # fmt: skip
+    return 0
+
+
+def projects_create(args: argparse.Namespace, backend: Any) -> int:
+    project = backend.create_project(args.name, args.description or "")
+    if args.use:
+        backend.use_project(project["name"])
+    emit_json(project) if args.json else print(project["name"])
+    return 0
+
+
+def projects_use(args: argparse.Namespace, backend: Any) -> int:
+    reply = backend.use_project(args.name)
+    emit_json(reply) if args.json else print(reply["name"])
+    return 0
+
+
 # -- datasets -----------------------------------------------------------------------------
 def datasets_list(args: argparse.Namespace, backend: Any) -> int:
     rows = backend.list_datasets(project_of(args, backend), args.search or "")

@@ -116,6 +116,15 @@ class Direct:
     def current_project(self) -> str:
         return str(self.run(self.lab.projects.current())["name"])
 
+    def projects(self) -> dict[str, Any]:
+        return dict(self.tracked(self.lab.projects.list()))
+
+    def create_project(self, name: str, description: str) -> dict[str, Any]:
+        return dict(self.tracked(self.lab.projects.create(name, description)))
+
+    def use_project(self, name: str) -> dict[str, Any]:
+        return dict(self.run(self.lab.projects.set_current(name)))
+
     # -- datasets -------------------------------------------------------------------------
     def list_datasets(self, project: str, search: str = "") -> list[dict[str, Any]]:
         return list(self.run(self.lab.datasets.list_datasets(project, search))["datasets"])

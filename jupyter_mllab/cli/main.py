@@ -62,6 +62,16 @@ def build_parser() -> argparse.ArgumentParser:
     from . import commands as c
     from . import serving as s
 
+    projects = commands.add_parser("projects", help="list, create and switch projects")
+    ps = projects.add_subparsers(dest="action", metavar="ACTION", required=True)
+    command(ps, "list", "The lab's projects (* the current one)", c.projects_list)
+    sub = command(ps, "create", "A new project, with its MLflow experiment", c.projects_create)
+    sub.add_argument("name")
+    sub.add_argument("--description")
+    sub.add_argument("--use", action="store_true", help="make it the current project")
+    sub = command(ps, "use", "Make a project the lab's current one", c.projects_use)
+    sub.add_argument("name")
+
     datasets = commands.add_parser("datasets", help="list, upload and get dataset versions")
     ds = datasets.add_subparsers(dest="action", metavar="ACTION", required=True)
     sub = command(

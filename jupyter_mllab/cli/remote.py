@@ -118,6 +118,15 @@ class Remote:
     def info(self) -> dict[str, Any]:
         return dict(self.call("GET", "info"))
 
+    def projects(self) -> dict[str, Any]:
+        return dict(self.call("GET", "projects"))
+
+    def create_project(self, name: str, description: str) -> dict[str, Any]:
+        return dict(self.call("POST", "projects", body={"name": name, "description": description}))
+
+    def use_project(self, name: str) -> dict[str, Any]:
+        return dict(self.call("PUT", "current-project", body={"name": name}))
+
     # -- datasets -------------------------------------------------------------------------
     def list_datasets(self, project: str, search: str = "") -> list[dict[str, Any]]:
         reply = self.call("GET", f"projects/{_q(project)}/datasets", query={"q": search})
