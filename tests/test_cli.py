@@ -363,3 +363,32 @@ def test_deploy_services_predict_undeploy(lab: Lab, model: dict[str, Any], tmp_p
     finally:
         lab.cli("undeploy", "cli-wine", ok=False)
     assert lab.json("services") == []
+
+
+def test_ctrl_c_cancels_a_run_on_a_home(lab: Lab, tmp_path: Path) -> None:
+    """Ctrl-C while the command runs a run itself: the run is cancelled, its kernel and
+    worker stopped (the leak check after this test would name them), exit 130."""
+    make_notebook(tmp_path / "slow.ipynb", "alpha = 1", "import time\ntime.sleep(300)")
+    err = tmp_path / "stderr.txt"
+    with open(err, "wb") as stderr:
+        proc = subprocess.Popen([*CLI, "run", "slow.ipynb", "--home", str(tmp_path / "h"),
+                                 "--progress"], cwd=tmp_path, env=lab.env,
+                                stdout=subprocess.PIPE, stderr=stderr)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 180
+        while "running" not in err.read_text(errors="replace"):  # the bar's note, in a cell
+            assert proc.poll() is None and time.monotonic() < deadline, err.read_text()
+            time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(90) == 130, err.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        assert proc.stdout is not None
+        proc.stdout.close()
+    assert "Cancelling" in err.read_text()
+    from jupyter_mllab.jobs.store import JobStore
+
+    jobs, _ = JobStore(tmp_path / "h").list_jobs(top=True, limit=5)
+    assert [j.status for j in jobs] == ["CANCELLED"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import time
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from .output import Bar, emit_json, size, table, when
 
 TERMINAL = ("COMPLETED", "FAILED", "CANCELLED")
 POLL = 0.5  # seconds between looks at a run that is waited for
+CANCEL_WAIT = 15.0  # seconds a cancelled run has to end before the command exits anyway
 
 
 def project_of(args: argparse.Namespace, backend: Any) -> str:
@@ -193,6 +195,8 @@ def run(args: argparse.Namespace, backend: Any) -> int:
     except KeyboardInterrupt:
         print(f"Cancelling {job['id']}...", file=_stderr())
         backend.cancel(job["id"])
+        with contextlib.suppress(CLIError):  # until its kernel is gone (a few seconds)
+            wait(backend, job, False, CANCEL_WAIT)
         raise
     if args.json:
         emit_json(job)
