@@ -3,7 +3,7 @@ server builds (``lab.Lab``), driven on an event loop of this process.
 
 Only where that is safe without the server: datasets, runs (executed here, by the jobs
 engine, while this command waits), the runs table and the model registry. Services need
-the lab's supervisor, so they need a running lab.
+the lab's supervisor, so they need a running lab (nothing here starts or adopts one).
 """
 
 from __future__ import annotations
@@ -67,6 +67,7 @@ class Direct:
             dask_scheduler_address="",
             tracking_setup="thread",  # this process is the lab: nothing to keep responsive
             monitor_interval=0,
+            supervise_services=False,  # services are the lab's: none started from here
         )
         self.loop = asyncio.new_event_loop()
         classes: dict[str, Any] = {}
