@@ -291,7 +291,7 @@ class Lab:
 
     def info(self) -> dict[str, Any]:
         data = asdict(self.config)
-        for key in ("root_dir", "stop_services_on_exit"):
+        for key in ("root_dir", "stop_services_on_exit", "supervise_services"):
             data.pop(key)
         for key in ("tracking_uri", "mlflow_ui_url", "dask_scheduler_address"):
             data[key] = redact_uri(data[key])
