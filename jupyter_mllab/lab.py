@@ -83,6 +83,9 @@ class LabConfig:
     workdir_limits: WorkdirLimits = field(default_factory=WorkdirLimits)
     root_dir: Path | None = None  # the Jupyter root (bundles are deployed from it)
     stop_services_on_exit: bool = False
+    # False: a process that uses the lab's services without being the lab (the CLI on a
+    # home no lab runs on) neither starts nor adopts model services.
+    supervise_services: bool = True
 
 
 class Lab:
@@ -188,7 +191,8 @@ class Lab:
         await run_sync(self._startup_sync)
         self._tracking = asyncio.ensure_future(self._prepare_tracking())
         self.scheduler.start()
-        self.supervisor.start(self.tracking_ready)
+        if self.config.supervise_services:
+            self.supervisor.start(self.tracking_ready)
         if self.config.monitor_interval > 0:
             self.monitor.start()
 
@@ -297,7 +301,7 @@ class Lab:
 
     def info(self) -> dict[str, Any]:
         data = asdict(self.config)
-        for key in ("root_dir", "stop_services_on_exit"):
+        for key in ("root_dir", "stop_services_on_exit", "supervise_services"):
             data.pop(key)
         for key in ("tracking_uri", "mlflow_ui_url", "dask_scheduler_address"):
             data[key] = redact_uri(data[key])
