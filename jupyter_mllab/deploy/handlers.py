@@ -3,18 +3,16 @@ service under Jupyter's login (the service's token is added here; the user needs
 
 from __future__ import annotations
 
-from typing import Any
-
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import JupyterHandler
-from tornado import httputil, web
-from tornado.httpclient import AsyncHTTPClient, HTTPClientError
-from tornado.iostream import StreamClosedError
+from tornado import web
+from tornado.httpclient import AsyncHTTPClient
 
 from ..api import Op, Query, Raw
 from ..base import EXECUTE_KERNELS, READ_CONTENTS, MLLabHandler, attachment
 from ..errors import NotFound, Unavailable
 from ..projects.store import DEFAULT_PROJECT
+from ..proxying import UPSTREAM_ERRORS, UpstreamAnswer, forward_headers
 from .service import DeployService
 
 S = r"services/(?P<name>[^/]+)"
@@ -249,40 +247,26 @@ class ServiceProxyHandler(DeployBase):
     async def _proxy(self, name: str, path: str) -> None:
         deploy = await self.deploy()
         row = await deploy.target(name)
-        headers = httputil.HTTPHeaders()
-        for header in REQUEST_HEADERS:
-            for value in self.request.headers.get_list(header):
-                headers.add(header, value)
+        headers = forward_headers(self.request, REQUEST_HEADERS)
         headers["Authorization"] = f"Bearer {row.token}"
         headers["Host"] = f"127.0.0.1:{row.port}"
         query = f"?{self.request.query}" if self.request.query else ""
         url = f"http://127.0.0.1:{row.port}/{path}{query}"
         method = self.request.method or "GET"
         started = False
-        answer: dict[str, Any] = {"code": 502, "reason": "Bad Gateway"}
-        upstream = httputil.HTTPHeaders()
-
-        def on_header(line: str) -> None:
-            nonlocal upstream
-            if line.startswith("HTTP/"):
-                start = httputil.parse_response_start_line(line.strip())
-                answer.update(code=start.code, reason=start.reason)
-                upstream = httputil.HTTPHeaders()
-            elif line.strip():
-                upstream.parse_line(line)
+        upstream = UpstreamAnswer()
 
         def begin() -> None:
             nonlocal started
             if started:
                 return
             started = True
-            self.set_status(answer["code"], answer["reason"] or None)
-            kind = upstream.get("Content-Type", "application/octet-stream")
-            self.set_header("Content-Type", kind)
+            self.set_status(upstream.code, upstream.reason or None)
+            self.set_header("Content-Type", upstream.content_type)
             self.set_header("X-Content-Type-Options", "nosniff")
             for header in RESPONSE_HEADERS:
-                if header in upstream:
-                    self.set_header(header, upstream[header])
+                if header in upstream.headers:
+                    self.set_header(header, upstream.headers[header])
 
         def on_chunk(chunk: bytes) -> None:
             begin()
@@ -296,7 +280,7 @@ class ServiceProxyHandler(DeployBase):
                 method=method,
                 headers=headers,
                 body=body if body is not None or method not in ("POST", "PUT", "PATCH") else b"",
-                header_callback=on_header,
+                header_callback=upstream.on_header,
                 streaming_callback=on_chunk,
                 follow_redirects=False,
                 decompress_response=False,
@@ -305,14 +289,14 @@ class ServiceProxyHandler(DeployBase):
                 request_timeout=300,
                 allow_nonstandard_methods=True,
             )
-        except (OSError, HTTPClientError, StreamClosedError) as exc:
+        except UPSTREAM_ERRORS as exc:
             if started:
                 raise
             raise Unavailable(
                 f"Service '{name}' is not answering ({exc}).", reason="service_unavailable"
             ) from None
         begin()
-        self.finish(set_content_type=upstream.get("Content-Type", "application/octet-stream"))
+        self.finish(set_content_type=upstream.content_type)
 
 
 ROUTES = [

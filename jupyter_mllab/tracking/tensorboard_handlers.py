@@ -16,13 +16,13 @@ from typing import Any
 from jupyter_server.auth.decorator import allow_unauthenticated, authorized
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.utils import url_path_join
-from tornado import httputil, web
-from tornado.httpclient import AsyncHTTPClient, HTTPClientError
-from tornado.iostream import StreamClosedError
+from tornado import web
+from tornado.httpclient import AsyncHTTPClient
 
 from ..api import Op, Raw
 from ..base import MLLabHandler
 from ..errors import MLLabError, Unavailable
+from ..proxying import UPSTREAM_ERRORS, UpstreamAnswer, forward_headers
 from .tensorboard import Board, check_run_id
 from .tensorboard_main import SECRET_HEADER
 
@@ -209,12 +209,9 @@ class TensorBoardProxyHandler(TensorBoardBase):
             # (APIHandler.finish would label it application/json, which browsers refuse)
             self.finish(SANDBOX_SHIM, set_content_type="text/javascript; charset=utf-8")
             return
-        headers = httputil.HTTPHeaders()
-        for name in REQUEST_HEADERS:
-            if page and name == "Accept-Encoding":
-                continue
-            for value in self.request.headers.get_list(name):
-                headers.add(name, value)
+        headers = forward_headers(
+            self.request, REQUEST_HEADERS, skip=("Accept-Encoding",) if page else ()
+        )
         headers.add(SECRET_HEADER, board.secret)
         origin = f"http://127.0.0.1:{board.port}"
         # /<prefix>/<ticket>/<rest>?query -> TensorBoard's /<prefix>/<rest>?query
@@ -222,30 +219,20 @@ class TensorBoardProxyHandler(TensorBoardBase):
         uri = self.request.uri or "/"
         upstream_uri = self.prefix(run_id) + uri[len(public) :] if uri.startswith(public) else uri
         html: list[bytes] = []
-        answer: dict[str, Any] = {"code": 502, "reason": "Bad Gateway"}
-        upstream = httputil.HTTPHeaders()
+        upstream = UpstreamAnswer()
         started = False
-
-        def on_header(line: str) -> None:
-            nonlocal upstream
-            if line.startswith("HTTP/"):
-                start = httputil.parse_response_start_line(line.strip())
-                answer.update(code=start.code, reason=start.reason)
-                upstream = httputil.HTTPHeaders()
-            elif line.strip():
-                upstream.parse_line(line)
 
         def begin() -> None:
             nonlocal started
             if started:
                 return
             started = True
-            self.set_status(answer["code"], answer["reason"] or None)
-            self.set_header("Content-Type", self._content_type(upstream))
+            self.set_status(upstream.code, upstream.reason or None)
+            self.set_header("Content-Type", upstream.content_type)
             for name in RESPONSE_HEADERS:
-                if name in upstream:
-                    self.set_header(name, upstream[name])
-            location = upstream.get("Location", "")
+                if name in upstream.headers:
+                    self.set_header(name, upstream.headers[name])
+            location = upstream.headers.get("Location", "")
             if location.startswith(origin):  # keep redirects on this server
                 location = location[len(origin) :]
             for prefix in (self.prefix(run_id), board.prefix):  # and under the ticket
@@ -254,12 +241,12 @@ class TensorBoardProxyHandler(TensorBoardBase):
                     break
             if location:
                 self.set_header("Location", location)
-            for policy in upstream.get_list("Content-Security-Policy"):
+            for policy in upstream.headers.get_list("Content-Security-Policy"):
                 self.add_header("Content-Security-Policy", policy)
 
         def on_chunk(chunk: bytes) -> None:
             begin()
-            if page and self._content_type(upstream).startswith("text/html"):
+            if page and upstream.content_type.startswith("text/html"):
                 html.append(chunk)  # the shim goes in before TensorBoard's scripts
                 return
             self.write(chunk)
@@ -271,7 +258,7 @@ class TensorBoardProxyHandler(TensorBoardBase):
                 method=self.request.method or "GET",
                 headers=headers,
                 body=self.request.body if self.request.method == "POST" else None,
-                header_callback=on_header,
+                header_callback=upstream.on_header,
                 streaming_callback=on_chunk,
                 follow_redirects=False,
                 decompress_response=False,  # pass gzip through as it is
@@ -279,7 +266,7 @@ class TensorBoardProxyHandler(TensorBoardBase):
                 connect_timeout=10,
                 request_timeout=300,
             )
-        except (OSError, HTTPClientError, StreamClosedError) as exc:
+        except UPSTREAM_ERRORS as exc:
             if started:
                 raise
             raise Unavailable(
@@ -292,11 +279,7 @@ class TensorBoardProxyHandler(TensorBoardBase):
             body = b"".join(html)
             self.clear_header("ETag")
             self.write(body.replace(b"<head>", b"<head>" + SHIM_TAG, 1))
-        self.finish(set_content_type=self._content_type(upstream))
-
-    @staticmethod
-    def _content_type(upstream: httputil.HTTPHeaders) -> str:
-        return upstream.get("Content-Type", "application/octet-stream")
+        self.finish(set_content_type=upstream.content_type)
 
 
 ROUTES = [
