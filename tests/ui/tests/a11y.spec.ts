@@ -8,47 +8,26 @@ import AxeBuilder from '@axe-core/playwright';
 import { Locator, Page } from '@playwright/test';
 
 import { expect, test } from './fixtures';
-import { MLLabSidebar } from './mllab';
+import { MLLabSidebar, pythonNotebook } from './mllab';
 
 test.use({ autoGoto: true, project: 'a11y' });
 test.setTimeout(300_000);
 
 /** A notebook that trains a small model, logs a metric and registers the model. */
-const MODEL_NOTEBOOK = {
-  cells: [
-    {
-      cell_type: 'code',
-      metadata: { tags: ['parameters'] },
-      source: 'max_iter = 200',
-      outputs: [],
-      execution_count: null
-    },
-    {
-      cell_type: 'code',
-      metadata: {},
-      source: [
-        'import jupyter_mllab as mllab\n',
-        'from sklearn.datasets import load_wine\n',
-        'from sklearn.linear_model import LogisticRegression\n',
-        'X, y = load_wine(return_X_y=True, as_frame=True)\n',
-        'model = LogisticRegression(max_iter=max_iter).fit(X, y)\n',
-        "mllab.log_metric('accuracy', model.score(X, y))\n",
-        "mllab.log_model(model, 'wine', sample=X[:3])"
-      ].join(''),
-      outputs: [],
-      execution_count: null
-    }
-  ],
-  metadata: {
-    kernelspec: {
-      name: 'python3',
-      display_name: 'Python 3',
-      language: 'python'
-    }
-  },
-  nbformat: 4,
-  nbformat_minor: 5
-};
+const MODEL_NOTEBOOK = pythonNotebook([
+  { source: 'max_iter = 200', parameters: true },
+  {
+    source: [
+      'import jupyter_mllab as mllab\n',
+      'from sklearn.datasets import load_wine\n',
+      'from sklearn.linear_model import LogisticRegression\n',
+      'X, y = load_wine(return_X_y=True, as_frame=True)\n',
+      'model = LogisticRegression(max_iter=max_iter).fit(X, y)\n',
+      "mllab.log_metric('accuracy', model.score(X, y))\n",
+      "mllab.log_model(model, 'wine', sample=X[:3])"
+    ].join('')
+  }
+]);
 
 /** axe's serious and critical violations inside `root`, each with its nodes. */
 async function violations(page: Page, root: string): Promise<string[]> {

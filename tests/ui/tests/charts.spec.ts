@@ -14,7 +14,7 @@
 import { Locator, Page } from '@playwright/test';
 
 import { expect, test } from './fixtures';
-import { MLLabSidebar } from './mllab';
+import { MLLabSidebar, pythonNotebook } from './mllab';
 
 test.use({ autoGoto: true, project: 'charts-demo' });
 test.setTimeout(300_000);
@@ -26,47 +26,26 @@ const HOVER_BUDGET_MS = 50;
  * then one `loss` point every half second for `live` more steps. */
 const NOTEBOOK = {
   type: 'notebook',
-  content: {
-    nbformat: 4,
-    nbformat_minor: 5,
-    metadata: {
-      kernelspec: {
-        name: 'python3',
-        display_name: 'Python 3',
-        language: 'python'
-      }
-    },
-    cells: [
-      {
-        cell_type: 'code',
-        metadata: { tags: ['parameters'] },
-        source: 'n = 100_000\nlive = 0',
-        outputs: [],
-        execution_count: null
-      },
-      {
-        cell_type: 'code',
-        metadata: {},
-        source: [
-          'import random, time\n',
-          'import jupyter_mllab as mllab\n',
-          'rng = random.Random(0)\n',
-          'for s in range(n):\n',
-          '    loss = 2 / (1 + s / 500) + rng.random() * 0.05 + (3 if 40_000 <= s < 40_050 else 0)\n',
-          "    mllab.log_metric('loss', loss, step=s)\n",
-          "    mllab.log_metric('accuracy', 1 - loss / 5, step=s)\n",
-          "    mllab.log_metric('lr', 0.1 * 0.5 ** (s // 20_000), step=s)\n",
-          'mllab.flush()\n',
-          'for s in range(n, n + live):\n',
-          "    mllab.log_metric('loss', 0.01, step=s)\n",
-          '    mllab.flush()\n',
-          '    time.sleep(0.5)'
-        ].join(''),
-        outputs: [],
-        execution_count: null
-      }
-    ]
-  }
+  content: pythonNotebook([
+    { source: 'n = 100_000\nlive = 0', parameters: true },
+    {
+      source: [
+        'import random, time\n',
+        'import jupyter_mllab as mllab\n',
+        'rng = random.Random(0)\n',
+        'for s in range(n):\n',
+        '    loss = 2 / (1 + s / 500) + rng.random() * 0.05 + (3 if 40_000 <= s < 40_050 else 0)\n',
+        "    mllab.log_metric('loss', loss, step=s)\n",
+        "    mllab.log_metric('accuracy', 1 - loss / 5, step=s)\n",
+        "    mllab.log_metric('lr', 0.1 * 0.5 ** (s // 20_000), step=s)\n",
+        'mllab.flush()\n',
+        'for s in range(n, n + live):\n',
+        "    mllab.log_metric('loss', 0.01, step=s)\n",
+        '    mllab.flush()\n',
+        '    time.sleep(0.5)'
+      ].join('')
+    }
+  ])
 };
 
 interface IJob {

@@ -8,6 +8,30 @@ import * as path from 'path';
 
 export const SCREENSHOTS = path.resolve(__dirname, '../../../test-output/ui');
 
+/** A Python notebook (nbformat 4.5) of code cells; `parameters`: the papermill cell. */
+export function pythonNotebook(
+  cells: { source: string; parameters?: boolean }[]
+): Record<string, unknown> {
+  return {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: {
+      kernelspec: {
+        name: 'python3',
+        display_name: 'Python 3',
+        language: 'python'
+      }
+    },
+    cells: cells.map(({ source, parameters }) => ({
+      cell_type: 'code',
+      metadata: parameters ? { tags: ['parameters'] } : {},
+      source,
+      outputs: [],
+      execution_count: null
+    }))
+  };
+}
+
 export class MLLabSidebar {
   constructor(readonly page: IJupyterLabPageFixture) {}
 

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 
 import { expect, test } from './fixtures';
 
-import { MLLabSidebar } from './mllab';
+import { MLLabSidebar, pythonNotebook } from './mllab';
 
 const PROJECT = 'serving';
 // a fresh project: the model's first version is v1
@@ -11,39 +11,21 @@ test.setTimeout(300_000);
 
 /** A notebook that trains two small wine classifiers: v1 (@champion) and v2 of "wine". */
 function trainingNotebook(): unknown {
-  const cell = (source: string) => ({
-    cell_type: 'code',
-    metadata: {},
-    source,
-    outputs: [],
-    execution_count: null
-  });
-  return {
-    nbformat: 4,
-    nbformat_minor: 5,
-    metadata: {
-      kernelspec: {
-        name: 'python3',
-        display_name: 'Python 3',
-        language: 'python'
-      }
-    },
-    cells: [
-      cell(
-        [
-          'import pandas as pd',
-          'from sklearn.linear_model import LogisticRegression',
-          'import jupyter_mllab as mllab',
-          "wine = pd.read_csv('data/wine.csv')",
-          "X, y = wine.drop(columns='target'), wine['target']",
-          'model = LogisticRegression(max_iter=2000).fit(X, y)',
-          "mllab.log_model(model, 'wine', sample=X.head(3), alias='champion')",
-          'model = LogisticRegression(C=0.1, max_iter=2000).fit(X, y)',
-          "mllab.log_model(model, 'wine', sample=X.head(3))"
-        ].join('\n')
-      )
-    ]
-  };
+  return pythonNotebook([
+    {
+      source: [
+        'import pandas as pd',
+        'from sklearn.linear_model import LogisticRegression',
+        'import jupyter_mllab as mllab',
+        "wine = pd.read_csv('data/wine.csv')",
+        "X, y = wine.drop(columns='target'), wine['target']",
+        'model = LogisticRegression(max_iter=2000).fit(X, y)',
+        "mllab.log_model(model, 'wine', sample=X.head(3), alias='champion')",
+        'model = LogisticRegression(C=0.1, max_iter=2000).fit(X, y)',
+        "mllab.log_model(model, 'wine', sample=X.head(3))"
+      ].join('\n')
+    }
+  ]);
 }
 
 /**
