@@ -11,6 +11,7 @@ from typing import Any
 
 from .._threads import run_sync
 from ..errors import BadRequest, Conflict, Unavailable
+from ..logfiles import read_chunk
 from . import process
 from .sources import ModelSources, normalize_key
 from .store import (
@@ -26,8 +27,6 @@ from .store import (
 )
 from .supervisor import Supervisor
 from .views import EMPTY_STATS, service_view
-
-MAX_LOG_CHUNK = 1 << 20
 
 
 class DeployService:
@@ -161,15 +160,8 @@ class DeployService:
 
         def work() -> dict[str, Any]:
             row = self.store.get(name)
-            path = self.store.service_dir(name) / "service.log"
-            data = b""
-            if path.exists():
-                with open(path, "rb") as f:
-                    f.seek(offset)
-                    data = f.read(MAX_LOG_CHUNK)
-            text = data.decode("utf-8", errors="ignore")  # cut at a whole character
-            end = offset + len(text.encode("utf-8"))
-            done = row.status in ("stopped", "failed") and len(data) < MAX_LOG_CHUNK
+            text, end, at_end = read_chunk(self.store.service_dir(name) / "service.log", offset)
+            done = row.status in ("stopped", "failed") and at_end
             return {"text": text, "offset": end, "done": done}
 
         return await run_sync(work)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._threads import run_sync
 from ..errors import BadRequest, Conflict, NotFound
+from ..logfiles import read_chunk
 from ..tracking.table.thinning import ALL, Window
 from .params import inspect_parameters
 from .store import QUEUED, RUNNING, STATUSES, Job, JobStore
@@ -25,8 +26,6 @@ if TYPE_CHECKING:
     from ..projects.store import ProjectStore
     from ..tracking.table import RunsTable
     from .scheduler import Scheduler
-
-MAX_LOG_CHUNK = 1 << 20
 
 
 class JobService:
@@ -271,16 +270,8 @@ class JobService:
 
         def work() -> dict[str, Any]:
             job = self.store.get(job_id)
-            path = self.store.job_dir(job_id) / "log.txt"
-            data = b""
-            if path.exists():
-                with open(path, "rb") as f:
-                    f.seek(offset)
-                    data = f.read(MAX_LOG_CHUNK)
-            # Cut at the last whole UTF-8 character.
-            text = data.decode("utf-8", errors="ignore")
-            end = offset + len(text.encode("utf-8"))
-            return {"text": text, "offset": end, "done": job.terminal and len(data) < MAX_LOG_CHUNK}
+            text, end, at_end = read_chunk(self.store.job_dir(job_id) / "log.txt", offset)
+            return {"text": text, "offset": end, "done": job.terminal and at_end}
 
         return await run_sync(work)
 
