@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from leftovers import SESSION_ENV, reap
+
 READY_TIMEOUT = 120  # import mlflow + sklearn on 2 busy cores: seconds, not minutes
 
 
@@ -83,7 +85,13 @@ class Served:
 
 @contextmanager
 def served(command: list[str], *, cwd: Path, env: dict[str, str], log: Path) -> Iterator[Served]:
-    """Start ``command`` (a server that prints "Serving NAME on URL"), yield it, always reap it."""
+    """Start ``command`` (a server that prints "Serving NAME on URL"), yield it, always reap it.
+
+    The server gets a leftover mark of its own (tests/leftovers.py), so that a module's
+    server outlives each of the module's tests (the per-test check reaps only the test's
+    mark) and is reaped here, at its end, with whatever it started."""
+    mark = f"{os.environ.get(SESSION_ENV, 'mllab-tests')}-served-{time.monotonic_ns()}"
+    env = {**env, SESSION_ENV: mark}
     with open(log, "wb") as stderr:
         proc = subprocess.Popen(
             command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=stderr, start_new_session=True
@@ -97,6 +105,7 @@ def served(command: list[str], *, cwd: Path, env: dict[str, str], log: Path) -> 
         proc.wait(timeout=30)
         assert proc.stdout is not None
         proc.stdout.close()
+        reap(mark, grace=0)
 
 
 def _ready_line(proc: subprocess.Popen[bytes], log: Path) -> str:
