@@ -1,6 +1,7 @@
 """The wiring: no service knows the whole lab. Only ``lab.py`` (which builds the services),
-``app.py`` (which builds the lab) and ``base.py`` (which hands services to handlers) may
-import ``jupyter_mllab.lab``, not even under ``TYPE_CHECKING``."""
+``app.py`` (which builds the lab), ``base.py`` (which hands services to handlers) and
+``cli/direct.py`` (the CLI's lab on a home, where no server runs: built as app.py builds
+it) may import ``jupyter_mllab.lab``, not even under ``TYPE_CHECKING``."""
 
 from __future__ import annotations
 
@@ -15,7 +16,12 @@ import pytest
 import jupyter_mllab
 
 PACKAGE = Path(jupyter_mllab.__file__).parent
-ALLOWED = {"jupyter_mllab.lab", "jupyter_mllab.app", "jupyter_mllab.base"}
+ALLOWED = {
+    "jupyter_mllab.lab",
+    "jupyter_mllab.app",
+    "jupyter_mllab.base",
+    "jupyter_mllab.cli.direct",
+}
 LAB = "jupyter_mllab.lab"
 
 
