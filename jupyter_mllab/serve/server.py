@@ -22,6 +22,7 @@ reason on stderr, exit 1.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import json
@@ -46,6 +47,8 @@ DEFAULT_GRACE_SECONDS = 10.0
 EXIT_PORT_IN_USE = 3
 EXIT_LOAD_FAILED = 1
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+# On SIGTERM, how long connections accepted just before it may take to send their request
+ACCEPTED_LINGER = 0.25
 
 
 def serve(
@@ -232,6 +235,16 @@ def _make_server(config: Any, runner: _Runner) -> Any:
             await super().startup(sockets=sockets)
             if self.started and not self.should_exit:
                 runner.started()
+
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            # Stop accepting first, and give the connections accepted an instant ago the time
+            # to send their request: uvicorn's shutdown closes at once every connection with
+            # no request under way, which breaks a client whose request was on its way (a
+            # broken pipe during a redeploy, where the new process serves the same socket).
+            for server in self.servers:
+                server.close()
+            await asyncio.sleep(ACCEPTED_LINGER)
+            await super().shutdown(sockets=sockets)
 
         @contextlib.contextmanager
         def capture_signals(self) -> Iterator[None]:
