@@ -12,6 +12,7 @@ import asyncio
 import functools
 import getpass
 import os
+import signal
 from collections.abc import Awaitable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -88,9 +89,9 @@ class Direct:
 
         if not self._started:
             self._started = True
-            self.loop.run_until_complete(self.lab.ready())
+            self._until(self.lab.ready())
         try:
-            return self.loop.run_until_complete(step)
+            return self._until(step)
         except MLLabError as exc:
             raise CLIError(exc.message, exc.reason, exc.status) from None
 
@@ -110,8 +111,31 @@ class Direct:
 
     def close(self) -> None:
         if self._started:
-            self.loop.run_until_complete(self.lab.stop())
+            self._until(self.lab.stop())
         self.loop.close()
+
+    def _until(self, step: Awaitable[T]) -> T:
+        """Run the loop until ``step`` is done. Ctrl-C cancels ``step`` and is raised here,
+        as KeyboardInterrupt, once the loop has stopped: raised inside whatever callback the
+        loop was running (the scheduler's, a run's events), it would break the lab's own
+        tasks, and cancelling the run and stopping the lab would then never end."""
+        task = asyncio.ensure_future(step, loop=self.loop)
+        interrupted = False
+
+        def interrupt() -> None:
+            nonlocal interrupted
+            interrupted = True
+            task.cancel()
+
+        self.loop.add_signal_handler(signal.SIGINT, interrupt)
+        try:
+            return self.loop.run_until_complete(task)
+        except asyncio.CancelledError:
+            if interrupted:
+                raise KeyboardInterrupt from None
+            raise
+        finally:
+            self.loop.remove_signal_handler(signal.SIGINT)
 
     # -- projects -------------------------------------------------------------------------
     def current_project(self) -> str:
