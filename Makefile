@@ -64,6 +64,7 @@ lint: $(VENV)/.test-deps
 	$(VENV)/bin/lint-imports
 	$(PY) -m jupyter_mllab.openapi --check
 	$(PY) -m jupyter_mllab.docgen --check
+	$(PY) -m jupyter_mllab.templates --check demo
 	$(JLPM) lint:check
 
 # Unit tests of the lab extension's pure TypeScript (vitest; node_modules come with the
