@@ -26,6 +26,7 @@ from .client.models import list_models, log_model, model_variables
 from .client.outputs import run_outputs
 from .client.runs_table import list_runs
 from .client.services import deploy, predict, services, undeploy
+from .client.templates import new_notebook
 from .client.tensorboard import tensorboard_dir
 from .client.tracking import (
     autolog,
@@ -69,6 +70,7 @@ __all__ = [
     "log_param",
     "log_params",
     "model_variables",
+    "new_notebook",
     "predict",
     "run_experiment",
     "run_notebook",

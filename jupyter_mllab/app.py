@@ -25,6 +25,7 @@ from .models.handlers import ROUTES as MODEL_ROUTES
 from .monitor.handlers import ROUTES as MONITOR_ROUTES
 from .projects.handlers import ROUTES as PROJECT_ROUTES
 from .projects.service import ProjectService
+from .templates_handlers import ROUTES as TEMPLATE_ROUTES
 from .tracking.handlers import ROUTES as RUN_ROUTES
 from .tracking.tensorboard_handlers import ROUTES as TENSORBOARD_ROUTES
 from .uris import install_log_redaction, redact_uri
@@ -44,6 +45,7 @@ def route_table() -> list[tuple[str, Any]]:
     routes += TENSORBOARD_ROUTES
     routes += MODEL_ROUTES
     routes += DEPLOY_ROUTES
+    routes += TEMPLATE_ROUTES
     return [(f"/{API}/{pattern}", handler) for pattern, handler in routes]
 
 

@@ -24,6 +24,7 @@ AUTH_RESOURCE = "mllab"
 # Jupyter's own resources that some routes touch besides the lab's data: (action, resource)
 EXECUTE_KERNELS = ("execute", "kernels")  # runs code
 READ_CONTENTS = ("read", "contents")  # reads files of the server root
+WRITE_CONTENTS = ("write", "contents")  # writes files of the server root
 MAX_HISTORY_POINTS = 10_000
 # the query of a route that answers metric histories (MLLabHandler.history_window)
 HISTORY_QUERY = (

@@ -40,7 +40,11 @@ USAGE = """%mllab info                      where this kernel's lab lives
 %mllab deploy MODEL [--name N] [--port P]   serve wine@champion, wine@3 as a service
 %mllab services                  the current project's model services
 %mllab predict SERVICE DATA      predictions for DATA: JSON, or a .json / .csv file's path
-%mllab undeploy SERVICE          stop a service and remove it"""
+%mllab undeploy SERVICE          stop a service and remove it
+%mllab new                       the notebook templates (and the datasets that fit)
+%mllab new TEMPLATE [--dataset KEY | --no-dataset] [--dir D] [--name N]
+                                 a new notebook from a template, the current project's
+                                 newest fitting dataset filled in (or KEY, or none)"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -113,6 +117,13 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("data")
     undeploy = sub.add_parser("undeploy", add_help=False)
     undeploy.add_argument("service")
+    new = sub.add_parser("new", add_help=False)
+    new.add_argument("template", nargs="?", default="")
+    chosen = new.add_mutually_exclusive_group()
+    chosen.add_argument("--dataset", default="auto")
+    chosen.add_argument("--no-dataset", dest="dataset", action="store_const", const=None)
+    new.add_argument("--dir", default=".")
+    new.add_argument("--name", default=None)
     track = sub.add_parser("track", add_help=False)
     track.add_argument("--name", default=None)
     track.add_argument("--log", default="")
@@ -227,6 +238,8 @@ class MLLabMagics(Magics):
             return self._models(args)
         if args.command in ("deploy", "services", "predict", "undeploy"):
             return self._services(args)
+        if args.command == "new":
+            return self._new(args)
         if args.command == "use":
             name = client.set_project(args.name)
             print(f"This kernel now works in project '{name}'.")
@@ -371,6 +384,23 @@ class MLLabMagics(Magics):
             return job["id"]
         job = _wait_with_progress(jobs, job["id"])
         return job_rows([job])
+
+    def _new(self, args: argparse.Namespace) -> Any:
+        from .client import templates
+
+        if not args.template:
+            return Table(
+                ["template", "title", "category", "datasets that fit"],
+                [
+                    [t["id"], t["title"], t["category"], ", ".join(t["datasets"][:3])]
+                    for t in templates.list_templates()
+                ],
+            )
+        path = templates.new_notebook(
+            args.template, directory=args.dir, dataset=args.dataset, name=args.name
+        )
+        print(f"Created {path}")
+        return path
 
     def _dataset(self, args: argparse.Namespace) -> Any:
         from .client import datasets

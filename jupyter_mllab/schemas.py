@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import BadRequest
 
@@ -119,3 +119,51 @@ def parse(model: type[M], data: Any) -> M:
             or ("unknown_field" if kind == "extra_forbidden" else "bad_field")
         )
         raise BadRequest(message, reason=reason) from None
+
+
+# -- templates: GET templates, POST templates/{id} ------------------------------------
+
+
+class TemplateSlot(Response):
+    """The variable of a template's parameters cell that takes a dataset key."""
+
+    parameter: str
+    media_types: list[str]
+    columns: list[str]
+
+
+class NotebookTemplate(Response):
+    id: str
+    title: str
+    description: str
+    category: str
+    filename: str = Field(description="The new notebook's default file name.")
+    order: int
+    dataset: TemplateSlot | None
+    datasets: list[str] = Field(
+        description="Keys of the project's latest dataset versions that fit, newest first."
+    )
+
+
+class TemplateList(Response):
+    templates: list[NotebookTemplate]
+
+
+class TemplateCreate(Request):
+    """Where the new notebook goes, and its dataset: a key, null for none, or left out
+    for the project's newest version that fits."""
+
+    reasons: ClassVar[dict[str, str]] = {
+        "directory": "bad_path",
+        "project": "invalid_name",
+        "dataset": "invalid_key",
+    }
+
+    directory: str = ""
+    project: str | None = None
+    dataset: str | None = None
+
+
+class TemplateCreated(Response):
+    path: str = Field(description="The new notebook, relative to the server root.")
+    dataset: str | None = Field(description="The dataset key filled in, or null.")

@@ -176,6 +176,11 @@ class TestJupyterResources:
             "POST", "projects", "default", "datasets", body={"path": "data.csv"}
         )
         assert code == 403 and "contents" in error["message"], error
+        code, error = await api("GET", "templates")
+        assert code == 403 and "contents" in error["message"], error
+        code, error = await api("POST", "templates", "wine-regression", body={})
+        assert code == 403 and "write on resource: contents" in error["message"], error
+        assert not list(jp_root_dir.glob("wine_regression*"))
         # nothing was run or stored, and the lab's own routes still answer
         code, jobs = await api("GET", "jobs")
         assert code == 200 and jobs["jobs"] == [], jobs
@@ -201,6 +206,13 @@ class TestJupyterResourcesAllowed:
         )
         assert code == 201, version
         assert ("POST", "read", "contents") in RecordingAuthorizer.asked
+        code, created = await api("POST", "templates", "wine-regression", body={})
+        assert code == 201, created
+        assert ("POST", "write", "contents") in RecordingAuthorizer.asked
+        code, listing = await api("GET", "templates")
+        fit = {t["id"]: t["datasets"] for t in listing["templates"]}
+        assert fit["prepare-data"] == ["default/data@1"], listing  # any CSV
+        assert ("GET", "read", "contents") in RecordingAuthorizer.asked
         RecordingAuthorizer.asked.clear()
         # past authorization: the unknown notebook is the service's 404
         code, error = await api("POST", "jobs", body={"notebook": "nope.ipynb"})

@@ -35,6 +35,7 @@ SERVER_MODULES = (
     "jupyter_mllab.tracking.prepare",
     "jupyter_mllab.tracking.tensorboard",
     "jupyter_mllab.tracking.tensorboard_main",
+    "jupyter_mllab.templates_handlers",
 )
 SERVER_SUFFIXES = (".handlers", ".service", ".tensorboard_handlers")
 HEAVY = ("mlflow", "pydantic")  # a kernel that tracks a run loads these, and only then

@@ -9,7 +9,7 @@ from collections import Counter
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._threads import run_sync
 from ..errors import BadRequest, MLLabError, NotFound
@@ -22,6 +22,9 @@ from .preview import kind_of, preview_file, preview_image
 from .stats import StatsCache, compute_stats
 from .store import DatasetStore, NewVersion, Version
 from .uploads import UploadManager, check_digests
+
+if TYPE_CHECKING:
+    from ..templates import Template
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +144,29 @@ class DatasetService:
             return {**v.to_json(), "files": files}
 
         return await run_sync(work)
+
+    async def fitting(self, project: str, templates: list[Template]) -> dict[str, list[str]]:
+        """Template id -> the keys of the project's latest versions that fit it, newest
+        first (each candidate's header read once, only for media types a slot takes)."""
+        from . import fitting
+
+        def work() -> dict[str, list[str]]:
+            versions = fitting.latest_versions(
+                self.store, self._project(project), fitting.slot_media_types(templates)
+            )
+            return {t.id: fitting.fitting_keys(t, versions) for t in templates}
+
+        return await run_sync(work)
+
+    async def pick_for_template(
+        self, project: str, template: Template, dataset: str | None
+    ) -> str | None:
+        """The key to fill into a new notebook from ``template`` (``fitting.pick_dataset``)."""
+        from .fitting import pick_dataset
+
+        return await run_sync(
+            lambda: pick_dataset(self.store, self._project(project), template, dataset)
+        )
 
     async def resolve(self, key: str, default_project: str) -> dict[str, Any]:
         from .keys import parse_key

@@ -17,6 +17,7 @@ import { LabModel } from './model';
 import { modelsPlugin } from './models';
 import { PLUGIN_ID, settings as labSettings } from './settings';
 import { createSidebar } from './sidebar';
+import { templatesPlugin } from './templates';
 import { ILabModel } from './tokens';
 
 /** The ML Lab sidebar: project picker and the four panels. */
@@ -70,5 +71,6 @@ export default [
   fileBrowserPlugin,
   experimentsPlugin,
   hardwareStatusPlugin,
-  modelsPlugin
+  modelsPlugin,
+  templatesPlugin
 ];

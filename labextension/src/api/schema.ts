@@ -928,6 +928,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/mllab/api/templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The notebook templates, each with the project's datasets that fit it */
+        get: operations["Templates_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mllab/api/templates/{template_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A new notebook from the template in a folder of the server root, its dataset parameter filled in (dataset left out: the project's newest that fits) */
+        post: operations["Template_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2014,6 +2048,30 @@ export interface components {
              */
             warnings: string[];
         };
+        /** NotebookTemplate */
+        NotebookTemplate: {
+            /** Id */
+            id: string;
+            /** Title */
+            title: string;
+            /** Description */
+            description: string;
+            /** Category */
+            category: string;
+            /**
+             * Filename
+             * @description The new notebook's default file name.
+             */
+            filename: string;
+            /** Order */
+            order: number;
+            dataset: components["schemas"]["TemplateSlot"] | null;
+            /**
+             * Datasets
+             * @description Keys of the project's latest dataset versions that fit, newest first.
+             */
+            datasets: string[];
+        };
         /**
          * OutputFile
          * @description One file of a run's working folder: saved as the artifact ``outputs/<path>``, or
@@ -2742,6 +2800,58 @@ export interface components {
             response_bytes: number;
             /** Rows */
             rows: number;
+        };
+        /**
+         * TemplateCreate
+         * @description Where the new notebook goes, and its dataset: a key, null for none, or left out
+         *     for the project's newest version that fits.
+         */
+        TemplateCreate: {
+            /**
+             * Directory
+             * @default
+             */
+            directory?: string;
+            /**
+             * Project
+             * @default null
+             */
+            project?: string | null;
+            /**
+             * Dataset
+             * @default null
+             */
+            dataset?: string | null;
+        };
+        /** TemplateCreated */
+        TemplateCreated: {
+            /**
+             * Path
+             * @description The new notebook, relative to the server root.
+             */
+            path: string;
+            /**
+             * Dataset
+             * @description The dataset key filled in, or null.
+             */
+            dataset: string | null;
+        };
+        /** TemplateList */
+        TemplateList: {
+            /** Templates */
+            templates: components["schemas"]["NotebookTemplate"][];
+        };
+        /**
+         * TemplateSlot
+         * @description The variable of a template's parameters cell that takes a dataset key.
+         */
+        TemplateSlot: {
+            /** Parameter */
+            parameter: string;
+            /** Media Types */
+            media_types: string[];
+            /** Columns */
+            columns: string[];
         };
         /** TensorBoardOpen */
         TensorBoardOpen: {
@@ -5485,6 +5595,73 @@ export interface operations {
                 };
                 content: {
                     "application/zip": string;
+                };
+            };
+            /** @description An error: its status, a message a person can act on, a reason code. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    Templates_get: {
+        parameters: {
+            query?: {
+                /** @description default: the current project */
+                project?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateList"];
+                };
+            };
+            /** @description An error: its status, a message a person can act on, a reason code. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    Template_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TemplateCreate"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateCreated"];
                 };
             };
             /** @description An error: its status, a message a person can act on, a reason code. */
