@@ -21,6 +21,7 @@ SECTIONS = {
     "jupyter_mllab.client.tensorboard": "TensorBoard",
     "jupyter_mllab.client.models": "Models",
     "jupyter_mllab.client.services": "Model services",
+    "jupyter_mllab.client.templates": "New notebooks from templates",
 }
 
 INTRO = """# The kernel client and magics
