@@ -11,35 +11,26 @@ test.use({ autoGoto: true, project: PROJECT });
 
 const DATA = path.resolve(__dirname, '../../../jupyter_mllab/templates/data');
 
-/** A file of the server root (the contents API), then a dataset version of it. */
+/** A file in `folder` (the contents API), then a dataset version of it. */
 async function addDataset(
   request: APIRequestContext,
+  folder: string,
   file: string,
   name: string
 ): Promise<string> {
   const content = fs.readFileSync(path.join(DATA, file), 'utf-8');
-  const put = await request.put(`/api/contents/${file}`, {
+  const put = await request.put(`/api/contents/${folder}/${file}`, {
     data: { type: 'file', format: 'text', content }
   });
   expect(put.ok()).toBeTruthy();
   const added = await request.post(`/mllab/api/projects/${PROJECT}/datasets`, {
-    data: { path: file, name }
+    data: { path: `${folder}/${file}`, name }
   });
   expect(added.status()).toBe(201);
   return (await added.json()).key;
 }
 
-/** A new, empty folder shown in the file browser: where new notebooks go. */
-async function freshFolder(page: IJupyterLabPageFixture): Promise<string> {
-  const folder = `templates-${Date.now()}`;
-  const made = await page.request.put(`/api/contents/${folder}`, {
-    data: { type: 'directory' }
-  });
-  expect(made.ok()).toBeTruthy();
-  await page.filebrowser.openDirectory(folder);
-  return folder;
-}
-
+/** A launcher for the folder the file browser shows (galata's tmpPath, the test's own). */
 async function openLauncher(page: IJupyterLabPageFixture): Promise<void> {
   await page.evaluate(async () => {
     await (window as any).jupyterapp.commands.execute('launcher:create');
@@ -65,7 +56,9 @@ test('the launcher has an ML Lab section with a card per template', async ({
   page
 }, testInfo) => {
   const lab = new MLLabSidebar(page);
-  await openLauncher(page);
+  if ((await page.locator('.jp-Launcher:visible').count()) === 0) {
+    await openLauncher(page);
+  }
   const section = mllabSection(page);
   await expect(section).toBeVisible();
   const cards = section.locator('.jp-LauncherCard');
@@ -83,11 +76,11 @@ test('the launcher has an ML Lab section with a card per template', async ({
 });
 
 test('a launcher card makes the notebook with the project dataset filled in', async ({
-  page
+  page,
+  tmpPath
 }) => {
-  const key = await addDataset(page.request, 'wine.csv', 'wine');
+  const key = await addDataset(page.request, tmpPath, 'wine.csv', 'wine');
   expect(key).toBe(`${PROJECT}/wine@1`);
-  const folder = await freshFolder(page);
   await openLauncher(page);
   await mllabSection(page)
     .locator('.jp-LauncherCard', { hasText: /wine/i })
@@ -106,21 +99,24 @@ test('a launcher card makes the notebook with the project dataset filled in', as
       .locator('.Toastify__toast')
       .filter({ hasText: `data = "${PROJECT}/wine@1"` })
   ).toBeVisible();
-  // it is in the folder the file browser shows, and nothing else was copied there
+  // it is in the folder the file browser shows; a key: no sample data beside it
   await expect(
     page.locator('.jp-DirListing-item', { hasText: 'wine_regression.ipynb' })
   ).toBeVisible();
   const listing = await (
-    await page.request.get(`/api/contents/${folder}`)
+    await page.request.get(`/api/contents/${tmpPath}`)
   ).json();
-  expect(listing.content.map((f: { name: string }) => f.name)).toEqual([
+  expect(listing.content.map((f: { name: string }) => f.name).sort()).toEqual([
+    'wine.csv',
     'wine_regression.ipynb'
   ]);
 });
 
-test('the palette command makes the text notebook', async ({ page }) => {
-  const key = await addDataset(page.request, 'news.csv', 'news');
-  await freshFolder(page);
+test('the palette command makes the text notebook', async ({
+  page,
+  tmpPath
+}) => {
+  const key = await addDataset(page.request, tmpPath, 'news.csv', 'news');
   await page.keyboard.press('Control+Shift+C');
   const palette = page.locator('#command-palette');
   await expect(palette).toBeVisible();
@@ -129,13 +125,15 @@ test('the palette command makes the text notebook', async ({ page }) => {
     hasText: 'New notebook from template: Text classification'
   });
   await expect(item).toBeVisible();
-  await expect(
-    palette.locator('.lm-CommandPalette-header', { hasText: 'ML Lab' })
-  ).toBeVisible();
   await item.click();
 
   await expect(
     page.locator('.lm-TabBar-tab.lm-mod-current', {
+      hasText: 'text_classification.ipynb'
+    })
+  ).toBeVisible();
+  await expect(
+    page.locator('.jp-DirListing-item', {
       hasText: 'text_classification.ipynb'
     })
   ).toBeVisible();
