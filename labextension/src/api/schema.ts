@@ -1150,6 +1150,12 @@ export interface components {
              * @default null
              */
             source_path?: string | null;
+            /**
+             * Derived From
+             * @description The versions it was made from, as exact keys (project/name@N).
+             * @default []
+             */
+            derived_from?: string[];
         };
         /**
          * DatasetVersionDetail
@@ -1207,6 +1213,12 @@ export interface components {
              * @default null
              */
             source_path?: string | null;
+            /**
+             * Derived From
+             * @description The versions it was made from, as exact keys (project/name@N).
+             * @default []
+             */
+            derived_from?: string[];
             /** Files */
             files: components["schemas"]["DatasetFile"][];
         };
