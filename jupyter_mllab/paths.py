@@ -7,6 +7,7 @@ from pathlib import Path
 
 HOME_ENV = "MLLAB_HOME"
 PROJECT_ENV = "MLLAB_PROJECT"
+JOB_ENV = "MLLAB_JOB_ID"  # a tracked job's id, in its kernel
 TRACKING_ENV = "MLFLOW_TRACKING_URI"
 ARTIFACTS_ENV = "MLLAB_ARTIFACT_ROOT"
 TENSORBOARD_TAG = "mllab.tensorboard"  # on a run with TensorBoard logs: their folder

@@ -29,7 +29,7 @@ def _parameters(nb: dict) -> str:
 
 def test_catalog_lists_every_notebook_in_order() -> None:
     found = templates.list_templates()
-    assert {t.id for t in found} >= {"wine-regression"}
+    assert {t.id for t in found} == IDS
     assert [t.order for t in found] == sorted(t.order for t in found)
     wine = templates.get_template("wine-regression")
     assert wine.filename == "wine_regression.ipynb"
@@ -71,7 +71,9 @@ def test_render_replaces_only_the_dataset_line() -> None:
     plain = _parameters(templates.render("wine-regression"))
     filled = _parameters(templates.render("wine-regression", 'lab/wine@3"x'))
     assert 'data = "data/wine.csv"' in plain
-    changed = [(a, b) for a, b in zip(plain.splitlines(), filled.splitlines()) if a != b]
+    changed = [
+        (a, b) for a, b in zip(plain.splitlines(), filled.splitlines(), strict=True) if a != b
+    ]
     assert changed == [('data = "data/wine.csv"', 'data = "lab/wine@3\\"x"')]
     namespace: dict = {}
     exec(filled, namespace)  # a Python string literal, quotes escaped
@@ -139,6 +141,36 @@ def test_sample_files() -> None:
     ((relative, source),) = templates.sample_files("wine-regression")
     assert relative == "data/wine.csv"
     assert source.read_bytes() == (REPO / "demo" / "data" / "wine.csv").read_bytes()
+    assert templates.sample_files("prepare-data") == [("data/wine.csv", source)]
+    ((relative, source),) = templates.sample_files("text-classification")
+    assert (relative, source.name) == ("data/news.csv", "news.csv")
+    assert templates.sample_files("digits-keras") == []  # scikit-learn ships its data
+
+
+def test_news_corpus_is_generated_and_hard_enough() -> None:
+    from jupyter_mllab.templates import make_news
+
+    committed = (templates.DATA / "news.csv").read_text(encoding="utf-8")
+    assert make_news.render() == committed  # the script makes exactly the shipped file
+    columns = templates.header_columns(templates.DATA / "news.csv")
+    assert columns == ["text", "label"]
+    assert templates.fits(
+        templates.get_template("text-classification"),
+        {"media_type": "text/csv", "filename": "news.csv", "columns": columns},
+    )
+    import pandas as pd
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_score
+    from sklearn.pipeline import make_pipeline
+
+    news = pd.read_csv(templates.DATA / "news.csv")
+    assert news["label"].value_counts().to_dict() == {
+        t: make_news.PER_TOPIC for t in make_news.TOPICS
+    }
+    model = make_pipeline(TfidfVectorizer(), LogisticRegression(max_iter=1000))
+    accuracy = cross_val_score(model, news["text"], news["label"], cv=4).mean()
+    assert 0.85 < accuracy < 1.0  # learnable, not trivial
 
 
 def test_instantiate_unique_names_and_sample_files(tmp_path: Path) -> None:
@@ -183,3 +215,15 @@ def test_committed_demo_matches_the_package() -> None:
         text=True,
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_the_catalog_is_light() -> None:
+    """The kernel client and the magics use it: no server module, nothing heavy."""
+    probe = (
+        "import sys, jupyter_mllab.templates as t; t.list_templates(); t.render(t.list_templates()"
+        "[0].id); heavy = ('mlflow', 'tornado', 'jupyter_server', 'pandas', 'nbformat'); "
+        "print(sorted(k for k in heavy if k in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import paths
 from . import _store, current_project, home, tracking_uri
 from .runs import active_run_id
 
@@ -98,16 +99,29 @@ def upload_dataset(
     extract: bool = False,
     project: str | None = None,
     sha256: str | None = None,
+    derived_from: list[str] | tuple[str, ...] | str = (),
 ) -> dict[str, Any]:
     """Add a version from a file, a folder, or an archive (``extract=True`` unpacks it).
 
     ``sha256``: the digest the file (or archive) must have, e.g. a published checksum;
-    where the bytes read differ, nothing is stored and ``Conflict`` is raised."""
-    from ..datasets.ingest import ingest_path
+    where the bytes read differ, nothing is stored and ``Conflict`` is raised.
+    ``derived_from``: the keys of the versions it was made from, recorded as exact keys
+    (``project/name@N``; a key that names no version stores nothing). In a tracked run the
+    version also records the run and job that made it, and the run lists the parents as
+    its inputs."""
+    from ..datasets.ingest import Origin, ingest_path
 
     source = Path(path).expanduser()
     if not source.exists():
         raise FileNotFoundError(f"No file or folder at {source}")
+    keys = [derived_from] if isinstance(derived_from, str) else list(derived_from)
+    parents = [_resolve(key) for key in keys]  # NotFound / BadRequest before anything is stored
+    run_id = active_run_id()
+    origin = Origin(
+        source_run_id=run_id,
+        source_job_id=os.environ.get(paths.JOB_ENV) if run_id else None,
+        derived_from=tuple(dict.fromkeys(p.key for p in parents)),
+    )
     store = _datasets()
     target = store.projects.get(project or current_project())
     version = ingest_path(
@@ -119,7 +133,10 @@ def upload_dataset(
         tags=tags,
         extract_archive=extract,
         sha256=sha256,
+        origin=origin,
     )
+    for parent in parents:
+        record_input(parent, run_id=run_id)
     return version.to_json()
 
 

@@ -4,6 +4,7 @@ server's "Upload as dataset" of a file in the Jupyter root)."""
 from __future__ import annotations
 
 import hashlib
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..errors import BadRequest, Conflict
@@ -11,6 +12,16 @@ from ..projects.store import Project
 from .archives import ArchiveLimits, extract, is_archive
 from .blobs import BlobStore, HashingWriter, Staged
 from .store import DatasetStore, NewVersion, Version, check_meta
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a version comes from: the run (and job) that made it, the versions it was
+    derived from (exact keys)."""
+
+    source_run_id: str | None = None
+    source_job_id: str | None = None
+    derived_from: tuple[str, ...] = ()
 
 
 def stage_file(blobs: BlobStore, source: Path, rel: str) -> Staged:
@@ -48,17 +59,22 @@ def ingest_path(
     limits: ArchiveLimits | None = None,
     sha256: str | None = None,
     skip_hidden: bool = False,
+    origin: Origin | None = None,
 ) -> Version:
     """A file becomes a file version; a folder a folder version (regular files only: links
     are skipped, and hidden ones with ``skip_hidden``); an archive with ``extract_archive``
     a folder version of its entries. With ``sha256`` (a single file, or the archive), the
-    bytes read must have that digest: otherwise nothing is stored."""
+    bytes read must have that digest: otherwise nothing is stored. ``origin``: the run
+    that made it and the versions it was derived from."""
     if sha256 is not None and source.is_dir():
         raise BadRequest("sha256= checks a single file, not a folder.", reason="bad_sha256")
     blobs = store.blobs(project)
     description, clean_tags = check_meta(description, list(tags))
     dataset = name or default_name(source)
-    meta = NewVersion(filename=source.name, description=description, tags=clean_tags, author=author)
+    lineage = asdict(origin or Origin())
+    meta = NewVersion(
+        filename=source.name, description=description, tags=clean_tags, author=author, **lineage
+    )
     if source.is_dir():
         files = [
             stage_file(blobs, p, p.relative_to(source).as_posix())
@@ -84,6 +100,7 @@ def ingest_path(
             tags=clean_tags,
             author=author,
             source=f"extracted from {source.name}",
+            **lineage,
         )
         return store.add_version(project, dataset, meta, files=files)
     staged = stage_file(blobs, source, source.name)

@@ -80,6 +80,9 @@ class DatasetVersion(Response):
     )
     source_job_id: str | None = Field(None, description="... and its job.")
     source_path: str | None = Field(None, description="... and its path in the run's outputs.")
+    derived_from: list[str] = Field(
+        [], description="The versions it was made from, as exact keys (project/name@N)."
+    )
 
 
 class DatasetFile(Response):

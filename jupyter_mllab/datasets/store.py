@@ -75,11 +75,28 @@ register_schema(
         FOREIGN KEY (dataset_id, version)
             REFERENCES dataset_versions(dataset_id, version) ON DELETE CASCADE
     );
+    -- the versions a version was derived from (mllab.upload_dataset(derived_from=...)),
+    -- as exact keys: a parent may live in another project, or be deleted later
+    CREATE TABLE IF NOT EXISTS dataset_version_parents (
+        dataset_id INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        position INTEGER NOT NULL,
+        parent_key TEXT NOT NULL,
+        PRIMARY KEY (dataset_id, version, position),
+        FOREIGN KEY (dataset_id, version)
+            REFERENCES dataset_versions(dataset_id, version) ON DELETE CASCADE
+    );
     """,
 )
 
 # A version's origin when a run made it (dataset_version_sources), beside its row.
-SOURCE_COLUMNS = "s.run_id AS source_run_id, s.job_id AS source_job_id, s.path AS source_path"
+# And its parents, in the order given, as a JSON array.
+SOURCE_COLUMNS = (
+    "s.run_id AS source_run_id, s.job_id AS source_job_id, s.path AS source_path,"
+    " (SELECT json_group_array(parent_key) FROM (SELECT parent_key"
+    " FROM dataset_version_parents p WHERE p.dataset_id = v.dataset_id"
+    " AND p.version = v.version ORDER BY p.position)) AS derived_from"
+)
 SOURCE_JOIN = (
     "LEFT JOIN dataset_version_sources s ON s.dataset_id = v.dataset_id AND s.version = v.version"
 )
@@ -150,6 +167,8 @@ class Version:
     source_run_id: str | None = None
     source_job_id: str | None = None
     source_path: str | None = None
+    # the versions it was made from (exact keys, project/name@N)
+    derived_from: list[str] = field(default_factory=list)
     project_id: str = field(default="", repr=False)
 
     @property
@@ -176,6 +195,7 @@ class NewVersion:
     source_run_id: str | None = None
     source_job_id: str | None = None
     source_path: str | None = None
+    derived_from: tuple[str, ...] = ()
 
 
 def check_meta(description: object, tags: object) -> tuple[str, tuple[str, ...]]:
@@ -229,6 +249,7 @@ class DatasetStore:
             source_run_id=origin("source_run_id"),
             source_job_id=origin("source_job_id"),
             source_path=origin("source_path"),
+            derived_from=json.loads(origin("derived_from") or "[]"),
             project_id=project.id,
         )
 
@@ -446,6 +467,12 @@ class DatasetStore:
                     "INSERT INTO dataset_version_sources (dataset_id, version, run_id, job_id,"
                     " path) VALUES (?, ?, ?, ?, ?)",
                     (d["id"], number, meta.source_run_id, meta.source_job_id, meta.source_path),
+                )
+            if meta.derived_from:
+                conn.executemany(
+                    "INSERT INTO dataset_version_parents (dataset_id, version, position,"
+                    " parent_key) VALUES (?, ?, ?, ?)",
+                    [(d["id"], number, i, key) for i, key in enumerate(meta.derived_from)],
                 )
             if files is not None:
                 conn.executemany(

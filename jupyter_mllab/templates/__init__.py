@@ -239,8 +239,8 @@ def fits(template: Template, version: dict[str, Any]) -> bool:
         return False
     if not slot.columns:
         return True
-    columns = version.get("columns")
-    return bool(columns) and all(c in columns for c in slot.columns)
+    columns = version.get("columns") or []
+    return all(c in columns for c in slot.columns)
 
 
 def notebook_json(notebook: dict[str, Any]) -> str:

@@ -1184,6 +1184,12 @@ export interface components {
              * @default null
              */
             source_path?: string | null;
+            /**
+             * Derived From
+             * @description The versions it was made from, as exact keys (project/name@N).
+             * @default []
+             */
+            derived_from?: string[];
         };
         /**
          * DatasetVersionDetail
@@ -1241,6 +1247,12 @@ export interface components {
              * @default null
              */
             source_path?: string | null;
+            /**
+             * Derived From
+             * @description The versions it was made from, as exact keys (project/name@N).
+             * @default []
+             */
+            derived_from?: string[];
             /** Files */
             files: components["schemas"]["DatasetFile"][];
         };

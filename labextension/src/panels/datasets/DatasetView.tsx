@@ -70,6 +70,12 @@ function View(props: {
           {v.author ? `by ${v.author}` : ''}
         </Field>
         {v.source ? <Field label="Source">{v.source}</Field> : null}
+        {v.derived_from?.length ? (
+          <Field label="Lineage">
+            Derived from {v.derived_from.join(', ')}
+            {v.source_run_id ? ` by run ${v.source_run_id}` : ''}
+          </Field>
+        ) : null}
         {v.description ? (
           <Field label="Description">{v.description}</Field>
         ) : null}
