@@ -25,8 +25,11 @@ __all__ = ["Callback"]
 
 def _learning_rate(optimizer: Any) -> float | None:
     try:
-        rate = optimizer.learning_rate
-        return float(keras.ops.convert_to_numpy(rate))
+        rate = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+        # Keras keeps it as float32 (0.01 reads 0.009999999776...): its 7 significant
+        # digits, so that it equals a tracked run's own learning_rate parameter (MLflow
+        # refuses to change a logged parameter's value)
+        return float(f"{rate:.7g}")
     except Exception:  # a schedule, or an optimizer without one: not worth failing over
         return None
 

@@ -61,7 +61,7 @@ class Lab:
             time.sleep(0.5)
         if job["status"] != "COMPLETED":
             log = self.ok("GET", f"jobs/{job_id}/log")["text"]
-            pytest.fail(f"{notebook} ended {job['status']}:\n{log[-4000:]}")
+            pytest.fail(f"{notebook} ended {job['status']}: {job.get('error')}\n{log[-4000:]}")
         return job
 
 
