@@ -250,7 +250,8 @@ test('the tutorial: project, dataset, example, 2x3 grid, compare, register, depl
   const bestName = (
     await best.evaluate(th => th.childNodes[1]?.textContent ?? '')
   ).trim();
-  expect(bestName).not.toBe('');
+  // (the README names it: the data and the seeds are fixed)
+  expect(bestName).toContain('alpha=0.01, l1_ratio=0.9');
   // the table has the room of the whole lab: the sidebar folded away
   await page.sidebar.close('left');
   await expect(compare.locator('.jp-mllab-parallel polyline')).toHaveCount(6);
@@ -315,6 +316,8 @@ test('the tutorial: project, dataset, example, 2x3 grid, compare, register, depl
   );
   const rowsSent = await tryit.locator('tbody tr').count();
   expect(shown.predictions).toHaveLength(rowsSent);
+  // the first wine of the input example: the README's curl shows this answer
+  expect(shown.predictions[0]).toBeCloseTo(13.4944, 3);
   await lab.readmeShot(testInfo, 'walkthrough-8-service-try-it');
 
   // 9. the curl the page shows, sent straight to the service with its token
