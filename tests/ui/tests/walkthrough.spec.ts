@@ -341,4 +341,14 @@ test('the tutorial: project, dataset, example, 2x3 grid, compare, register, depl
     data: body
   });
   expect(anonymous.status()).toBe(401);
+
+  // done: remove the service (it asks first); no process of the test outlives it
+  await service.locator('.jp-mllab-service-remove').click();
+  const confirm = page.locator('.jp-Dialog');
+  await expect(confirm).toContainText(`Remove service ${MODEL}?`);
+  await confirm.locator('.jp-Dialog-button.jp-mod-warn').click();
+  await expect(service).toHaveCount(0, { timeout: 30_000 });
+  await expect(
+    page.locator(`.jp-mllab-service-row[data-name="${MODEL}"]`)
+  ).toHaveCount(0);
 });
