@@ -7,6 +7,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 export const SCREENSHOTS = path.resolve(__dirname, '../../../test-output/ui');
+/** The README's images: made by the browser tests, so they show the lab as it is. */
+export const README_IMAGES = path.resolve(__dirname, '../../../docs/images');
 
 /** A Python notebook (nbformat 4.5) of code cells; `parameters`: the papermill cell. */
 export function pythonNotebook(
@@ -127,6 +129,23 @@ export class MLLabSidebar {
     fs.mkdirSync(SCREENSHOTS, { recursive: true });
     const file = path.join(SCREENSHOTS, `${name}.png`);
     await this.page.screenshot({ path: file });
+    await testInfo.attach(name, { path: file, contentType: 'image/png' });
+  }
+
+  /**
+   * A screenshot for the README, `docs/images/<name>.png` (and the test output's copy):
+   * the part of the page inside `clip` (page pixels), or the whole page.
+   */
+  async readmeShot(
+    testInfo: TestInfo,
+    name: string,
+    clip?: { x: number; y: number; width: number; height: number }
+  ): Promise<void> {
+    fs.mkdirSync(SCREENSHOTS, { recursive: true });
+    fs.mkdirSync(README_IMAGES, { recursive: true });
+    const file = path.join(SCREENSHOTS, `${name}.png`);
+    await this.page.screenshot({ path: file, clip });
+    fs.copyFileSync(file, path.join(README_IMAGES, `${name}.png`));
     await testInfo.attach(name, { path: file, contentType: 'image/png' });
   }
 }
