@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -11,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -91,3 +93,39 @@ def ok(port: int, method: str, path: str, body: Any = None) -> Any:
     status, reply = call(port, method, path, body)
     assert status < 300, (status, reply)
     return reply
+
+
+@contextlib.contextmanager
+def module_lab(
+    root: Path, home: Path, mark: str, *options: str, env: dict[str, str] | None = None
+) -> Iterator[int]:
+    """A lab for a whole test module, on a free port (yielded) once its tracking store is
+    ready. It runs with the session mark ``mark`` (so the per-test leak check does not
+    take it for a leftover), with ``env`` set while it starts; at the end it is asked to
+    stop (SIGTERM: it stops its runs and kernels), then killed, and whatever carries the
+    mark is reaped."""
+    from leftovers import SESSION_ENV, reap
+
+    env = {SESSION_ENV: mark, **(env or {})}
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    port = free_port()
+    try:
+        server = start(root, home, port, *options)
+    finally:
+        for key, value in saved.items():
+            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+    try:
+        wait_up(port, timeout=180)
+        deadline = time.monotonic() + 180
+        while not ok(port, "GET", "info")["ready"]:
+            assert time.monotonic() < deadline, "the lab's tracking store is not ready"
+            time.sleep(0.2)
+        yield port
+    finally:
+        if server.poll() is None:
+            server.send_signal(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                server.wait(60)
+        stop(server)
+        reap(mark, grace=5)

@@ -7,7 +7,6 @@ status, stdout (tables or --json) and stderr (progress bars, errors) checked."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import http.client
 import json
@@ -24,7 +23,7 @@ from typing import Any
 import lab_server
 import pytest
 from jobs_helpers import make_notebook
-from leftovers import SESSION_ENV, reap
+from leftovers import SESSION_ENV
 
 CLI = [sys.executable, "-m", "jupyter_mllab.cli"]
 CSV = b"alcohol,acid,quality\n12.1,0.3,5\n13.4,0.2,6\n11.8,0.5,4\n"
@@ -72,28 +71,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     root, home, runtime = base / "root", base / "home", base / "runtime"
     runtime.mkdir()
     mark = f"{os.environ[SESSION_ENV]}-cli-lab"
-    saved = {k: os.environ.get(k) for k in (SESSION_ENV, "JUPYTER_RUNTIME_DIR")}
-    os.environ.update({SESSION_ENV: mark, "JUPYTER_RUNTIME_DIR": str(runtime)})
-    port = lab_server.free_port()
-    try:
-        server = lab_server.start(root, home, port)
-    finally:
-        for key, value in saved.items():
-            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
-    try:
-        lab_server.wait_up(port, timeout=180)
-        deadline = time.monotonic() + 180
-        while not lab_server.ok(port, "GET", "info")["ready"]:
-            assert time.monotonic() < deadline, "the lab's tracking store is not ready"
-            time.sleep(0.2)
+    env = {"JUPYTER_RUNTIME_DIR": str(runtime)}  # only this module's lab is listed
+    with lab_server.module_lab(root, home, mark, env=env) as port:
         yield Lab(root, home, port, _env(runtime))
-    finally:
-        if server.poll() is None:
-            server.send_signal(signal.SIGTERM)  # the lab stops its runs and kernels
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                server.wait(60)
-        lab_server.stop(server)
-        reap(mark, grace=5)
 
 
 @pytest.fixture(scope="module")

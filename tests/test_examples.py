@@ -10,8 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,7 +19,7 @@ from typing import Any
 import lab_server
 import pytest
 from jobs_helpers import TERMINAL
-from leftovers import SESSION_ENV, reap
+from leftovers import SESSION_ENV
 from mlflow.tracking import MlflowClient
 
 import jupyter_mllab as mllab
@@ -86,19 +84,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         REPO / "demo", root, ignore=shutil.ignore_patterns(".mllab", ".ipynb_checkpoints")
     )
     mark = f"{os.environ[SESSION_ENV]}-examples-lab"
-    saved = os.environ[SESSION_ENV]
-    os.environ[SESSION_ENV] = mark
-    port = lab_server.free_port()
-    try:
-        server = lab_server.start(root, home, port, "--MLLabApp.max_concurrent_runs=2")
-    finally:
-        os.environ[SESSION_ENV] = saved
-    try:
-        lab_server.wait_up(port, timeout=180)
-        deadline = time.monotonic() + 180
-        while not lab_server.ok(port, "GET", "info")["ready"]:
-            assert time.monotonic() < deadline, "the lab's tracking store is not ready"
-            time.sleep(0.2)
+    with lab_server.module_lab(root, home, mark, "--MLLabApp.max_concurrent_runs=2") as port:
         with kernel_client(home):  # what a person does in the Datasets panel
             news = mllab.upload_dataset(root / "data" / "news.csv", name="news")
         jobs = {}
@@ -108,13 +94,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
             body = {"notebook": notebook, "parameters": params}
             jobs[notebook] = lab_server.ok(port, "POST", "jobs", body)["id"]
         yield Lab(root, home, port, news["key"], jobs)
-    finally:
-        if server.poll() is None:
-            server.send_signal(signal.SIGTERM)  # the lab stops its runs and kernels
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                server.wait(60)
-        lab_server.stop(server)
-        reap(mark, grace=5)
 
 
 def _history(lab: Lab, run_id: str, key: str) -> list[tuple[int, float]]:

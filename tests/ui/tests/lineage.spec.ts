@@ -1,6 +1,6 @@
 import { expect, test } from './fixtures';
 
-import { MLLabSidebar } from './mllab';
+import { MLLabSidebar, pythonNotebook } from './mllab';
 
 const PROJECT = 'lineage-demo';
 test.use({ autoGoto: true, project: PROJECT });
@@ -8,38 +8,20 @@ test.setTimeout(240_000);
 
 /** A notebook that stores a CSV, then a cleaned copy derived from it (in its run). */
 function preparingNotebook(): Record<string, unknown> {
-  const code = (source: string, tags: string[] = []) => ({
-    cell_type: 'code',
-    metadata: { tags },
-    execution_count: null,
-    outputs: [],
-    source
-  });
-  return {
-    nbformat: 4,
-    nbformat_minor: 5,
-    metadata: {
-      kernelspec: {
-        name: 'python3',
-        display_name: 'Python 3',
-        language: 'python'
-      }
-    },
-    cells: [
-      code('target_name = "raw-clean"', ['parameters']),
-      code(
-        [
-          'import jupyter_mllab as mllab',
-          'with open("raw.csv", "w") as f:',
-          '    f.write("a,b\\n1,2\\n1,2\\n")',
-          'raw = mllab.upload_dataset("raw.csv", name="raw")',
-          'frame = mllab.load_dataset(raw["key"]).drop_duplicates()',
-          'frame.to_csv("clean.csv", index=False)',
-          'mllab.upload_dataset("clean.csv", name=target_name, derived_from=[raw["key"]])'
-        ].join('\n')
-      )
-    ]
-  };
+  return pythonNotebook([
+    { source: 'target_name = "raw-clean"', parameters: true },
+    {
+      source: [
+        'import jupyter_mllab as mllab',
+        'with open("raw.csv", "w") as f:',
+        '    f.write("a,b\\n1,2\\n1,2\\n")',
+        'raw = mllab.upload_dataset("raw.csv", name="raw")',
+        'frame = mllab.load_dataset(raw["key"]).drop_duplicates()',
+        'frame.to_csv("clean.csv", index=False)',
+        'mllab.upload_dataset("clean.csv", name=target_name, derived_from=[raw["key"]])'
+      ].join('\n')
+    }
+  ]);
 }
 
 test("a derived version's page names its parent and the run that made it", async ({

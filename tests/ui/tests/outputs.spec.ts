@@ -1,6 +1,6 @@
 import { expect, test } from './fixtures';
 
-import { MLLabSidebar } from './mllab';
+import { MLLabSidebar, pythonNotebook } from './mllab';
 
 const PROJECT = 'outputs-demo';
 test.use({ autoGoto: true, project: PROJECT });
@@ -8,38 +8,20 @@ test.setTimeout(240_000);
 
 /** A notebook that writes a text file and a small PNG into its working folder. */
 function writingNotebook(): Record<string, unknown> {
-  const code = (source: string, tags: string[] = []) => ({
-    cell_type: 'code',
-    metadata: { tags },
-    execution_count: null,
-    outputs: [],
-    source
-  });
-  return {
-    nbformat: 4,
-    nbformat_minor: 5,
-    metadata: {
-      kernelspec: {
-        name: 'python3',
-        display_name: 'Python 3',
-        language: 'python'
-      }
-    },
-    cells: [
-      code('label = "hello"', ['parameters']),
-      code(
-        [
-          'import os',
-          'from PIL import Image',
-          'with open("out.txt", "w") as f:',
-          '    f.write(f"label={label}\\n")',
-          'os.makedirs("plots", exist_ok=True)',
-          'Image.new("RGB", (64, 48), (30, 120, 200)).save("plots/square.png")',
-          'print("wrote", sorted(os.listdir(".")))'
-        ].join('\n')
-      )
-    ]
-  };
+  return pythonNotebook([
+    { source: 'label = "hello"', parameters: true },
+    {
+      source: [
+        'import os',
+        'from PIL import Image',
+        'with open("out.txt", "w") as f:',
+        '    f.write(f"label={label}\\n")',
+        'os.makedirs("plots", exist_ok=True)',
+        'Image.new("RGB", (64, 48), (30, 120, 200)).save("plots/square.png")',
+        'print("wrote", sorted(os.listdir(".")))'
+      ].join('\n')
+    }
+  ]);
 }
 
 test("a run's outputs: listed on its page, an image previewed, a file promoted", async ({
